@@ -1,0 +1,110 @@
+# mcfast - one plain Makefile.  See README.md.
+#   make            library (static + shared) and the CLI, in build/
+#   make check      bootstrap missing Debian packages, build, run every test
+#   make demo       bootstrap, build, start throwaway memcached servers, show set/get
+#   make install PREFIX=/usr/local
+#   SANITIZE=address,undefined  builds everything with those sanitizers
+#   CC=clang        any C11 compiler
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+PKGDIR  ?= $(LIBDIR)/pkgconfig
+B       := build
+
+VERSION     := 0.1.0
+SOVERSION   := 0
+WARN        := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+OPT         ?= -O2 -g
+CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(CFLAGS)
+DEPS_LIBS   := -lz -lcrypto
+ifneq ($(SANITIZE),)
+CFLAGS_ALL  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS     += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
+PIC_OBJS := $(LIB_SRCS:src/%.c=$(B)/pic/%.o)
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+TEST_SUPPORT := $(B)/tests/mcserver.o
+
+.PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo
+all: lib cli
+
+lib: $(B)/libmcfast.a $(B)/libmcfast.so
+cli: $(B)/mcfast
+
+$(B)/obj/%.o: src/%.c $(wildcard src/*.h) include/mcfast.h | $(B)/obj
+	$(CC) $(CFLAGS_ALL) -DMCF_BUILDING_LIBRARY -fvisibility=hidden -c $< -o $@
+
+$(B)/pic/%.o: src/%.c $(wildcard src/*.h) include/mcfast.h | $(B)/pic
+	$(CC) $(CFLAGS_ALL) -DMCF_BUILDING_LIBRARY -fvisibility=hidden -fPIC -c $< -o $@
+
+$(B)/libmcfast.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# Only MCF_API symbols are exported (-fvisibility=hidden everywhere else).
+$(B)/libmcfast.so.$(VERSION): $(PIC_OBJS)
+	$(CC) -shared -Wl,-soname,libmcfast.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+$(B)/libmcfast.so: $(B)/libmcfast.so.$(VERSION)
+	ln -sf libmcfast.so.$(VERSION) $(B)/libmcfast.so.$(SOVERSION)
+	ln -sf libmcfast.so.$(VERSION) $@
+
+# The CLI links the static library: it also uses the address layer (src/addr.h)
+# for `mcfast resolve`.
+$(B)/mcfast: tools/mcfast.c $(B)/libmcfast.a | $(B)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(B)/libmcfast.a $(DEPS_LIBS)
+
+$(B)/tests/mcserver.o: tests/mcserver.c tests/mcserver.h | $(B)/tests
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# Tests link the static library so they may use internal layers too.
+$(B)/tests/test_%: tests/test_%.c $(B)/libmcfast.a $(TEST_SUPPORT) tests/harness.h | $(B)/tests
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TEST_EXTRA_LIBS_$*) -lpthread
+
+TEST_EXTRA_LIBS_libmemcached_compat := -lmemcached
+
+tests: $(TEST_BINS) all
+
+$(B) $(B)/obj $(B)/pic $(B)/tests:
+	mkdir -p $@
+
+bootstrap:
+	@scripts/bootstrap.sh check
+bootstrap-demo:
+	@scripts/bootstrap.sh demo
+
+# check: the README's test command.  Ends with "N passed, N failed".
+check: bootstrap
+	$(MAKE) tests
+	B=$(B) SANITIZE=$(SANITIZE) tests/run.sh
+
+test: check
+
+demo: bootstrap-demo
+	$(MAKE) all
+	scripts/demo.sh
+
+$(B)/mcfast.pc: mcfast.pc.in | $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all $(B)/mcfast.pc
+	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGDIR)
+	install -m 644 include/mcfast.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(B)/libmcfast.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so.$(SOVERSION)
+	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so
+	install -m 644 $(B)/mcfast.pc $(DESTDIR)$(PKGDIR)/
+	install -m 755 $(B)/mcfast $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(LIBDIR)/libmcfast.* $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
+
+clean:
+	rm -rf $(B)

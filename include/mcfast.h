@@ -1,0 +1,328 @@
+/*
+ * mcfast.h - the whole public API of libmcfast, a memcached client.
+ *
+ * Conventions
+ *   - Every function that can fail returns an mcf_rc.  MCF_OK (0) is
+ *     success; values below MCF_ERR_FIRST are protocol outcomes (a miss,
+ *     "NOT_STORED", ...), values from MCF_ERR_FIRST on are errors.
+ *     mcf_strerror() names any code; mcf_last_error() returns the message
+ *     of the last error on a client, which names the server, the address
+ *     and the cause.
+ *   - Keys are (pointer, length) pairs; a length of 0 with a non-NULL
+ *     pointer is an empty key (and is rejected).  Keys are checked before
+ *     anything is sent: 1..250 bytes including the namespace, no byte
+ *     <= 0x20 and no 0x7f (no space, CR, LF, NUL or control character).
+ *   - Pointers into data returned by the library (values, messages) stay
+ *     valid only until the next call on the same client unless stated.
+ *   - Thread safety: a client is not thread-safe.  Use one client per
+ *     thread, or serialise calls on a client with your own lock.  The
+ *     library has no global state; distinct clients never interact.
+ *   - The library never raises SIGPIPE (it sends with MSG_NOSIGNAL) and
+ *     every socket it opens has FD_CLOEXEC.
+ */
+#ifndef MCFAST_H
+#define MCFAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(MCF_BUILDING_LIBRARY)
+#define MCF_API __attribute__((visibility("default")))
+#else
+#define MCF_API
+#endif
+
+#define MCF_VERSION_STRING "0.1.0"
+#define MCF_MAX_KEY_LEN 250 /* memcached's limit, namespace included */
+
+/* ------------------------------------------------------------------ */
+/* Result codes                                                        */
+/* ------------------------------------------------------------------ */
+typedef enum mcf_rc {
+    MCF_OK = 0,          /* hit, stored, deleted, touched, applied */
+    MCF_MISS = 1,        /* retrieval: the key is not on the server */
+    MCF_NOT_STORED = 2,  /* add/replace/append/prepend condition failed */
+    MCF_EXISTS = 3,      /* cas: the item changed since it was fetched */
+    MCF_NOT_FOUND = 4,   /* delete/incr/decr/touch/cas: no such key */
+
+    MCF_ERR_FIRST = 16,
+    MCF_ERR_ARG = 16,         /* invalid argument (NULL pointer, bad option) */
+    MCF_ERR_BAD_KEY = 17,     /* key empty, too long or has forbidden bytes */
+    MCF_ERR_TOO_LARGE = 18,   /* value larger than MCF_OPT_MAX_VALUE_SIZE */
+    MCF_ERR_BAD_SPEC = 19,    /* malformed server specification */
+    MCF_ERR_NO_SERVERS = 20,  /* the client has no server */
+    MCF_ERR_RESOLVE = 21,     /* the host name did not resolve */
+    MCF_ERR_CONNECT = 22,     /* every address refused or was unreachable */
+    MCF_ERR_TIMEOUT = 23,     /* connect or I/O deadline passed */
+    MCF_ERR_IO = 24,          /* connection reset/closed, send/recv failed */
+    MCF_ERR_PROTOCOL = 25,    /* the server's reply made no sense */
+    MCF_ERR_SERVER = 26,      /* the server said SERVER_ERROR or ERROR */
+    MCF_ERR_CLIENT = 27,      /* the server said CLIENT_ERROR */
+    MCF_ERR_SERVER_DOWN = 28, /* skipped: failed too often recently */
+    MCF_ERR_NOMEM = 29,       /* memory allocation failed */
+    MCF_ERR_COMPRESS = 30,    /* zlib failed (corrupt compressed value) */
+    MCF_ERR_NOT_SUPPORTED = 31,
+    MCF_ERR_LAST = 31
+} mcf_rc;
+
+/* A static English name of a code ("connection refused or unreachable"). */
+MCF_API const char *mcf_strerror(int rc);
+
+/* Nonzero when rc is an error (not a hit/miss/stored-style outcome). */
+static inline int mcf_is_error(int rc) { return rc >= MCF_ERR_FIRST; }
+
+/* ------------------------------------------------------------------ */
+/* Client                                                              */
+/* ------------------------------------------------------------------ */
+typedef struct mcf_client mcf_client;
+
+/* A new client with no servers and default options; NULL if out of memory. */
+MCF_API mcf_client *mcf_new(void);
+
+/* Closes every connection and frees the client.  Before closing, a
+ * connection that carried noreply commands is synchronised (a request
+ * with a reply is sent and awaited, bounded by the I/O timeout) so the
+ * last noreply command is not lost.  NULL is accepted. */
+MCF_API void mcf_free(mcf_client *c);
+
+/* The message of the last error on this client ("" if none).  Valid until
+ * the next call on the client.  Example:
+ *   connect mc-dual:11211: [2001:db8::99]:11211 timed out after 250 ms;
+ *   127.0.0.1:11211 connection refused */
+MCF_API const char *mcf_last_error(const mcf_client *c);
+
+/* Server list.  `list` holds specs separated by commas and/or whitespace:
+ *   host            port 11211          host:port
+ *   1.2.3.4:port    [v6]:port           [fe80::1%eth0]:port (zone by name or number)
+ *   ::1             (a bare IPv6 literal: port 11211)
+ *   /abs/path.sock  unix:/path          (unix socket; must fit sun_path)
+ * and optionally a weight as a last field, libmemcached's form:
+ *   host:port:weight   [v6]:port:weight   /path.sock:weight
+ * Replaces any previous list (closing existing connections).  Nothing is
+ * resolved here: names are resolved at connect time, so DNS changes are
+ * followed on reconnect.  On a malformed spec returns MCF_ERR_BAD_SPEC and
+ * leaves the previous list in place. */
+MCF_API int mcf_set_servers(mcf_client *c, const char *list);
+
+/* Adds one server with an explicit weight (>= 1); `spec` must not carry a
+ * weight of its own. */
+MCF_API int mcf_add_server(mcf_client *c, const char *spec, unsigned weight);
+
+/* How keys are spread over servers.  Each mode picks, for every key, the
+ * same server as the named client does with the same server list. */
+typedef enum mcf_distribution {
+    /* Cache::Memcached and Cache::Memcached::Fast's default:
+     * ((crc32(key) >> 16) & 0x7fff) over the weight-expanded list. */
+    MCF_DIST_MODULA = 0,
+    /* Cache::Memcached::Fast with ketama_points => N (and nginx's
+     * memcached_hash): CRC-32 continuum, round(N * weight) points each.
+     * Set N with MCF_OPT_KETAMA_POINTS (default 150). */
+    MCF_DIST_KETAMA_CMF = 1,
+    /* libmemcached MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA with
+     * MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED: MD5 continuum. */
+    MCF_DIST_KETAMA_LIBMEMCACHED = 2
+} mcf_distribution;
+
+typedef enum mcf_option {
+    MCF_OPT_CONNECT_TIMEOUT_MS = 1, /* whole connect, all addresses; default 1000 */
+    MCF_OPT_ATTEMPT_DELAY_MS,       /* Happy Eyeballs delay; default 250, min 10 */
+    MCF_OPT_IO_TIMEOUT_MS,          /* one deadline per call; default 1000 */
+    MCF_OPT_TCP_KEEPALIVE,          /* 0/1; default 0 */
+    MCF_OPT_DISTRIBUTION,           /* an mcf_distribution; default MODULA */
+    MCF_OPT_KETAMA_POINTS,          /* for MCF_DIST_KETAMA_CMF; default 150 */
+    MCF_OPT_HASH_NAMESPACE,         /* 0/1: namespace takes part in hashing; default 1 */
+    MCF_OPT_NOREPLY,                /* 0/1: default for calls; default 0 */
+    MCF_OPT_MAX_VALUE_SIZE,         /* bytes; default 1 MiB (memcached's default) */
+    MCF_OPT_COMPRESS_THRESHOLD,     /* compress values >= this many bytes; -1 off (default) */
+    MCF_OPT_COMPRESS_RATIO,         /* keep compressed only if size <= ratio% of original; default 80 */
+    MCF_OPT_MAX_FAILURES,           /* failures within FAILURE_TIMEOUT that mark a server down; 0 off (default) */
+    MCF_OPT_FAILURE_TIMEOUT_S,      /* seconds; default 10 */
+    MCF_OPT_FAILOVER,               /* 0/1: remap a down server's keys to live ones; default 0 */
+    MCF_OPT_MAX_INFLATE_SIZE        /* largest decompressed value accepted; default 64 MiB */
+} mcf_option;
+
+/* Sets an option.  MCF_ERR_ARG for an unknown option or a value out of
+ * range.  Distribution options take effect for the next call. */
+MCF_API int mcf_set_option(mcf_client *c, mcf_option opt, int64_t value);
+MCF_API int64_t mcf_get_option(const mcf_client *c, mcf_option opt);
+
+/* A key prefix added to every key (NULL or "" for none).  Counted in the
+ * 250-byte key limit; hashed with the key when MCF_OPT_HASH_NAMESPACE. */
+MCF_API int mcf_set_namespace(mcf_client *c, const char *ns);
+
+/* ------------------------------------------------------------------ */
+/* Values                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Flag bit marking a zlib-compressed value, as Cache::Memcached(::Fast)
+ * use it.  The library sets and clears it itself; callers' other 31 bits
+ * pass through untouched. */
+#define MCF_FLAG_COMPRESSED 0x2u
+
+/* A value handed out by the library.  `data` points into memory the client
+ * owns: valid until the next call on the client (inside a callback: until
+ * the callback returns).  `data` is not NUL-terminated. */
+typedef struct mcf_value {
+    const char *data;
+    size_t len;
+    uint32_t flags; /* the caller's flags; MCF_FLAG_COMPRESSED cleared if
+                       the library decompressed */
+    uint64_t cas;   /* gets/gats only; 0 otherwise */
+} mcf_value;
+
+/* Per-call flags. */
+#define MCF_CALL_NOREPLY 0x1u    /* do not wait for replies (where the protocol allows) */
+#define MCF_CALL_REPLY 0x2u      /* override a client-wide MCF_OPT_NOREPLY */
+#define MCF_CALL_NO_COMPRESS 0x4u
+
+/* ------------------------------------------------------------------ */
+/* Single-key commands                                                 */
+/* ------------------------------------------------------------------ */
+
+/* get / gets: MCF_OK and *out filled, or MCF_MISS, or an error. */
+MCF_API int mcf_get(mcf_client *c, const char *key, size_t key_len, mcf_value *out);
+MCF_API int mcf_gets(mcf_client *c, const char *key, size_t key_len, mcf_value *out);
+/* gat / gats: get and set a new expiry time. */
+MCF_API int mcf_gat(mcf_client *c, int64_t exptime, const char *key, size_t key_len,
+                    mcf_value *out);
+MCF_API int mcf_gats(mcf_client *c, int64_t exptime, const char *key, size_t key_len,
+                     mcf_value *out);
+
+typedef enum mcf_store_mode {
+    MCF_SET = 0,
+    MCF_ADD,
+    MCF_REPLACE,
+    MCF_APPEND,
+    MCF_PREPEND,
+    MCF_CAS
+} mcf_store_mode;
+
+/* Storage: MCF_OK (stored), MCF_NOT_STORED, MCF_EXISTS / MCF_NOT_FOUND
+ * (cas), or an error.  `cas` is used by MCF_CAS only.  With noreply the
+ * result is MCF_OK once the request is handed to the kernel. */
+MCF_API int mcf_store(mcf_client *c, mcf_store_mode mode, const char *key, size_t key_len,
+                      const void *value, size_t value_len, uint32_t flags,
+                      int64_t exptime, uint64_t cas, unsigned call_flags);
+MCF_API int mcf_set(mcf_client *c, const char *key, size_t key_len, const void *value,
+                    size_t value_len, uint32_t flags, int64_t exptime);
+
+/* incr / decr: MCF_OK and *new_value, or MCF_NOT_FOUND, or an error
+ * (MCF_ERR_CLIENT when the stored value is not a number). new_value may
+ * be NULL. */
+MCF_API int mcf_incr(mcf_client *c, const char *key, size_t key_len, uint64_t delta,
+                     uint64_t *new_value, unsigned call_flags);
+MCF_API int mcf_decr(mcf_client *c, const char *key, size_t key_len, uint64_t delta,
+                     uint64_t *new_value, unsigned call_flags);
+MCF_API int mcf_delete(mcf_client *c, const char *key, size_t key_len, unsigned call_flags);
+MCF_API int mcf_touch(mcf_client *c, const char *key, size_t key_len, int64_t exptime,
+                      unsigned call_flags);
+
+/* ------------------------------------------------------------------ */
+/* Multi-key commands                                                  */
+/* ------------------------------------------------------------------ */
+
+typedef enum mcf_get_mode { MCF_GET = 0, MCF_GETS, MCF_GAT, MCF_GATS } mcf_get_mode;
+
+/* Called once per requested key, in no particular order across servers.
+ * `index` is the key's position in the request; `rc` is MCF_OK (value
+ * filled), MCF_MISS (value NULL) or an error code for that key's server
+ * (value NULL; mcf_last_error() names the failure).  The value's memory is
+ * valid only during the callback: no allocation is made per key. */
+typedef void (*mcf_get_cb)(void *ctx, size_t index, int rc, const mcf_value *value);
+
+/* Fetches n keys.  Keys are grouped per server and all servers are asked
+ * at once from one poll loop under one I/O deadline.  key_lens may be
+ * NULL (keys are then NUL-terminated strings).  exptime is used by
+ * MCF_GAT/MCF_GATS only.  Returns MCF_OK when every key got a hit or a
+ * miss, otherwise the first error met (each key still gets its callback);
+ * bad keys are reported as MCF_ERR_BAD_KEY before anything is sent and
+ * nothing is sent at all. */
+MCF_API int mcf_get_multi(mcf_client *c, mcf_get_mode mode, int64_t exptime,
+                          const char *const *keys, const size_t *key_lens, size_t n,
+                          mcf_get_cb cb, void *ctx);
+
+/* One item of a multi-key write.  Inputs are the caller's; `rc` and
+ * `number` are filled by the library. */
+typedef struct mcf_item {
+    const char *key;
+    size_t key_len;
+    const void *value; /* store */
+    size_t value_len;  /* store */
+    uint32_t flags;    /* store */
+    int64_t exptime;   /* store, touch */
+    uint64_t cas;      /* MCF_CAS */
+    uint64_t delta;    /* incr, decr */
+    int rc;            /* out: per-item result */
+    uint64_t number;   /* out: incr/decr new value */
+} mcf_item;
+
+typedef enum mcf_op {
+    MCF_OP_SET = MCF_SET,
+    MCF_OP_ADD = MCF_ADD,
+    MCF_OP_REPLACE = MCF_REPLACE,
+    MCF_OP_APPEND = MCF_APPEND,
+    MCF_OP_PREPEND = MCF_PREPEND,
+    MCF_OP_CAS = MCF_CAS,
+    MCF_OP_INCR = 16,
+    MCF_OP_DECR,
+    MCF_OP_DELETE,
+    MCF_OP_TOUCH
+} mcf_op;
+
+/* Runs op on n items: all requests for a server go out in one write and
+ * replies are read in order, all servers in parallel.  Each item gets its
+ * own rc.  Returns MCF_OK when no item has an error (misses, NOT_STORED
+ * and the like are not errors), otherwise the first error. */
+MCF_API int mcf_multi(mcf_client *c, mcf_op op, mcf_item *items, size_t n,
+                      unsigned call_flags);
+
+/* ------------------------------------------------------------------ */
+/* Whole-fleet and per-server commands                                 */
+/* ------------------------------------------------------------------ */
+
+MCF_API size_t mcf_server_count(const mcf_client *c);
+
+/* flush_all on every server.  With delay > 0, server i of n is told to
+ * flush after delay - delay * i / n seconds, so the fleet does not go cold
+ * at once (Cache::Memcached::Fast's spreading). */
+MCF_API int mcf_flush_all(mcf_client *c, int64_t delay, unsigned call_flags);
+
+/* The version string of server i (e.g. "1.6.18"), copied into buf. */
+MCF_API int mcf_version(mcf_client *c, size_t server, char *buf, size_t buflen);
+
+/* "stats [arg]" on server i; cb is called for each "STAT name value". */
+typedef void (*mcf_stat_cb)(void *ctx, const char *name, size_t name_len,
+                            const char *value, size_t value_len);
+MCF_API int mcf_stats(mcf_client *c, size_t server, const char *arg, mcf_stat_cb cb,
+                      void *ctx);
+
+/* Which server a key goes to (index into the server list). */
+MCF_API int mcf_server_for_key(mcf_client *c, const char *key, size_t key_len,
+                               size_t *server);
+
+/* What a server is and how it was last reached.  Strings are owned by
+ * the client and valid until the server list changes. */
+typedef struct mcf_server_info {
+    const char *spec;    /* as configured, e.g. "[::1]:11212" */
+    const char *address; /* connected address, e.g. "[::1]:11212"; "" if never */
+    int family;          /* AF_INET, AF_INET6, AF_UNIX, or 0 if never connected */
+    unsigned weight;
+    double connect_ms;   /* duration of the last successful connect */
+    int connected;       /* a connection is open now */
+} mcf_server_info;
+MCF_API int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info);
+
+/* Connects to server i now (if not connected), e.g. to measure it. */
+MCF_API int mcf_connect_server(mcf_client *c, size_t server);
+
+/* Closes every connection (synchronising noreply traffic first). */
+MCF_API void mcf_disconnect_all(mcf_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MCFAST_H */

@@ -1,0 +1,32 @@
+#!/bin/sh
+# bootstrap.sh demo|check - install the Debian packages mcfast needs.
+# As root, missing packages are installed with apt-get; otherwise the exact
+# apt-get line is printed and the script fails.
+set -eu
+what=${1:-check}
+# Build: compiler, make, zlib and libcrypto headers.  Demo adds memcached.
+pkgs="gcc make libc6-dev zlib1g-dev libssl-dev pkg-config memcached"
+if [ "$what" = check ]; then
+    # Tests: network namespaces, the clients we prove compatibility with,
+    # valgrind and clang (fuzzing, second compiler).
+    pkgs="$pkgs iproute2 procps libmemcached-dev libcache-memcached-fast-perl libcache-memcached-perl perl clang valgrind"
+fi
+missing=""
+for p in $pkgs; do
+    st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+    case "$st" in
+        *"install ok installed"*) ;;
+        *) missing="$missing $p" ;;
+    esac
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "mcfast: missing Debian packages. As root, run:" >&2
+    echo "  apt-get update && apt-get install -y$missing" >&2
+    exit 1
+fi
+echo "bootstrap: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

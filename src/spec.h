@@ -1,0 +1,33 @@
+/* spec.h - server specifications: parsing only (pure, no sockets, no DNS). */
+#ifndef MCF_SPEC_H
+#define MCF_SPEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/un.h>
+
+#define MCF_DEFAULT_PORT 11211
+#define MCF_HOST_MAX 256 /* a DNS name is at most 253 bytes; + zone */
+#define MCF_SPEC_TEXT_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) + 32)
+
+typedef struct mcf_spec {
+    char text[MCF_SPEC_TEXT_MAX]; /* the spec as written, weight removed: for messages */
+    int is_unix;
+    char host[MCF_HOST_MAX]; /* TCP: name or literal, brackets removed, zone kept ("fe80::1%eth0") */
+    uint16_t port;           /* TCP: port, MCF_DEFAULT_PORT if none written */
+    int port_written;        /* TCP: the spec carried an explicit port */
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* unix: NUL-terminated */
+    unsigned weight;         /* >= 1; 1 if none written */
+} mcf_spec;
+
+/* Parses one spec of `len` bytes.  Returns 0 or MCF_ERR_BAD_SPEC with a
+ * message in err ("bad server spec '[::1': missing ']'"). */
+int mcf_spec_parse(const char *s, size_t len, mcf_spec *out, char *err, size_t errlen);
+
+/* Parses a list separated by commas and/or whitespace into a new array
+ * (free() it).  An empty list is an error.  Returns 0, MCF_ERR_BAD_SPEC or
+ * MCF_ERR_NOMEM. */
+int mcf_spec_parse_list(const char *list, mcf_spec **out, size_t *n, char *err,
+                        size_t errlen);
+
+#endif

@@ -1,0 +1,41 @@
+/* mcserver.h - real memcached processes for tests, on free loopback ports or
+ * unix sockets, killed at exit even when a test fails or crashes via a
+ * SIGABRT/SIGSEGV handler and atexit. */
+#ifndef MCF_TEST_MCSERVER_H
+#define MCF_TEST_MCSERVER_H
+
+#include <sys/types.h>
+
+typedef struct mcserver {
+    pid_t pid;
+    int port;        /* TCP port, 0 for unix */
+    char host[64];   /* "127.0.0.1" or "::1" */
+    char path[108];  /* unix socket path, "" for TCP */
+    char spec[160];  /* a spec mcfast parses: "127.0.0.1:P", "[::1]:P", "/path" */
+    char args[128];  /* extra memcached arguments it was started with */
+} mcserver;
+
+/* Path of memcached, or NULL when it is not installed. */
+const char *mcserver_binary(void);
+
+/* Starts memcached listening on host ("127.0.0.1" or "::1") on a free port.
+ * extra: extra arguments separated by spaces, or NULL.  Returns 0 once the
+ * server accepts connections, -1 on failure (message on stderr). */
+int mcserver_start_tcp(mcserver *s, const char *host, const char *extra);
+/* Starts memcached on a unix socket in a fresh temporary directory. */
+int mcserver_start_unix(mcserver *s, const char *extra);
+/* Restarts a stopped/killed server on the same port or path. */
+int mcserver_restart(mcserver *s);
+void mcserver_kill(mcserver *s, int sig); /* send sig; SIGKILL also reaps */
+void mcserver_stop(mcserver *s);          /* SIGTERM + reap */
+
+/* A free TCP port on host (bind to port 0, read it back, close). */
+int mcserver_free_port(const char *host);
+
+/* Raw round trip for checks that must not go through mcfast: sends req to
+ * the server and reads until `until` is seen at the end of the reply (or
+ * 2 s pass).  Returns bytes read into buf (NUL-terminated) or -1. */
+int mcserver_raw(const mcserver *s, const char *req, const char *until, char *buf,
+                 size_t buflen);
+
+#endif
