@@ -30,6 +30,9 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 PIC_OBJS := $(LIB_SRCS:src/%.c=$(B)/pic/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+# tests/tool_*.c: programs that test scripts run (e.g. inside a namespace); not run by themselves.
+TOOL_SRCS := $(wildcard tests/tool_*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(B)/tests/%)
 TEST_SUPPORT := $(B)/tests/mcserver.o
 
 .PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo
@@ -66,9 +69,13 @@ $(B)/tests/mcserver.o: tests/mcserver.c tests/mcserver.h | $(B)/tests
 $(B)/tests/test_%: tests/test_%.c $(B)/libmcfast.a $(TEST_SUPPORT) tests/harness.h | $(B)/tests
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TEST_EXTRA_LIBS_$*) -lpthread
 
-TEST_EXTRA_LIBS_libmemcached_compat := -lmemcached
+$(B)/tests/tool_%: tests/tool_%.c $(B)/libmcfast.a $(TEST_SUPPORT) tests/harness.h | $(B)/tests
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TOOL_EXTRA_LIBS_$*) -lpthread
 
-tests: $(TEST_BINS) all
+# Per-program extra libraries: TEST_EXTRA_LIBS_<name> / TOOL_EXTRA_LIBS_<name>.
+TOOL_EXTRA_LIBS_libmemcached := -lmemcached
+
+tests: $(TEST_BINS) $(TOOL_BINS) all
 
 $(B) $(B)/obj $(B)/pic $(B)/tests:
 	mkdir -p $@

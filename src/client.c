@@ -1,0 +1,498 @@
+/* client.c - the client object: lifecycle, options, the server list, and the
+ * public commands, each a thin wrapper that describes a call for engine.c. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "internal.h"
+
+mcf_client *mcf_new(void)
+{
+    mcf_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->connect_timeout_ms = 1000;
+    c->attempt_delay_ms = 250;
+    c->io_timeout_ms = 1000;
+    c->distribution = MCF_DIST_MODULA;
+    c->ketama_points = 150;
+    c->hash_namespace = 1;
+    c->max_value_size = 1024 * 1024;
+    c->max_inflate_size = 64u * 1024 * 1024;
+    c->compress_threshold = -1;
+    c->compress_ratio = 80;
+    c->failure_timeout_s = 10;
+    return c;
+}
+
+static void free_servers(mcf_client *c)
+{
+    for (size_t i = 0; i < c->nservers; i++) {
+        mcf_conn_sync(c, &c->servers[i]);
+        mcf_conn_free(&c->servers[i]);
+    }
+    free(c->servers);
+    free(c->pfds);
+    free(c->pmap);
+    c->servers = NULL;
+    c->pfds = NULL;
+    c->pmap = NULL;
+    c->nservers = 0;
+    mcf_dist_free(&c->dist);
+    c->dist_dirty = 1;
+}
+
+void mcf_free(mcf_client *c)
+{
+    if (!c)
+        return;
+    free_servers(c);
+    free(c->srv_of);
+    free(c->order);
+    free(c->zoff);
+    free(c->zlen);
+    free(c->zbuf);
+    free(c->ibuf);
+    free(c);
+}
+
+/* Installs a parsed server list (takes ownership of specs). */
+static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
+{
+    mcf_server *servers = calloc(n, sizeof *servers);
+    struct pollfd *pfds = calloc(n, sizeof *pfds);
+    mcf_server **pmap = calloc(n, sizeof *pmap);
+    if (!servers || !pfds || !pmap) {
+        free(servers);
+        free(pfds);
+        free(pmap);
+        free(specs);
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        servers[i].spec = specs[i];
+        servers[i].fd = -1;
+        servers[i].held_off = SIZE_MAX;
+    }
+    free(specs);
+    free_servers(c);
+    c->servers = servers;
+    c->pfds = pfds;
+    c->pmap = pmap;
+    c->nservers = n;
+    c->dist_dirty = 1;
+    return MCF_OK;
+}
+
+int mcf_set_servers(mcf_client *c, const char *list)
+{
+    if (!c || !list)
+        return MCF_ERR_ARG;
+    mcf_spec *specs;
+    size_t n;
+    char msg[512];
+    int rc = mcf_spec_parse_list(list, &specs, &n, msg, sizeof msg);
+    if (rc != MCF_OK)
+        return mcf_set_error(c, rc, "%s", msg);
+    return install_servers(c, specs, n);
+}
+
+int mcf_add_server(mcf_client *c, const char *spec, unsigned weight)
+{
+    if (!c || !spec || weight == 0)
+        return MCF_ERR_ARG;
+    mcf_spec one;
+    char msg[512];
+    int rc = mcf_spec_parse(spec, strlen(spec), &one, msg, sizeof msg);
+    if (rc != MCF_OK)
+        return mcf_set_error(c, rc, "%s", msg);
+    one.weight = weight;
+    mcf_spec *specs = malloc((c->nservers + 1) * sizeof *specs);
+    if (!specs)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < c->nservers; i++)
+        specs[i] = c->servers[i].spec;
+    specs[c->nservers] = one;
+    return install_servers(c, specs, c->nservers + 1);
+}
+
+int mcf_engine_prepare_dist(mcf_client *c);
+int mcf_engine_prepare_dist(mcf_client *c)
+{
+    if (!c->dist_dirty)
+        return MCF_OK;
+    mcf_dist_free(&c->dist);
+    mcf_spec *specs = malloc(c->nservers * sizeof *specs);
+    if (!specs)
+        return MCF_ERR_NOMEM;
+    for (size_t i = 0; i < c->nservers; i++)
+        specs[i] = c->servers[i].spec;
+    int rc = mcf_dist_build(&c->dist, c->distribution, specs, c->nservers, c->ketama_points);
+    free(specs);
+    if (rc == MCF_OK)
+        c->dist_dirty = 0;
+    return rc;
+}
+
+int mcf_set_option(mcf_client *c, mcf_option opt, int64_t v)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    switch (opt) {
+    case MCF_OPT_CONNECT_TIMEOUT_MS:
+        if (v < 1 || v > 3600000)
+            break;
+        c->connect_timeout_ms = (int)v;
+        return MCF_OK;
+    case MCF_OPT_ATTEMPT_DELAY_MS:
+        if (v < 0 || v > 3600000)
+            break;
+        c->attempt_delay_ms = v < 10 ? 10 : (int)v; /* RFC 8305 §5: at least 10 ms */
+        return MCF_OK;
+    case MCF_OPT_IO_TIMEOUT_MS:
+        if (v < 1 || v > 3600000)
+            break;
+        c->io_timeout_ms = (int)v;
+        return MCF_OK;
+    case MCF_OPT_TCP_KEEPALIVE:
+        c->keepalive = v != 0;
+        return MCF_OK;
+    case MCF_OPT_DISTRIBUTION:
+        if (v != MCF_DIST_MODULA && v != MCF_DIST_KETAMA_CMF && v != MCF_DIST_KETAMA_LIBMEMCACHED)
+            break;
+        c->distribution = (int)v;
+        c->dist_dirty = 1;
+        return MCF_OK;
+    case MCF_OPT_KETAMA_POINTS:
+        if (v < 1 || v > 100000)
+            break;
+        c->ketama_points = (unsigned)v;
+        c->dist_dirty = 1;
+        return MCF_OK;
+    case MCF_OPT_HASH_NAMESPACE:
+        c->hash_namespace = v != 0;
+        return MCF_OK;
+    case MCF_OPT_NOREPLY:
+        c->noreply_default = v != 0;
+        return MCF_OK;
+    case MCF_OPT_MAX_VALUE_SIZE:
+        if (v < 1 || v > (int64_t)1 << 32)
+            break;
+        c->max_value_size = (size_t)v;
+        return MCF_OK;
+    case MCF_OPT_COMPRESS_THRESHOLD:
+        if (v < -1)
+            break;
+        c->compress_threshold = v;
+        return MCF_OK;
+    case MCF_OPT_COMPRESS_RATIO:
+        if (v < 1 || v > 100)
+            break;
+        c->compress_ratio = (int)v;
+        return MCF_OK;
+    case MCF_OPT_MAX_FAILURES:
+        if (v < 0 || v > 1000000)
+            break;
+        c->max_failures = (unsigned)v;
+        return MCF_OK;
+    case MCF_OPT_FAILURE_TIMEOUT_S:
+        if (v < 1 || v > 86400)
+            break;
+        c->failure_timeout_s = (int)v;
+        return MCF_OK;
+    case MCF_OPT_FAILOVER:
+        c->failover = v != 0;
+        return MCF_OK;
+    case MCF_OPT_MAX_INFLATE_SIZE:
+        if (v < 1 || v > (int64_t)1 << 34)
+            break;
+        c->max_inflate_size = (size_t)v;
+        return MCF_OK;
+    }
+    return mcf_set_error(c, MCF_ERR_ARG, "option %d: value %lld out of range or unknown option",
+                         (int)opt, (long long)v);
+}
+
+int64_t mcf_get_option(const mcf_client *c, mcf_option opt)
+{
+    switch (opt) {
+    case MCF_OPT_CONNECT_TIMEOUT_MS: return c->connect_timeout_ms;
+    case MCF_OPT_ATTEMPT_DELAY_MS: return c->attempt_delay_ms;
+    case MCF_OPT_IO_TIMEOUT_MS: return c->io_timeout_ms;
+    case MCF_OPT_TCP_KEEPALIVE: return c->keepalive;
+    case MCF_OPT_DISTRIBUTION: return c->distribution;
+    case MCF_OPT_KETAMA_POINTS: return c->ketama_points;
+    case MCF_OPT_HASH_NAMESPACE: return c->hash_namespace;
+    case MCF_OPT_NOREPLY: return c->noreply_default;
+    case MCF_OPT_MAX_VALUE_SIZE: return (int64_t)c->max_value_size;
+    case MCF_OPT_COMPRESS_THRESHOLD: return c->compress_threshold;
+    case MCF_OPT_COMPRESS_RATIO: return c->compress_ratio;
+    case MCF_OPT_MAX_FAILURES: return c->max_failures;
+    case MCF_OPT_FAILURE_TIMEOUT_S: return c->failure_timeout_s;
+    case MCF_OPT_FAILOVER: return c->failover;
+    case MCF_OPT_MAX_INFLATE_SIZE: return (int64_t)c->max_inflate_size;
+    }
+    return -1;
+}
+
+int mcf_set_namespace(mcf_client *c, const char *ns)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    size_t len = ns ? strlen(ns) : 0;
+    if (len && mcf_check_key(NULL, 0, ns, len) != MCF_OK)
+        return mcf_set_error(c, MCF_ERR_BAD_KEY,
+                             "namespace must be at most 250 bytes with no space or control character");
+    memcpy(c->ns, ns ? ns : "", len);
+    c->ns[len] = 0;
+    c->ns_len = len;
+    return MCF_OK;
+}
+
+static int noreply_of(const mcf_client *c, unsigned call_flags)
+{
+    if (call_flags & MCF_CALL_REPLY)
+        return 0;
+    return (call_flags & MCF_CALL_NOREPLY) || c->noreply_default;
+}
+
+/* ---- retrieval ---- */
+
+static int get_one(mcf_client *c, mcf_get_mode mode, int64_t exptime, const char *key,
+                   size_t key_len, mcf_value *out)
+{
+    if (!c || !out)
+        return MCF_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    /* One key, no callback: the engine records a hit in *out directly. */
+    const char *keys[1] = {key};
+    size_t lens[1] = {key_len};
+    mcf_call call = {.kind = CALL_GET, .mode = mode, .exptime = exptime, .keys = keys,
+                     .key_lens = lens, .n = 1, .hold = 1, .held = out};
+    int rc = mcf_run(c, &call);
+    if (rc != MCF_OK)
+        return rc;
+    /* A hit always points somewhere (an empty value too); a miss is zeroed. */
+    return out->data ? MCF_OK : MCF_MISS;
+}
+
+int mcf_get(mcf_client *c, const char *key, size_t key_len, mcf_value *out)
+{
+    return get_one(c, MCF_GET, 0, key, key_len, out);
+}
+
+int mcf_gets(mcf_client *c, const char *key, size_t key_len, mcf_value *out)
+{
+    return get_one(c, MCF_GETS, 0, key, key_len, out);
+}
+
+int mcf_gat(mcf_client *c, int64_t exptime, const char *key, size_t key_len, mcf_value *out)
+{
+    return get_one(c, MCF_GAT, exptime, key, key_len, out);
+}
+
+int mcf_gats(mcf_client *c, int64_t exptime, const char *key, size_t key_len, mcf_value *out)
+{
+    return get_one(c, MCF_GATS, exptime, key, key_len, out);
+}
+
+int mcf_get_multi(mcf_client *c, mcf_get_mode mode, int64_t exptime, const char *const *keys,
+                  const size_t *key_lens, size_t n, mcf_get_cb cb, void *ctx)
+{
+    if (!c || (n && (!keys || !cb)) || mode < MCF_GET || mode > MCF_GATS)
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_get_multi: invalid argument") : MCF_ERR_ARG;
+    mcf_call call = {.kind = CALL_GET, .mode = mode, .exptime = exptime, .keys = keys,
+                     .key_lens = key_lens, .n = n, .get_cb = cb, .ctx = ctx};
+    return mcf_run(c, &call);
+}
+
+/* ---- writes ---- */
+
+int mcf_multi(mcf_client *c, mcf_op op, mcf_item *items, size_t n, unsigned call_flags)
+{
+    if (!c || (n && !items))
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_multi: invalid argument") : MCF_ERR_ARG;
+    mcf_call call = {.items = items, .n = n, .noreply = noreply_of(c, call_flags),
+                     .no_compress = (call_flags & MCF_CALL_NO_COMPRESS) != 0};
+    switch (op) {
+    case MCF_OP_SET: case MCF_OP_ADD: case MCF_OP_REPLACE:
+    case MCF_OP_APPEND: case MCF_OP_PREPEND: case MCF_OP_CAS:
+        call.kind = CALL_STORE;
+        call.mode = (int)op;
+        break;
+    case MCF_OP_INCR: case MCF_OP_DECR:
+        call.kind = CALL_ARITH;
+        call.mode = op == MCF_OP_INCR;
+        break;
+    case MCF_OP_DELETE:
+        call.kind = CALL_DELETE;
+        break;
+    case MCF_OP_TOUCH:
+        call.kind = CALL_TOUCH;
+        break;
+    default:
+        return mcf_set_error(c, MCF_ERR_ARG, "mcf_multi: unknown operation %d", (int)op);
+    }
+    return mcf_run(c, &call);
+}
+
+/* A single item through the multi path: the outcome is the item's rc. */
+static int one_item(mcf_client *c, mcf_op op, mcf_item *it, unsigned call_flags)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    int rc = mcf_multi(c, op, it, 1, call_flags);
+    return rc == MCF_OK ? it->rc : rc;
+}
+
+int mcf_store(mcf_client *c, mcf_store_mode mode, const char *key, size_t key_len,
+              const void *value, size_t value_len, uint32_t flags, int64_t exptime, uint64_t cas,
+              unsigned call_flags)
+{
+    if (mode < MCF_SET || mode > MCF_CAS)
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_store: unknown mode") : MCF_ERR_ARG;
+    mcf_item it = {.key = key, .key_len = key_len, .value = value, .value_len = value_len,
+                   .flags = flags, .exptime = exptime, .cas = cas};
+    return one_item(c, (mcf_op)mode, &it, call_flags);
+}
+
+int mcf_set(mcf_client *c, const char *key, size_t key_len, const void *value, size_t value_len,
+            uint32_t flags, int64_t exptime)
+{
+    return mcf_store(c, MCF_SET, key, key_len, value, value_len, flags, exptime, 0, 0);
+}
+
+static int arith(mcf_client *c, mcf_op op, const char *key, size_t key_len, uint64_t delta,
+                 uint64_t *new_value, unsigned call_flags)
+{
+    mcf_item it = {.key = key, .key_len = key_len, .delta = delta};
+    int rc = one_item(c, op, &it, call_flags);
+    if (rc == MCF_OK && new_value)
+        *new_value = it.number;
+    return rc;
+}
+
+int mcf_incr(mcf_client *c, const char *key, size_t key_len, uint64_t delta, uint64_t *new_value,
+             unsigned call_flags)
+{
+    return arith(c, MCF_OP_INCR, key, key_len, delta, new_value, call_flags);
+}
+
+int mcf_decr(mcf_client *c, const char *key, size_t key_len, uint64_t delta, uint64_t *new_value,
+             unsigned call_flags)
+{
+    return arith(c, MCF_OP_DECR, key, key_len, delta, new_value, call_flags);
+}
+
+int mcf_delete(mcf_client *c, const char *key, size_t key_len, unsigned call_flags)
+{
+    mcf_item it = {.key = key, .key_len = key_len};
+    return one_item(c, MCF_OP_DELETE, &it, call_flags);
+}
+
+int mcf_touch(mcf_client *c, const char *key, size_t key_len, int64_t exptime,
+              unsigned call_flags)
+{
+    mcf_item it = {.key = key, .key_len = key_len, .exptime = exptime};
+    return one_item(c, MCF_OP_TOUCH, &it, call_flags);
+}
+
+/* ---- per-server and fleet commands ---- */
+
+size_t mcf_server_count(const mcf_client *c)
+{
+    return c ? c->nservers : 0;
+}
+
+int mcf_flush_all(mcf_client *c, int64_t delay, unsigned call_flags)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    mcf_call call = {.kind = CALL_FLUSH, .n = c->nservers, .exptime = delay < 0 ? 0 : delay,
+                     .noreply = noreply_of(c, call_flags)};
+    return mcf_run(c, &call);
+}
+
+int mcf_version(mcf_client *c, size_t server, char *buf, size_t buflen)
+{
+    if (!c || !buf || !buflen || server >= c->nservers)
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_version: invalid argument") : MCF_ERR_ARG;
+    buf[0] = 0;
+    mcf_call call = {.kind = CALL_VERSION, .n = 1, .server = server, .version_buf = buf,
+                     .version_len = buflen};
+    return mcf_run(c, &call);
+}
+
+int mcf_stats(mcf_client *c, size_t server, const char *arg, mcf_stat_cb cb, void *ctx)
+{
+    if (!c || !cb || server >= c->nservers)
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_stats: invalid argument") : MCF_ERR_ARG;
+    /* The argument goes on the command line: same rules as a key. */
+    if (arg && *arg && mcf_check_key(NULL, 0, arg, strlen(arg)) != MCF_OK)
+        return mcf_set_error(c, MCF_ERR_ARG, "mcf_stats: argument has a space or control character");
+    mcf_call call = {.kind = CALL_STATS, .n = 1, .server = server, .stats_arg = arg,
+                     .stat_cb = cb, .ctx = ctx};
+    return mcf_run(c, &call);
+}
+
+int mcf_server_for_key(mcf_client *c, const char *key, size_t key_len, size_t *server)
+{
+    if (!c || !server)
+        return MCF_ERR_ARG;
+    if (mcf_check_key(c->ns, c->ns_len, key, key_len) != MCF_OK)
+        return mcf_set_error(c, MCF_ERR_BAD_KEY, "bad key");
+    if (c->nservers == 0)
+        return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
+    if (mcf_engine_prepare_dist(c) != MCF_OK)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    if (c->nservers == 1) {
+        *server = 0;
+    } else if (c->hash_namespace && c->ns_len) {
+        char buf[2 * MCF_MAX_KEY_LEN + 2];
+        memcpy(buf, c->ns, c->ns_len);
+        memcpy(buf + c->ns_len, key, key_len);
+        *server = mcf_dist_pick(&c->dist, buf, c->ns_len + key_len);
+    } else {
+        *server = mcf_dist_pick(&c->dist, key, key_len);
+    }
+    return MCF_OK;
+}
+
+int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info)
+{
+    if (!c || !info || server >= c->nservers)
+        return MCF_ERR_ARG;
+    const mcf_server *s = &c->servers[server];
+    info->spec = s->spec.text;
+    info->address = s->address;
+    info->family = s->family;
+    info->weight = s->spec.weight;
+    info->connect_ms = s->connect_ms;
+    info->connected = s->fd >= 0;
+    return MCF_OK;
+}
+
+int mcf_connect_server(mcf_client *c, size_t server)
+{
+    if (!c || server >= c->nservers)
+        return MCF_ERR_ARG;
+    c->err[0] = 0;
+    c->err_rc = 0;
+    mcf_server *s = &c->servers[server];
+    if (s->fd >= 0)
+        return MCF_OK;
+    int rc = mcf_conn_open(c, s);
+    if (rc != MCF_OK)
+        mcf_conn_record_failure(c, s);
+    return rc;
+}
+
+void mcf_disconnect_all(mcf_client *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->nservers; i++) {
+        mcf_conn_sync(c, &c->servers[i]);
+        mcf_conn_close(&c->servers[i]);
+    }
+}

@@ -1,0 +1,321 @@
+/* codec.c - text protocol encoding and reply parsing; pure (see codec.h). */
+#include "codec.h"
+
+#include <string.h>
+
+#include "mcfast.h"
+
+size_t mcf_u64_to_dec(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+size_t mcf_i64_to_dec(char *out, int64_t v)
+{
+    if (v < 0) {
+        out[0] = '-';
+        /* via unsigned so INT64_MIN does not overflow */
+        return 1 + mcf_u64_to_dec(out + 1, (uint64_t)0 - (uint64_t)v);
+    }
+    return mcf_u64_to_dec(out, (uint64_t)v);
+}
+
+int mcf_check_key(const char *ns, size_t ns_len, const char *key, size_t key_len)
+{
+    if (!key || key_len == 0 || ns_len + key_len > MCF_MAX_KEY_LEN)
+        return MCF_ERR_BAD_KEY;
+    /* Any byte <= 0x20 (space, CR, LF, NUL, controls) or DEL would split or
+     * end the command line: reject rather than escape (no protocol injection). */
+    for (size_t i = 0; i < key_len; i++) {
+        unsigned char ch = (unsigned char)key[i];
+        if (ch <= 0x20 || ch == 0x7f)
+            return MCF_ERR_BAD_KEY;
+    }
+    for (size_t i = 0; i < ns_len; i++) {
+        unsigned char ch = (unsigned char)ns[i];
+        if (ch <= 0x20 || ch == 0x7f)
+            return MCF_ERR_BAD_KEY;
+    }
+    return MCF_OK;
+}
+
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *put_key(char *p, const char *ns, size_t ns_len, const char *key, size_t key_len)
+{
+    if (ns_len)
+        p = put(p, ns, ns_len);
+    return put(p, key, key_len);
+}
+
+static char *put_end(char *p, int noreply)
+{
+    if (noreply)
+        p = put(p, " noreply", 8);
+    return put(p, "\r\n", 2);
+}
+
+size_t mcf_enc_storage(char *out, const char *cmd, size_t cmd_len, const char *ns,
+                       size_t ns_len, const char *key, size_t key_len, uint32_t flags,
+                       int64_t exptime, size_t bytes, uint64_t cas, int with_cas,
+                       int noreply)
+{
+    char *p = put(out, cmd, cmd_len);
+    *p++ = ' ';
+    p = put_key(p, ns, ns_len, key, key_len);
+    *p++ = ' ';
+    p += mcf_u64_to_dec(p, flags);
+    *p++ = ' ';
+    p += mcf_i64_to_dec(p, exptime);
+    *p++ = ' ';
+    p += mcf_u64_to_dec(p, bytes);
+    if (with_cas) {
+        *p++ = ' ';
+        p += mcf_u64_to_dec(p, cas);
+    }
+    p = put_end(p, noreply);
+    return (size_t)(p - out);
+}
+
+size_t mcf_enc_arith(char *out, int incr, const char *ns, size_t ns_len, const char *key,
+                     size_t key_len, uint64_t delta, int noreply)
+{
+    char *p = put(out, incr ? "incr " : "decr ", 5);
+    p = put_key(p, ns, ns_len, key, key_len);
+    *p++ = ' ';
+    p += mcf_u64_to_dec(p, delta);
+    p = put_end(p, noreply);
+    return (size_t)(p - out);
+}
+
+size_t mcf_enc_delete(char *out, const char *ns, size_t ns_len, const char *key,
+                      size_t key_len, int noreply)
+{
+    char *p = put(out, "delete ", 7);
+    p = put_key(p, ns, ns_len, key, key_len);
+    p = put_end(p, noreply);
+    return (size_t)(p - out);
+}
+
+size_t mcf_enc_touch(char *out, const char *ns, size_t ns_len, const char *key,
+                     size_t key_len, int64_t exptime, int noreply)
+{
+    char *p = put(out, "touch ", 6);
+    p = put_key(p, ns, ns_len, key, key_len);
+    *p++ = ' ';
+    p += mcf_i64_to_dec(p, exptime);
+    p = put_end(p, noreply);
+    return (size_t)(p - out);
+}
+
+/* ---- reply parsing ---- */
+
+/* Parses an unsigned decimal token at *p (< end), advancing *p.  Rejects
+ * empty tokens and overflow past max. */
+static int parse_u64(const char **p, const char *end, uint64_t max, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (s >= end || *s < '0' || *s > '9')
+        return -1;
+    while (s < end && *s >= '0' && *s <= '9') {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+        s++;
+    }
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+static int eat_space(const char **p, const char *end)
+{
+    if (*p >= end || **p != ' ')
+        return -1;
+    while (*p < end && **p == ' ')
+        (*p)++;
+    return 0;
+}
+
+static int starts(const char *line, size_t len, const char *word, size_t wlen)
+{
+    return len >= wlen && memcmp(line, word, wlen) == 0;
+}
+
+static int is(const char *line, size_t len, const char *word, size_t wlen)
+{
+    return len == wlen && memcmp(line, word, wlen) == 0;
+}
+
+#define LIT(s) s, sizeof(s) - 1
+
+/* "VALUE <key> <flags> <bytes> [<cas>]" */
+static ssize_t parse_value(const char *buf, size_t len, const char *line, size_t line_len,
+                           size_t header_len, size_t max_value, mcf_reply *r)
+{
+    const char *p = line + 6, *end = line + line_len;
+    uint64_t flags, bytes, cas = 0;
+    r->key = p;
+    while (p < end && *p != ' ')
+        p++;
+    r->key_len = (size_t)(p - r->key);
+    if (r->key_len == 0 || r->key_len > MCF_MAX_KEY_LEN)
+        return MCF_PARSE_BAD_LINE;
+    if (eat_space(&p, end) || parse_u64(&p, end, UINT32_MAX, &flags))
+        return MCF_PARSE_BAD_LINE;
+    if (eat_space(&p, end) || parse_u64(&p, end, UINT64_MAX, &bytes))
+        return MCF_PARSE_BAD_LINE;
+    if (p < end) {
+        if (eat_space(&p, end) || parse_u64(&p, end, UINT64_MAX, &cas))
+            return MCF_PARSE_BAD_LINE;
+        while (p < end && *p == ' ')
+            p++;
+        if (p != end)
+            return MCF_PARSE_BAD_LINE;
+    }
+    if (bytes > max_value)
+        return MCF_PARSE_TOO_LARGE;
+    r->type = MCF_R_VALUE;
+    r->flags = (uint32_t)flags;
+    r->cas = cas;
+    size_t total = header_len + (size_t)bytes + 2;
+    if (len < total) {
+        r->need = total;
+        return 0;
+    }
+    r->data = buf + header_len;
+    r->data_len = (size_t)bytes;
+    if (buf[total - 2] != '\r' || buf[total - 1] != '\n')
+        return MCF_PARSE_BAD_DATA;
+    return (ssize_t)total;
+}
+
+ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    size_t scan = len < MCF_MAX_REPLY_LINE ? len : MCF_MAX_REPLY_LINE;
+    const char *nl = memchr(buf, '\n', scan);
+    if (!nl)
+        return len >= MCF_MAX_REPLY_LINE ? MCF_PARSE_LINE_TOO_LONG : 0;
+    size_t header_len = (size_t)(nl - buf) + 1;
+    if (header_len < 2 || nl[-1] != '\r')
+        return MCF_PARSE_BAD_LINE;
+    const char *line = buf;
+    size_t ll = header_len - 2;
+
+    switch (line[0]) {
+    case 'V':
+        if (starts(line, ll, LIT("VALUE ")))
+            return parse_value(buf, len, line, ll, header_len, max_value, r);
+        if (starts(line, ll, LIT("VERSION "))) {
+            r->type = MCF_R_VERSION;
+            r->data = line + 8;
+            r->data_len = ll - 8;
+            return (ssize_t)header_len;
+        }
+        break;
+    case 'E':
+        if (is(line, ll, LIT("END")))
+            r->type = MCF_R_END;
+        else if (is(line, ll, LIT("EXISTS")))
+            r->type = MCF_R_EXISTS;
+        else if (is(line, ll, LIT("ERROR")) || starts(line, ll, LIT("ERROR "))) {
+            r->type = MCF_R_ERROR;
+            r->data = line;
+            r->data_len = ll;
+        }
+        break;
+    case 'S':
+        if (is(line, ll, LIT("STORED")))
+            r->type = MCF_R_STORED;
+        else if (starts(line, ll, LIT("STAT "))) {
+            const char *p = line + 5, *end = line + ll;
+            r->key = p;
+            while (p < end && *p != ' ')
+                p++;
+            r->key_len = (size_t)(p - r->key);
+            if (p < end)
+                p++;
+            r->data = p;
+            r->data_len = (size_t)(end - p);
+            r->type = MCF_R_STAT;
+        } else if (starts(line, ll, LIT("SERVER_ERROR"))) {
+            r->type = MCF_R_SERVER_ERROR;
+            r->data = line + (ll > 13 ? 13 : ll);
+            r->data_len = ll > 13 ? ll - 13 : 0;
+        }
+        break;
+    case 'N':
+        if (is(line, ll, LIT("NOT_STORED")))
+            r->type = MCF_R_NOT_STORED;
+        else if (is(line, ll, LIT("NOT_FOUND")))
+            r->type = MCF_R_NOT_FOUND;
+        break;
+    case 'D':
+        if (is(line, ll, LIT("DELETED")))
+            r->type = MCF_R_DELETED;
+        break;
+    case 'T':
+        if (is(line, ll, LIT("TOUCHED")))
+            r->type = MCF_R_TOUCHED;
+        break;
+    case 'O':
+        if (is(line, ll, LIT("OK")))
+            r->type = MCF_R_OK;
+        break;
+    case 'C':
+        if (starts(line, ll, LIT("CLIENT_ERROR"))) {
+            r->type = MCF_R_CLIENT_ERROR;
+            r->data = line + (ll > 13 ? 13 : ll);
+            r->data_len = ll > 13 ? ll - 13 : 0;
+        }
+        break;
+    default:
+        if (line[0] >= '0' && line[0] <= '9') {
+            /* incr/decr: memcached may pad the number with trailing spaces
+             * after a decr shortens it (protocol.txt, "Increment/Decrement"). */
+            const char *p = line, *end = line + ll;
+            if (parse_u64(&p, end, UINT64_MAX, &r->number))
+                return MCF_PARSE_BAD_LINE;
+            while (p < end && *p == ' ')
+                p++;
+            if (p != end)
+                return MCF_PARSE_BAD_LINE;
+            r->type = MCF_R_NUMBER;
+        }
+        break;
+    }
+    if (r->type == 0)
+        return MCF_PARSE_BAD_LINE;
+    return (ssize_t)header_len;
+}
+
+const char *mcf_parse_strerror(ssize_t code)
+{
+    switch (code) {
+    case MCF_PARSE_BAD_LINE:
+        return "malformed reply line";
+    case MCF_PARSE_LINE_TOO_LONG:
+        return "reply line too long (no CRLF within 8192 bytes)";
+    case MCF_PARSE_TOO_LARGE:
+        return "value larger than the client's max value size";
+    case MCF_PARSE_BAD_DATA:
+        return "value data not terminated by CRLF (length mismatch)";
+    default:
+        return "unknown parse error";
+    }
+}

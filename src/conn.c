@@ -1,0 +1,275 @@
+/* conn.c - one server's connection: opening it (through connect.c),
+ * its read and write buffers, non-blocking send/recv, and its failure
+ * accounting.  Knows nothing of commands. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "connect.h"
+#include "internal.h"
+
+#define RBUF_MIN 16384
+#define RECV_MIN_ROOM 4096
+#define IOV_BATCH 64
+
+int mcf_conn_open(mcf_client *c, mcf_server *s)
+{
+    mcf_connect_opts o = {c->connect_timeout_ms, c->attempt_delay_ms, c->keepalive};
+    mcf_connected res;
+    char msg[sizeof c->err];
+    int rc = mcf_connect(&s->spec, &o, &res, msg, sizeof msg);
+    if (rc != MCF_OK)
+        return mcf_set_error(c, rc, "%s", msg);
+    s->fd = res.fd;
+    s->family = res.addr.family;
+    s->connect_ms = res.elapsed_ms;
+    mcf_addr_format(&res.addr, s->address, sizeof s->address);
+    s->rlen = s->rpos = 0;
+    s->noreply_dirty = 0;
+    return MCF_OK;
+}
+
+void mcf_conn_close(mcf_server *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    /* rbuf and held_off stay: a value handed out this call lives there. */
+    s->noreply_dirty = 0;
+}
+
+void mcf_conn_free(mcf_server *s)
+{
+    mcf_conn_close(s);
+    free(s->rbuf);
+    free(s->wbuf);
+    free(s->segs);
+    s->rbuf = s->wbuf = NULL;
+    s->segs = NULL;
+    s->rcap = s->wcap = s->segcap = 0;
+}
+
+void mcf_conn_reset_request(mcf_server *s)
+{
+    s->wlen = 0;
+    s->nsegs = 0;
+    s->seg_i = 0;
+    s->seg_done = 0;
+}
+
+int mcf_conn_wreserve(mcf_server *s, size_t n)
+{
+    if (s->wlen + n <= s->wcap)
+        return 0;
+    size_t cap = s->wcap ? s->wcap : 4096;
+    while (cap < s->wlen + n)
+        cap *= 2;
+    char *p = realloc(s->wbuf, cap);
+    if (!p)
+        return -1;
+    s->wbuf = p;
+    s->wcap = cap;
+    return 0;
+}
+
+int mcf_conn_seg_reserve(mcf_server *s, size_t n)
+{
+    if (s->nsegs + n <= s->segcap)
+        return 0;
+    size_t cap = s->segcap ? s->segcap : 16;
+    while (cap < s->nsegs + n)
+        cap *= 2;
+    mcf_seg *p = realloc(s->segs, cap * sizeof *p);
+    if (!p)
+        return -1;
+    s->segs = p;
+    s->segcap = cap;
+    return 0;
+}
+
+/* Callers reserve room first (mcf_conn_seg_reserve), so this cannot fail. */
+void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size_t len)
+{
+    if (len == 0)
+        return;
+    /* Contiguous bytes of the same buffer extend the last segment. */
+    if (s->nsegs) {
+        mcf_seg *last = &s->segs[s->nsegs - 1];
+        if (kind != SEG_EXTERNAL && last->kind == kind && last->off + last->len == off) {
+            last->len += len;
+            return;
+        }
+    }
+    s->segs[s->nsegs++] = (mcf_seg){kind, off, ptr, len};
+}
+
+int mcf_conn_send(mcf_client *c, mcf_server *s)
+{
+    while (s->seg_i < s->nsegs) {
+        struct iovec iov[IOV_BATCH];
+        int niov = 0;
+        for (size_t i = s->seg_i; i < s->nsegs && niov < IOV_BATCH; i++) {
+            const mcf_seg *g = &s->segs[i];
+            const char *base = g->kind == SEG_WBUF  ? s->wbuf + g->off
+                               : g->kind == SEG_ZBUF ? c->zbuf + g->off
+                                                     : g->ptr;
+            size_t skip = i == s->seg_i ? s->seg_done : 0;
+            iov[niov].iov_base = (void *)(uintptr_t)(base + skip);
+            iov[niov].iov_len = g->len - skip;
+            niov++;
+        }
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)niov;
+        /* MSG_NOSIGNAL: a closed peer must give EPIPE, never SIGPIPE. */
+        ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            return -errno;
+        }
+        size_t left = (size_t)w;
+        while (left && s->seg_i < s->nsegs) {
+            size_t rest = s->segs[s->seg_i].len - s->seg_done;
+            if (left >= rest) {
+                left -= rest;
+                s->seg_i++;
+                s->seg_done = 0;
+            } else {
+                s->seg_done += left;
+                left = 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* Room to read: at least RECV_MIN_ROOM free bytes, and space for `need`
+ * bytes counted from rpos (a reply whose size is known).  First by moving
+ * unread bytes to the front, then by growing.  A held value (single get)
+ * is kept in the buffer and its offset adjusted. */
+static int has_room(const mcf_server *s, size_t need)
+{
+    return s->rcap - s->rlen >= RECV_MIN_ROOM && s->rcap - s->rpos >= need;
+}
+
+static int make_room(mcf_server *s, size_t need)
+{
+    if (has_room(s, need))
+        return 0;
+    size_t keep = s->rpos;
+    if (s->held_off != SIZE_MAX && s->held_off < keep)
+        keep = s->held_off;
+    if (keep > 0) {
+        memmove(s->rbuf, s->rbuf + keep, s->rlen - keep);
+        s->rlen -= keep;
+        s->rpos -= keep;
+        if (s->held_off != SIZE_MAX)
+            s->held_off -= keep;
+        if (has_room(s, need))
+            return 0;
+    }
+    size_t required = s->rlen + RECV_MIN_ROOM;
+    if (s->rpos + need > required)
+        required = s->rpos + need;
+    size_t cap = s->rcap ? s->rcap : RBUF_MIN;
+    while (cap < required)
+        cap *= 2;
+    char *p = realloc(s->rbuf, cap);
+    if (!p)
+        return -1;
+    s->rbuf = p;
+    s->rcap = cap;
+    return 0;
+}
+
+ssize_t mcf_conn_recv(mcf_server *s, size_t need)
+{
+    if (make_room(s, need) < 0)
+        return -ENOMEM;
+    for (;;) {
+        ssize_t r = recv(s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, 0);
+        if (r > 0) {
+            s->rlen += (size_t)r;
+            return r;
+        }
+        if (r == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return -EAGAIN;
+        return -errno;
+    }
+}
+
+void mcf_conn_record_failure(mcf_client *c, mcf_server *s)
+{
+    if (c->max_failures == 0)
+        return;
+    int64_t now = mcf_now_us(), window = (int64_t)c->failure_timeout_s * 1000000;
+    if (s->failures == 0 || now - s->fail_window_us > window) {
+        s->fail_window_us = now;
+        s->failures = 0;
+    }
+    /* Cache::Memcached::Fast: max_failures failures within failure_timeout
+     * seconds mark the server dead for failure_timeout seconds. */
+    if (++s->failures >= c->max_failures) {
+        s->down_until_us = now + window;
+        s->failures = 0;
+    }
+}
+
+int mcf_conn_is_down(const mcf_client *c, const mcf_server *s, int64_t now_us)
+{
+    return c->max_failures && now_us < s->down_until_us;
+}
+
+void mcf_conn_sync(mcf_client *c, mcf_server *s)
+{
+    if (s->fd < 0 || !s->noreply_dirty)
+        return;
+    /* memcached answers in order: once "version" is answered, every noreply
+     * command sent before it has been processed. */
+    static const char req[] = "version\r\n";
+    int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
+    size_t off = 0;
+    while (off < sizeof req - 1) {
+        ssize_t w = send(s->fd, req + off, sizeof req - 1 - off, MSG_NOSIGNAL);
+        if (w > 0) {
+            off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p = {s->fd, POLLOUT, 0};
+            if (poll(&p, 1, mcf_ms_left(deadline)) > 0)
+                continue;
+        }
+        return;
+    }
+    for (;;) {
+        if (s->rlen > s->rpos && memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos))
+            break;
+        ssize_t r = mcf_conn_recv(s, 0);
+        if (r > 0)
+            continue;
+        if (r != -EAGAIN)
+            break;
+        struct pollfd p = {s->fd, POLLIN, 0};
+        int left = mcf_ms_left(deadline);
+        if (left == 0 || poll(&p, 1, left) <= 0)
+            break;
+    }
+    s->noreply_dirty = 0;
+    s->rpos = s->rlen = 0;
+}

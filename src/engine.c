@@ -1,0 +1,763 @@
+/* engine.c - runs one call: validates keys, groups them per server, builds
+ * one pipelined request per server, and drives every server from a single
+ * poll loop under one I/O deadline, matching replies to keys in order.
+ * The protocol bytes come from codec.c; sockets from conn.c; the choice of
+ * server from dist.c. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "codec.h"
+#include "internal.h"
+
+#define NO_SERVER UINT32_MAX
+/* Values up to this size are copied into the request buffer; larger ones
+ * are sent from the caller's memory (an iovec) to avoid the copy. */
+#define COPY_MAX 2048
+
+typedef struct store_cmd {
+    const char *name;
+    size_t len;
+} store_cmd;
+static const store_cmd store_cmds[] = {{"set", 3}, {"add", 3}, {"replace", 7}, {"append", 6}, {"prepend", 7}, {"cas", 3}};
+
+static size_t call_key(const mcf_call *call, size_t i, const char **key)
+{
+    if (call->kind == CALL_GET) {
+        *key = call->keys[i];
+        if (!*key)
+            return 0;
+        return call->key_lens ? call->key_lens[i] : strlen(*key);
+    }
+    *key = call->items[i].key;
+    return call->items[i].key_len;
+}
+
+static int is_item_call(const mcf_call *call)
+{
+    return call->kind == CALL_STORE || call->kind == CALL_ARITH || call->kind == CALL_DELETE ||
+           call->kind == CALL_TOUCH;
+}
+
+static void finish(mcf_call *call, size_t i, int rc, const mcf_value *v)
+{
+    if (mcf_is_error(rc) && !call->first_error)
+        call->first_error = rc;
+    if (call->kind == CALL_GET) {
+        if (call->get_cb)
+            call->get_cb(call->ctx, i, rc, v);
+        else if (call->held && rc != MCF_OK)
+            memset(call->held, 0, sizeof *call->held);
+    } else if (is_item_call(call)) {
+        call->items[i].rc = rc;
+    }
+}
+
+static void server_done(mcf_server *s)
+{
+    s->active = 0;
+    if (s->await_replies)
+        s->noreply_dirty = 0;
+}
+
+static const char *srv_label_addr(const mcf_server *s)
+{
+    return s->address[0] ? s->address : "not connected";
+}
+
+/* Fails every key of s not answered yet, closes the connection (its stream
+ * is no longer in a known state) and counts a failure. */
+static void fail_server(mcf_client *c, mcf_call *call, mcf_server *s, int rc, const char *cause)
+{
+    mcf_note_error(c, rc, "server %s (%s): %s", s->spec.text, srv_label_addr(s), cause);
+    for (size_t p = s->cursor; p < s->count; p++)
+        finish(call, c->order[s->first + p], rc, NULL);
+    s->cursor = s->count;
+    mcf_conn_close(s);
+    mcf_conn_record_failure(c, s);
+    s->active = 0;
+}
+
+static int key_matches(const mcf_client *c, const char *key, size_t len, const mcf_reply *r)
+{
+    return r->key_len == c->ns_len + len && memcmp(r->key, c->ns, c->ns_len) == 0 &&
+           memcmp(r->key + c->ns_len, key, len) == 0;
+}
+
+static void deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
+                          const mcf_reply *r)
+{
+    mcf_value v = {r->data, r->data_len, r->flags, r->cas};
+    int inflated = 0;
+    if (r->flags & MCF_FLAG_COMPRESSED) {
+        int rc = mcf_inflate(c, r->data, r->data_len, &v.data, &v.len);
+        if (rc != MCF_OK) {
+            mcf_note_error(c, rc, "server %s (%s): cannot decompress the value of a key: %s",
+                           s->spec.text, srv_label_addr(s), mcf_strerror(rc));
+            finish(call, i, rc, NULL);
+            return;
+        }
+        v.flags &= ~MCF_FLAG_COMPRESSED;
+        inflated = 1;
+    }
+    if (call->held) {
+        *call->held = v;
+        if (!inflated) {
+            /* Keep the bytes in place; the pointer is fixed up when the
+             * call returns, since rbuf may still move while END is read. */
+            s->held_off = (size_t)(r->data - s->rbuf);
+            call->held_server = s;
+        }
+    }
+    finish(call, i, MCF_OK, &v);
+}
+
+static int reply_error_rc(const mcf_reply *r)
+{
+    return r->type == MCF_R_CLIENT_ERROR ? MCF_ERR_CLIENT : MCF_ERR_SERVER;
+}
+
+static void unexpected(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
+{
+    if (r->type == MCF_R_SERVER_ERROR || r->type == MCF_R_CLIENT_ERROR ||
+        r->type == MCF_R_ERROR) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s %.*s",
+                 r->type == MCF_R_ERROR ? "ERROR"
+                 : r->type == MCF_R_CLIENT_ERROR ? "CLIENT_ERROR"
+                                                 : "SERVER_ERROR",
+                 (int)(r->data_len > 200 ? 200 : r->data_len), r->data ? r->data : "");
+        fail_server(c, call, s, reply_error_rc(r), msg);
+        return;
+    }
+    fail_server(c, call, s, MCF_ERR_PROTOCOL, "unexpected reply for this command");
+}
+
+/* A per-item reply (storage, arith, delete, touch): maps it to a result. */
+static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
+{
+    size_t i = c->order[s->first + s->cursor];
+    int rc = -1;
+    switch (r->type) {
+    case MCF_R_STORED:
+        rc = call->kind == CALL_STORE ? MCF_OK : -1;
+        break;
+    case MCF_R_DELETED:
+        rc = call->kind == CALL_DELETE ? MCF_OK : -1;
+        break;
+    case MCF_R_TOUCHED:
+        rc = call->kind == CALL_TOUCH ? MCF_OK : -1;
+        break;
+    case MCF_R_NUMBER:
+        if (call->kind == CALL_ARITH) {
+            call->items[i].number = r->number;
+            rc = MCF_OK;
+        }
+        break;
+    case MCF_R_NOT_STORED:
+        rc = call->kind == CALL_STORE ? MCF_NOT_STORED : -1;
+        break;
+    case MCF_R_EXISTS:
+        rc = call->kind == CALL_STORE ? MCF_EXISTS : -1;
+        break;
+    case MCF_R_NOT_FOUND:
+        rc = MCF_NOT_FOUND;
+        break;
+    case MCF_R_SERVER_ERROR:
+        /* e.g. "object too large for cache", "out of memory": memcached
+         * consumed the request, the stream stays in step. */
+        rc = MCF_ERR_SERVER;
+        break;
+    case MCF_R_CLIENT_ERROR:
+        /* incr/decr on a non-number keeps the stream in step; for storage
+         * it means the data block was misread, so the stream is lost. */
+        if (call->kind == CALL_ARITH || call->kind == CALL_TOUCH)
+            rc = MCF_ERR_CLIENT;
+        break;
+    default:
+        break;
+    }
+    if (rc < 0) {
+        unexpected(c, call, s, r);
+        return;
+    }
+    if (mcf_is_error(rc)) {
+        const char *key;
+        size_t kl = call_key(call, i, &key);
+        mcf_note_error(c, rc, "server %s (%s): key '%.*s': %s%s%.*s", s->spec.text,
+                       srv_label_addr(s), (int)(kl > 250 ? 250 : kl), key,
+                       r->type == MCF_R_CLIENT_ERROR ? "CLIENT_ERROR" : "SERVER_ERROR",
+                       r->data_len ? " " : "", (int)(r->data_len > 200 ? 200 : r->data_len),
+                       r->data ? r->data : "");
+    }
+    finish(call, i, rc, NULL);
+    if (++s->cursor == s->count)
+        server_done(s);
+}
+
+static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
+{
+    if (r->type == MCF_R_END) {
+        for (size_t p = s->cursor; p < s->count; p++)
+            finish(call, c->order[s->first + p], MCF_MISS, NULL);
+        s->cursor = s->count;
+        server_done(s);
+        return;
+    }
+    if (r->type != MCF_R_VALUE) {
+        unexpected(c, call, s, r);
+        return;
+    }
+    /* memcached answers hits in request order and skips misses: walk
+     * forward to the key named; everything passed over is a miss.  A value
+     * for a key not (or no longer) expected is never handed out. */
+    size_t p = s->cursor;
+    for (; p < s->count; p++) {
+        const char *key;
+        size_t kl = call_key(call, c->order[s->first + p], &key);
+        if (key_matches(c, key, kl, r))
+            break;
+    }
+    if (p == s->count) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "value for key '%.*s' that was not requested here",
+                 (int)(r->key_len > 250 ? 250 : r->key_len), r->key);
+        fail_server(c, call, s, MCF_ERR_PROTOCOL, msg);
+        return;
+    }
+    for (size_t q = s->cursor; q < p; q++)
+        finish(call, c->order[s->first + q], MCF_MISS, NULL);
+    s->cursor = p + 1;
+    deliver_value(c, call, s, c->order[s->first + p], r);
+}
+
+static void server_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
+{
+    switch (call->kind) {
+    case CALL_VERSION:
+        if (r->type != MCF_R_VERSION)
+            break;
+        if (call->version_buf && call->version_len) {
+            size_t n = r->data_len < call->version_len - 1 ? r->data_len : call->version_len - 1;
+            memcpy(call->version_buf, r->data, n);
+            call->version_buf[n] = 0;
+        }
+        s->cursor = s->count;
+        server_done(s);
+        return;
+    case CALL_STATS:
+        if (r->type == MCF_R_STAT) {
+            if (call->stat_cb)
+                call->stat_cb(call->ctx, r->key, r->key_len, r->data, r->data_len);
+            return;
+        }
+        if (r->type != MCF_R_END)
+            break;
+        s->cursor = s->count;
+        server_done(s);
+        return;
+    case CALL_FLUSH:
+        if (r->type != MCF_R_OK)
+            break;
+        s->cursor = s->count;
+        server_done(s);
+        return;
+    default:
+        break;
+    }
+    unexpected(c, call, s, r);
+}
+
+static void dispatch_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
+{
+    if (call->kind == CALL_GET)
+        get_reply(c, call, s, r);
+    else if (is_item_call(call))
+        item_reply(c, call, s, r);
+    else
+        server_reply(c, call, s, r);
+}
+
+/* Parses every complete reply in the buffer. */
+static void parse_replies(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    size_t max_value = c->max_value_size;
+    s->need = 0;
+    while (s->active) {
+        mcf_reply r;
+        ssize_t n = mcf_parse_reply(s->rbuf + s->rpos, s->rlen - s->rpos, max_value, &r);
+        if (n == 0) {
+            s->need = r.need;
+            return;
+        }
+        if (n < 0) {
+            fail_server(c, call, s, n == MCF_PARSE_TOO_LARGE ? MCF_ERR_TOO_LARGE : MCF_ERR_PROTOCOL,
+                        mcf_parse_strerror(n));
+            return;
+        }
+        s->rpos += (size_t)n;
+        dispatch_reply(c, call, s, &r);
+    }
+}
+
+static void on_readable(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    for (;;) {
+        ssize_t got = mcf_conn_recv(s, s->need);
+        if (got == -EAGAIN)
+            return;
+        if (got == 0) {
+            fail_server(c, call, s, MCF_ERR_IO, "connection closed by server");
+            return;
+        }
+        if (got < 0) {
+            fail_server(c, call, s, got == -ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_IO,
+                        strerror((int)-got));
+            return;
+        }
+        size_t room_filled = s->rlen == s->rcap;
+        parse_replies(c, call, s);
+        /* Read again only if the buffer was filled: more may be waiting. */
+        if (!s->active || !room_filled)
+            return;
+    }
+}
+
+static void on_sent(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    if (s->await_replies)
+        return;
+    /* noreply: every item is done once the request is with the kernel. */
+    for (size_t p = s->cursor; p < s->count; p++)
+        finish(call, c->order[s->first + p], MCF_OK, NULL);
+    s->cursor = s->count;
+    s->active = 0;
+    s->noreply_dirty = 1;
+}
+
+static void try_send(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    int r = mcf_conn_send(c, s);
+    if (r < 0) {
+        fail_server(c, call, s, MCF_ERR_IO, strerror(-r));
+        return;
+    }
+    if (r == 1)
+        on_sent(c, call, s);
+}
+
+/* ---- request building ---- */
+
+static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
+{
+    static const char *const cmd[] = {"get", "gets", "gat", "gats"};
+    size_t total = 32 + 2;
+    for (size_t p = 0; p < s->count; p++) {
+        const char *key;
+        total += 1 + c->ns_len + call_key(call, c->order[s->first + p], &key);
+    }
+    if (mcf_conn_wreserve(s, total) < 0 || mcf_conn_seg_reserve(s, 1) < 0)
+        return MCF_ERR_NOMEM;
+    char *w = s->wbuf + s->wlen, *start = w;
+    const char *name = cmd[call->mode & 3];
+    size_t nl = strlen(name);
+    memcpy(w, name, nl);
+    w += nl;
+    if (call->mode == MCF_GAT || call->mode == MCF_GATS) {
+        *w++ = ' ';
+        w += mcf_i64_to_dec(w, call->exptime);
+    }
+    for (size_t p = 0; p < s->count; p++) {
+        const char *key;
+        size_t kl = call_key(call, c->order[s->first + p], &key);
+        *w++ = ' ';
+        memcpy(w, c->ns, c->ns_len);
+        w += c->ns_len;
+        memcpy(w, key, kl);
+        w += kl;
+    }
+    *w++ = '\r';
+    *w++ = '\n';
+    mcf_conn_add_seg(s, SEG_WBUF, s->wlen, NULL, (size_t)(w - start));
+    s->wlen += (size_t)(w - start);
+    return MCF_OK;
+}
+
+static int build_store_item(mcf_client *c, const mcf_call *call, mcf_server *s, size_t i)
+{
+    const mcf_item *it = &call->items[i];
+    const store_cmd *cmd = &store_cmds[call->mode];
+    int compressed = c->zoff[i] != SIZE_MAX;
+    size_t vlen = compressed ? c->zlen[i] : it->value_len;
+    uint32_t flags = compressed ? (it->flags | MCF_FLAG_COMPRESSED) : it->flags;
+    int copy = !compressed && vlen <= COPY_MAX;
+    if (mcf_conn_wreserve(s, MCF_MAX_REQUEST_HEADER + (copy ? vlen : 0) + 2) < 0 ||
+        mcf_conn_seg_reserve(s, 3) < 0)
+        return MCF_ERR_NOMEM;
+    size_t start = s->wlen;
+    s->wlen += mcf_enc_storage(s->wbuf + s->wlen, cmd->name, cmd->len, c->ns, c->ns_len, it->key,
+                               it->key_len, flags, it->exptime, vlen, it->cas,
+                               call->mode == MCF_CAS, call->noreply);
+    if (copy) {
+        if (vlen)
+            memcpy(s->wbuf + s->wlen, it->value, vlen);
+        s->wlen += vlen;
+        mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+        start = s->wlen;
+    } else {
+        mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+        if (compressed)
+            mcf_conn_add_seg(s, SEG_ZBUF, c->zoff[i], NULL, vlen);
+        else
+            mcf_conn_add_seg(s, SEG_EXTERNAL, 0, it->value, vlen);
+        start = s->wlen;
+    }
+    memcpy(s->wbuf + s->wlen, "\r\n", 2);
+    s->wlen += 2;
+    mcf_conn_add_seg(s, SEG_WBUF, start, NULL, 2);
+    return MCF_OK;
+}
+
+static int build_simple_item(mcf_client *c, const mcf_call *call, mcf_server *s, size_t i)
+{
+    const mcf_item *it = &call->items[i];
+    if (mcf_conn_wreserve(s, MCF_MAX_REQUEST_HEADER) < 0 || mcf_conn_seg_reserve(s, 1) < 0)
+        return MCF_ERR_NOMEM;
+    char *w = s->wbuf + s->wlen;
+    size_t n;
+    if (call->kind == CALL_ARITH)
+        n = mcf_enc_arith(w, call->mode, c->ns, c->ns_len, it->key, it->key_len, it->delta,
+                          call->noreply);
+    else if (call->kind == CALL_DELETE)
+        n = mcf_enc_delete(w, c->ns, c->ns_len, it->key, it->key_len, call->noreply);
+    else
+        n = mcf_enc_touch(w, c->ns, c->ns_len, it->key, it->key_len, it->exptime,
+                          call->noreply);
+    mcf_conn_add_seg(s, SEG_WBUF, s->wlen, NULL, n);
+    s->wlen += n;
+    return MCF_OK;
+}
+
+static int build_server_cmd(mcf_client *c, const mcf_call *call, mcf_server *s)
+{
+    size_t idx = (size_t)(s - c->servers);
+    if (mcf_conn_wreserve(s, 64 + (call->stats_arg ? strlen(call->stats_arg) : 0)) < 0 ||
+        mcf_conn_seg_reserve(s, 1) < 0)
+        return MCF_ERR_NOMEM;
+    char *w = s->wbuf + s->wlen, *start = w;
+    if (call->kind == CALL_VERSION) {
+        memcpy(w, "version", 7);
+        w += 7;
+    } else if (call->kind == CALL_STATS) {
+        memcpy(w, "stats", 5);
+        w += 5;
+        if (call->stats_arg && *call->stats_arg) {
+            size_t al = strlen(call->stats_arg);
+            *w++ = ' ';
+            memcpy(w, call->stats_arg, al);
+            w += al;
+        }
+    } else {
+        memcpy(w, "flush_all", 9);
+        w += 9;
+        if (call->exptime > 0) {
+            /* Spread the flush like Cache::Memcached::Fast: server i of n
+             * flushes after delay - delay * i / n seconds. */
+            int64_t n = (int64_t)c->nservers, d = call->exptime;
+            *w++ = ' ';
+            w += mcf_i64_to_dec(w, d - d * (int64_t)idx / n);
+        }
+        if (call->noreply) {
+            memcpy(w, " noreply", 8);
+            w += 8;
+        }
+    }
+    *w++ = '\r';
+    *w++ = '\n';
+    mcf_conn_add_seg(s, SEG_WBUF, s->wlen, NULL, (size_t)(w - start));
+    s->wlen += (size_t)(w - start);
+    return MCF_OK;
+}
+
+static int build_request(mcf_client *c, const mcf_call *call, mcf_server *s)
+{
+    mcf_conn_reset_request(s);
+    if (call->kind == CALL_GET)
+        return build_get(c, call, s);
+    if (!is_item_call(call))
+        return build_server_cmd(c, call, s);
+    for (size_t p = 0; p < s->count; p++) {
+        size_t i = c->order[s->first + p];
+        int rc = call->kind == CALL_STORE ? build_store_item(c, call, s, i)
+                                          : build_simple_item(c, call, s, i);
+        if (rc != MCF_OK)
+            return rc;
+    }
+    return MCF_OK;
+}
+
+/* ---- preparation ---- */
+
+static int ensure_scratch(mcf_client *c, size_t n)
+{
+    if (n <= c->scratch_cap)
+        return 0;
+    size_t cap = c->scratch_cap ? c->scratch_cap : 64;
+    while (cap < n)
+        cap *= 2;
+    uint32_t *srv = realloc(c->srv_of, cap * sizeof *srv);
+    if (!srv)
+        return -1;
+    c->srv_of = srv;
+    size_t *o = realloc(c->order, cap * sizeof *o);
+    if (!o)
+        return -1;
+    c->order = o;
+    o = realloc(c->zoff, cap * sizeof *o);
+    if (!o)
+        return -1;
+    c->zoff = o;
+    o = realloc(c->zlen, cap * sizeof *o);
+    if (!o)
+        return -1;
+    c->zlen = o;
+    c->scratch_cap = cap;
+    return 0;
+}
+
+static uint32_t pick_server(mcf_client *c, const char *key, size_t kl)
+{
+    if (c->nservers == 1)
+        return 0;
+    if (c->hash_namespace && c->ns_len) {
+        char buf[2 * MCF_MAX_KEY_LEN + 2];
+        memcpy(buf, c->ns, c->ns_len);
+        memcpy(buf + c->ns_len, key, kl);
+        return mcf_dist_pick(&c->dist, buf, c->ns_len + kl);
+    }
+    return mcf_dist_pick(&c->dist, key, kl);
+}
+
+int mcf_engine_prepare_dist(mcf_client *c);
+
+/* Server for item i, or NO_SERVER after finishing it with an error. */
+static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
+{
+    if (!is_item_call(call) && call->kind != CALL_GET)
+        return call->kind == CALL_FLUSH ? (uint32_t)i : (uint32_t)call->server;
+    const char *key;
+    size_t kl = call_key(call, i, &key);
+    c->zoff[i] = SIZE_MAX;
+    if (mcf_check_key(c->ns, c->ns_len, key, kl) != MCF_OK) {
+        mcf_note_error(c, MCF_ERR_BAD_KEY,
+                       "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes "
+                       "with no space or control character; nothing was sent for it",
+                       (int)(kl > 250 || !key ? (key ? 250 : 0) : kl), key ? key : "",
+                       kl + c->ns_len);
+        finish(call, i, MCF_ERR_BAD_KEY, NULL);
+        return NO_SERVER;
+    }
+    if (call->kind == CALL_STORE) {
+        const mcf_item *it = &call->items[i];
+        if (!it->value && it->value_len) {
+            mcf_note_error(c, MCF_ERR_ARG, "key '%.*s': NULL value with nonzero length",
+                           (int)kl, key);
+            finish(call, i, MCF_ERR_ARG, NULL);
+            return NO_SERVER;
+        }
+        if (it->value_len > c->max_value_size) {
+            mcf_note_error(c, MCF_ERR_TOO_LARGE,
+                           "key '%.*s': value of %zu bytes is over the max value size of %zu "
+                           "bytes; nothing was sent",
+                           (int)kl, key, it->value_len, c->max_value_size);
+            finish(call, i, MCF_ERR_TOO_LARGE, NULL);
+            return NO_SERVER;
+        }
+        /* Appending compressed bytes to a value would corrupt it. */
+        if (c->compress_threshold >= 0 && !call->no_compress &&
+            (int64_t)it->value_len >= c->compress_threshold && call->mode != MCF_APPEND &&
+            call->mode != MCF_PREPEND) {
+            size_t off, zl;
+            int zr = mcf_compress(c, it->value, it->value_len, &off, &zl);
+            if (zr < 0) {
+                mcf_note_error(c, zr, "key '%.*s': compression failed", (int)kl, key);
+                finish(call, i, zr, NULL);
+                return NO_SERVER;
+            }
+            if (zr == 1) {
+                c->zoff[i] = off;
+                c->zlen[i] = zl;
+            }
+        }
+    }
+    uint32_t srv = pick_server(c, key, kl);
+    if (mcf_conn_is_down(c, &c->servers[srv], now)) {
+        if (c->failover) {
+            /* Remap to the next live server in list order for the down period. */
+            for (size_t k = 1; k < c->nservers; k++) {
+                uint32_t alt = (uint32_t)((srv + k) % c->nservers);
+                if (!mcf_conn_is_down(c, &c->servers[alt], now))
+                    return alt;
+            }
+        }
+        mcf_server *s = &c->servers[srv];
+        mcf_note_error(c, MCF_ERR_SERVER_DOWN,
+                       "server %s skipped: it failed %u times within %d s; retrying after %lld ms",
+                       s->spec.text, c->max_failures, c->failure_timeout_s,
+                       (long long)((s->down_until_us - now) / 1000));
+        finish(call, i, MCF_ERR_SERVER_DOWN, NULL);
+        return NO_SERVER;
+    }
+    return srv;
+}
+
+/* Fails every item of a server that could not be started. */
+static void fail_unstarted(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
+{
+    for (size_t p = 0; p < s->count; p++)
+        finish(call, c->order[s->first + p], rc, NULL);
+    s->cursor = s->count;
+    s->active = 0;
+}
+
+static int start_server(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    /* Unread bytes before a request means the stream is out of step (a
+     * late reply): never let them be read as this call's answers. */
+    if (s->fd >= 0 && s->rlen != s->rpos)
+        mcf_conn_close(s);
+    s->rlen = s->rpos = 0;
+    s->held_off = SIZE_MAX;
+    s->need = 0;
+    if (s->fd < 0) {
+        int rc = mcf_conn_open(c, s);
+        if (rc != MCF_OK) {
+            mcf_conn_record_failure(c, s);
+            fail_unstarted(c, call, s, rc);
+            return rc;
+        }
+    }
+    int rc = build_request(c, call, s);
+    if (rc != MCF_OK) {
+        mcf_note_error(c, rc, "server %s: out of memory building the request", s->spec.text);
+        fail_unstarted(c, call, s, rc);
+        return rc;
+    }
+    s->active = 1;
+    s->await_replies = !call->noreply || call->kind == CALL_GET || call->kind == CALL_VERSION ||
+                       call->kind == CALL_STATS;
+    return MCF_OK;
+}
+
+static void time_out(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    char msg[96];
+    snprintf(msg, sizeof msg, "no %s within the %d ms I/O timeout",
+             s->seg_i < s->nsegs ? "progress sending the request" : "complete reply",
+             c->io_timeout_ms);
+    fail_server(c, call, s, MCF_ERR_TIMEOUT, msg);
+}
+
+int mcf_run(mcf_client *c, mcf_call *call)
+{
+    c->err[0] = 0;
+    c->err_rc = 0;
+    call->first_error = 0;
+    call->held_server = NULL;
+    if (c->nservers == 0) {
+        for (size_t i = 0; i < call->n; i++)
+            finish(call, i, MCF_ERR_NO_SERVERS, NULL);
+        return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
+    }
+    if (mcf_engine_prepare_dist(c) != MCF_OK || ensure_scratch(c, call->n) < 0)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    c->zused = 0;
+
+    /* Route every item, then group them per server (a counting sort into
+     * order[]), so each server gets one request with its keys in order. */
+    int64_t now = mcf_now_us();
+    for (size_t k = 0; k < c->nservers; k++)
+        c->servers[k].count = 0;
+    for (size_t i = 0; i < call->n; i++) {
+        uint32_t srv = route(c, call, i, now);
+        c->srv_of[i] = srv;
+        if (srv != NO_SERVER)
+            c->servers[srv].count++;
+    }
+    size_t off = 0;
+    for (size_t k = 0; k < c->nservers; k++) {
+        mcf_server *s = &c->servers[k];
+        s->first = off;
+        s->cursor = 0;
+        s->active = 0;
+        off += s->count;
+    }
+    for (size_t i = 0; i < call->n; i++)
+        if (c->srv_of[i] != NO_SERVER) {
+            mcf_server *s = &c->servers[c->srv_of[i]];
+            c->order[s->first + s->cursor++] = i;
+        }
+
+    size_t active = 0;
+    for (size_t k = 0; k < c->nservers; k++) {
+        mcf_server *s = &c->servers[k];
+        s->cursor = 0;
+        if (s->count && start_server(c, call, s) == MCF_OK)
+            active++;
+    }
+
+    /* The I/O deadline starts once connections are up. */
+    int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
+    for (size_t k = 0; k < c->nservers; k++)
+        if (c->servers[k].active)
+            try_send(c, call, &c->servers[k]);
+
+    while (active) {
+        nfds_t nfds = 0;
+        for (size_t k = 0; k < c->nservers; k++) {
+            mcf_server *s = &c->servers[k];
+            if (!s->active)
+                continue;
+            short ev = (short)((s->seg_i < s->nsegs ? POLLOUT : 0) | (s->await_replies ? POLLIN : 0));
+            c->pfds[nfds] = (struct pollfd){s->fd, ev, 0};
+            c->pmap[nfds++] = s;
+        }
+        if (nfds == 0)
+            break;
+        int left = mcf_ms_left(deadline);
+        if (left == 0) {
+            for (nfds_t k = 0; k < nfds; k++)
+                time_out(c, call, c->pmap[k]);
+            break;
+        }
+        int r = poll(c->pfds, nfds, left);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue; /* the deadline is absolute: nothing to recompute */
+            for (nfds_t k = 0; k < nfds; k++)
+                fail_server(c, call, c->pmap[k], MCF_ERR_IO, strerror(errno));
+            break;
+        }
+        for (nfds_t k = 0; k < nfds; k++) {
+            mcf_server *s = c->pmap[k];
+            short re = c->pfds[k].revents;
+            if (!re || !s->active)
+                continue;
+            if ((re & (POLLOUT | POLLERR | POLLHUP)) && s->seg_i < s->nsegs)
+                try_send(c, call, s);
+            if (s->active && (re & (POLLIN | POLLERR | POLLHUP)))
+                on_readable(c, call, s);
+        }
+    }
+
+    if (call->held_server) {
+        mcf_server *s = call->held_server;
+        if (s->held_off != SIZE_MAX)
+            call->held->data = s->rbuf + s->held_off;
+        s->held_off = SIZE_MAX;
+    }
+    return call->first_error;
+}

@@ -1,0 +1,60 @@
+/* error.c - names of result codes and the client's error message buffer. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+const char *mcf_strerror(int rc)
+{
+    switch (rc) {
+    case MCF_OK: return "success";
+    case MCF_MISS: return "miss (key not found)";
+    case MCF_NOT_STORED: return "not stored";
+    case MCF_EXISTS: return "exists (item changed since it was fetched)";
+    case MCF_NOT_FOUND: return "not found";
+    case MCF_ERR_ARG: return "invalid argument";
+    case MCF_ERR_BAD_KEY: return "bad key (empty, over 250 bytes, or has a space or control character)";
+    case MCF_ERR_TOO_LARGE: return "value too large";
+    case MCF_ERR_BAD_SPEC: return "malformed server specification";
+    case MCF_ERR_NO_SERVERS: return "no servers configured";
+    case MCF_ERR_RESOLVE: return "host name did not resolve";
+    case MCF_ERR_CONNECT: return "connection refused or unreachable";
+    case MCF_ERR_TIMEOUT: return "timed out";
+    case MCF_ERR_IO: return "connection lost";
+    case MCF_ERR_PROTOCOL: return "protocol error (unexpected reply from server)";
+    case MCF_ERR_SERVER: return "server error";
+    case MCF_ERR_CLIENT: return "client error reported by server";
+    case MCF_ERR_SERVER_DOWN: return "server marked down after repeated failures";
+    case MCF_ERR_NOMEM: return "out of memory";
+    case MCF_ERR_COMPRESS: return "compression error";
+    case MCF_ERR_NOT_SUPPORTED: return "not supported";
+    default: return "unknown error code";
+    }
+}
+
+int mcf_set_error(mcf_client *c, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    c->err_rc = rc;
+    return rc;
+}
+
+int mcf_note_error(mcf_client *c, int rc, const char *fmt, ...)
+{
+    if (c->err_rc)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+    c->err_rc = rc;
+    return rc;
+}
+
+const char *mcf_last_error(const mcf_client *c)
+{
+    return c ? c->err : "no client";
+}

@@ -1,0 +1,176 @@
+/* internal.h - the client object shared by client.c (commands, event loop),
+ * server.c (connections and buffers) and error.c.  Not installed. */
+#ifndef MCF_INTERNAL_H
+#define MCF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "dist.h"
+#include "mcfast.h"
+#include "spec.h"
+
+/* One piece of an outgoing request: bytes in the server's write buffer
+ * (by offset, since the buffer may grow), in the client's compression
+ * buffer (by offset), or in caller memory (a large value, sent without a
+ * copy). */
+enum { SEG_WBUF, SEG_ZBUF, SEG_EXTERNAL };
+typedef struct mcf_seg {
+    int kind;
+    size_t off;
+    const char *ptr;
+    size_t len;
+} mcf_seg;
+
+typedef struct mcf_server {
+    mcf_spec spec;
+    int fd; /* -1 when not connected */
+    char address[MCF_ADDRSTR_MAX];
+    int family;
+    double connect_ms;
+
+    /* Read buffer: unread bytes are rbuf[rpos..rlen). */
+    char *rbuf;
+    size_t rcap, rlen, rpos;
+    size_t held_off; /* SIZE_MAX, or a value that must survive compaction */
+
+    /* Request being sent. */
+    char *wbuf;
+    size_t wcap, wlen;
+    mcf_seg *segs;
+    size_t nsegs, segcap, seg_i, seg_done;
+
+    /* This call: its items are order[first .. first+count), replies have
+     * been matched up to cursor. */
+    size_t first, count, cursor;
+    int active;        /* still sending or awaiting replies in this call */
+    int await_replies; /* replies expected (not noreply) */
+    int noreply_dirty; /* noreply commands sent since the last reply */
+
+    size_t need;       /* bytes the reply being parsed needs in total, if known */
+
+    /* Failure accounting (max_failures / failure_timeout). */
+    unsigned failures;
+    int64_t fail_window_us;
+    int64_t down_until_us;
+} mcf_server;
+
+struct mcf_client {
+    mcf_server *servers;
+    size_t nservers;
+    mcf_dist dist;
+    int dist_dirty;
+
+    /* options */
+    int connect_timeout_ms, attempt_delay_ms, io_timeout_ms, keepalive;
+    int distribution;
+    unsigned ketama_points;
+    int hash_namespace, noreply_default, failover;
+    size_t max_value_size, max_inflate_size;
+    int64_t compress_threshold;
+    int compress_ratio;
+    unsigned max_failures;
+    int failure_timeout_s;
+
+    char ns[MCF_MAX_KEY_LEN + 1];
+    size_t ns_len;
+
+    char err[2048];
+    int err_rc;
+
+    /* Per-call scratch, grown on demand and reused: no allocation per key. */
+    uint32_t *srv_of;
+    size_t *order;
+    size_t *zoff; /* compressed value offset in zbuf per item, SIZE_MAX if none */
+    size_t *zlen;
+    size_t scratch_cap;
+    char *zbuf; /* compression output for this call's values */
+    size_t zcap, zused;
+    char *ibuf; /* decompressed value handed to the caller */
+    size_t icap;
+    struct pollfd *pfds; /* one per server, for the event loop */
+    mcf_server **pmap;
+};
+
+/* ---- engine.c: one call over many servers ---- */
+typedef enum mcf_call_kind {
+    CALL_GET,     /* get/gets/gat/gats over keys[] */
+    CALL_STORE,   /* items[]: set/add/replace/append/prepend/cas */
+    CALL_ARITH,   /* items[]: incr/decr */
+    CALL_DELETE,  /* items[] */
+    CALL_TOUCH,   /* items[] */
+    CALL_VERSION, /* one server */
+    CALL_STATS,   /* one server */
+    CALL_FLUSH    /* every server */
+} mcf_call_kind;
+
+typedef struct mcf_call {
+    mcf_call_kind kind;
+    int mode; /* mcf_get_mode, mcf_store_mode, or 1=incr/0=decr */
+    int noreply;
+    int no_compress;
+    int64_t exptime; /* gat/gats; flush delay */
+    const char *const *keys;
+    const size_t *key_lens;
+    mcf_item *items;
+    size_t n;
+    mcf_get_cb get_cb;
+    void *ctx;
+    /* single get: the value is kept in place (by offset) until the call returns */
+    int hold;
+    mcf_value *held;
+    mcf_server *held_server;
+    /* server-level calls */
+    size_t server;
+    const char *stats_arg;
+    mcf_stat_cb stat_cb;
+    char *version_buf;
+    size_t version_len;
+    int first_error;
+} mcf_call;
+
+int mcf_run(mcf_client *c, mcf_call *call);
+
+/* ---- conn.c: a server's connection and buffers ---- */
+int mcf_conn_open(mcf_client *c, mcf_server *s);
+void mcf_conn_close(mcf_server *s);
+void mcf_conn_free(mcf_server *s);
+void mcf_conn_reset_request(mcf_server *s);
+int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */
+int mcf_conn_seg_reserve(mcf_server *s, size_t n);
+void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size_t len);
+/* Sends what it can: 1 all sent, 0 would block, -errno on error. */
+int mcf_conn_send(mcf_client *c, mcf_server *s);
+/* Reads what is there, making room for `need` unread bytes in total first:
+ * > 0 bytes read, 0 peer closed, -EAGAIN nothing now, other -errno error,
+ * -ENOMEM when room cannot be made. */
+ssize_t mcf_conn_recv(mcf_server *s, size_t need);
+void mcf_conn_record_failure(mcf_client *c, mcf_server *s);
+int mcf_conn_is_down(const mcf_client *c, const mcf_server *s, int64_t now_us);
+/* Waits for any outstanding noreply commands to be processed. */
+void mcf_conn_sync(mcf_client *c, mcf_server *s);
+
+/* ---- compress.c ---- */
+/* Compresses src into c->zbuf (appending); returns 1 and the offset/length
+ * when the result is small enough to keep, 0 when not worth it, <0 error. */
+int mcf_compress(mcf_client *c, const void *src, size_t len, size_t *off, size_t *out_len);
+/* Inflates a zlib stream into c->ibuf; MCF_OK, MCF_ERR_COMPRESS or MCF_ERR_TOO_LARGE. */
+int mcf_inflate(mcf_client *c, const char *src, size_t len, const char **out, size_t *out_len);
+
+/* Records the first error of a call: sets the message only if none is set
+ * since the call began (mcf_run clears it).  Returns rc. */
+int mcf_note_error(mcf_client *c, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+int mcf_set_error(mcf_client *c, int rc, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#endif
