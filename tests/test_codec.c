@@ -1,0 +1,165 @@
+/* test_codec.c - the pure text-protocol codec: reply parsing in every
+ * chunking, request encoding, key checks. */
+#include <string.h>
+
+#include "codec.h"
+#include "harness.h"
+#include "mcfast.h"
+
+static ssize_t parse(const char *s, mcf_reply *r)
+{
+    return mcf_parse_reply(s, strlen(s), 1 << 20, r);
+}
+
+TEST(value_without_cas)
+{
+    mcf_reply r;
+    const char *s = "VALUE foo 42 5\r\nhello\r\nEND\r\n";
+    ssize_t n = parse(s, &r);
+    CHECK(n == 23);
+    CHECK(r.type == MCF_R_VALUE);
+    CHECK(r.key_len == 3 && memcmp(r.key, "foo", 3) == 0);
+    CHECK(r.flags == 42 && r.cas == 0);
+    CHECK(r.data_len == 5 && memcmp(r.data, "hello", 5) == 0);
+    CHECK(parse(s + n, &r) == 5 && r.type == MCF_R_END);
+}
+
+TEST(value_with_cas_and_binary_data)
+{
+    mcf_reply r;
+    const char s[] = "VALUE k 4294967295 4 18446744073709551615\r\na\r\n\0\r\n";
+    ssize_t n = mcf_parse_reply(s, sizeof s - 1, 100, &r);
+    CHECK(n == (ssize_t)(sizeof s - 1));
+    CHECK(r.flags == 4294967295u);
+    CHECK(r.cas == UINT64_MAX);
+    CHECK(r.data_len == 4 && memcmp(r.data, "a\r\n\0", 4) == 0);
+}
+
+TEST(incomplete_input_in_every_chunking)
+{
+    const char *s = "VALUE foo 1 10 7\r\n0123456789\r\n";
+    size_t len = strlen(s);
+    for (size_t cut = 0; cut < len; cut++) {
+        mcf_reply r;
+        ssize_t n = mcf_parse_reply(s, cut, 100, &r);
+        CHECKF(n == 0, "cut %zu gave %zd", cut, n);
+        /* Once the header is complete the parser says how much it needs. */
+        if (cut >= 18)
+            CHECKF(r.need == len, "cut %zu need %zu", cut, r.need);
+    }
+    mcf_reply r;
+    CHECK(mcf_parse_reply(s, len, 100, &r) == (ssize_t)len && r.cas == 7);
+}
+
+TEST(simple_replies)
+{
+    static const struct {
+        const char *line;
+        mcf_reply_type type;
+    } cases[] = {
+        {"STORED\r\n", MCF_R_STORED},       {"NOT_STORED\r\n", MCF_R_NOT_STORED},
+        {"EXISTS\r\n", MCF_R_EXISTS},       {"NOT_FOUND\r\n", MCF_R_NOT_FOUND},
+        {"DELETED\r\n", MCF_R_DELETED},     {"TOUCHED\r\n", MCF_R_TOUCHED},
+        {"OK\r\n", MCF_R_OK},               {"END\r\n", MCF_R_END},
+        {"ERROR\r\n", MCF_R_ERROR},         {"VERSION 1.6.18\r\n", MCF_R_VERSION},
+        {"CLIENT_ERROR bad\r\n", MCF_R_CLIENT_ERROR},
+        {"SERVER_ERROR out of memory\r\n", MCF_R_SERVER_ERROR},
+        {"STAT pid 123\r\n", MCF_R_STAT},   {"18446744073709551615\r\n", MCF_R_NUMBER},
+        {"9   \r\n", MCF_R_NUMBER},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mcf_reply r;
+        ssize_t n = parse(cases[i].line, &r);
+        CHECKF(n == (ssize_t)strlen(cases[i].line) && r.type == cases[i].type, "%s", cases[i].line);
+    }
+    mcf_reply r;
+    parse("VERSION 1.6.18\r\n", &r);
+    CHECK(r.data_len == 6 && memcmp(r.data, "1.6.18", 6) == 0);
+    parse("STAT pid 123\r\n", &r);
+    CHECK(r.key_len == 3 && r.data_len == 3 && memcmp(r.data, "123", 3) == 0);
+    parse("SERVER_ERROR out of memory\r\n", &r);
+    CHECK(r.data_len == 13 && memcmp(r.data, "out of memory", 13) == 0);
+    parse("9   \r\n", &r);
+    CHECK(r.number == 9);
+}
+
+TEST(malformed_replies)
+{
+    static const char *bad[] = {
+        "STOREDX\r\n", "HELLO\r\n", "\r\n", "END\n", "VALUE\r\n", "VALUE  1 1\r\n",
+        "VALUE k x 1\r\n", "VALUE k 1 y\r\n", "VALUE k 4294967296 1\r\n",
+        "VALUE k 1 1 2 3\r\n", "VALUE k 1 18446744073709551616\r\n",
+        "18446744073709551616\r\n", "12a\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mcf_reply r;
+        CHECKF(parse(bad[i], &r) < 0, "accepted %s", bad[i]);
+    }
+    mcf_reply r;
+    CHECK(parse("VALUE k 1 3\r\nabcX\r\n", &r) == MCF_PARSE_BAD_DATA);
+    CHECK(mcf_parse_reply("VALUE k 1 4294967296\r\n", 22, 1 << 20, &r) == MCF_PARSE_TOO_LARGE);
+}
+
+TEST(line_without_crlf_is_bounded)
+{
+    static char junk[MCF_MAX_REPLY_LINE + 10];
+    memset(junk, 'x', sizeof junk);
+    mcf_reply r;
+    CHECK(mcf_parse_reply(junk, MCF_MAX_REPLY_LINE - 1, 100, &r) == 0);
+    CHECK(mcf_parse_reply(junk, sizeof junk, 100, &r) == MCF_PARSE_LINE_TOO_LONG);
+}
+
+TEST(encoders)
+{
+    char buf[MCF_MAX_REQUEST_HEADER];
+    size_t n = mcf_enc_storage(buf, "set", 3, "ns:", 3, "k", 1, 7, -1, 100, 0, 0, 0);
+    CHECK(n == strlen("set ns:k 7 -1 100\r\n") && memcmp(buf, "set ns:k 7 -1 100\r\n", n) == 0);
+    n = mcf_enc_storage(buf, "cas", 3, "", 0, "k", 1, 0, 0, 0, UINT64_MAX, 1, 1);
+    CHECK(n == strlen("cas k 0 0 0 18446744073709551615 noreply\r\n"));
+    CHECK(memcmp(buf, "cas k 0 0 0 18446744073709551615 noreply\r\n", n) == 0);
+    n = mcf_enc_arith(buf, 0, "", 0, "c", 1, 5, 0);
+    CHECK(n == 10 && memcmp(buf, "decr c 5\r\n", n) == 0);
+    n = mcf_enc_delete(buf, "", 0, "c", 1, 1);
+    CHECK(n == strlen("delete c noreply\r\n"));
+    n = mcf_enc_touch(buf, "", 0, "c", 1, 60, 0);
+    CHECK(n == strlen("touch c 60\r\n") && memcmp(buf, "touch c 60\r\n", n) == 0);
+    char d[24];
+    CHECK(mcf_i64_to_dec(d, INT64_MIN) == 20 && memcmp(d, "-9223372036854775808", 20) == 0);
+    /* The longest header fits the documented bound. */
+    char key[250];
+    memset(key, 'k', sizeof key);
+    n = mcf_enc_storage(buf, "prepend", 7, "", 0, key, 250, UINT32_MAX, INT64_MIN, SIZE_MAX,
+                        UINT64_MAX, 1, 1);
+    CHECK(n <= MCF_MAX_REQUEST_HEADER);
+}
+
+TEST(key_rules)
+{
+    char long_key[251];
+    memset(long_key, 'a', sizeof long_key);
+    CHECK(mcf_check_key(NULL, 0, "ok:key-1", 8) == MCF_OK);
+    CHECK(mcf_check_key(NULL, 0, long_key, 250) == MCF_OK);
+    CHECK(mcf_check_key(NULL, 0, long_key, 251) == MCF_ERR_BAD_KEY);
+    CHECK(mcf_check_key("ns", 2, long_key, 249) == MCF_ERR_BAD_KEY);
+    CHECK(mcf_check_key(NULL, 0, "", 0) == MCF_ERR_BAD_KEY);
+    CHECK(mcf_check_key(NULL, 0, NULL, 3) == MCF_ERR_BAD_KEY);
+    static const char *bad[] = {"a b", "a\rb", "a\nb", "a\tb", "a\x7f"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(mcf_check_key(NULL, 0, bad[i], strlen(bad[i])) == MCF_ERR_BAD_KEY);
+    CHECK(mcf_check_key(NULL, 0, "a\0b", 3) == MCF_ERR_BAD_KEY);
+    /* UTF-8 bytes are fine in the text protocol. */
+    CHECK(mcf_check_key(NULL, 0, "caf\xc3\xa9", 5) == MCF_OK);
+}
+
+int main(void)
+{
+    RUN(value_without_cas);
+    RUN(value_with_cas_and_binary_data);
+    RUN(incomplete_input_in_every_chunking);
+    RUN(simple_replies);
+    RUN(malformed_replies);
+    RUN(line_without_crlf_is_bounded);
+    RUN(encoders);
+    RUN(key_rules);
+    return t_exit_code();
+}
