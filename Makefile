@@ -35,7 +35,8 @@ TOOL_SRCS := $(wildcard tests/tool_*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(B)/tests/%)
 TEST_SUPPORT := $(B)/tests/mcserver.o
 
-.PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo
+.PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
+        bench bench-build bench-callgrind fuzz fuzz-build
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast.so
@@ -96,18 +97,41 @@ demo: bootstrap-demo
 	$(MAKE) all
 	scripts/demo.sh
 
-$(B)/mcfast.pc: mcfast.pc.in | $(B)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+# ---- benchmark (issue: "Benchmark against libmemcached") ----
+# bench/*.c make one program linked with libmcfast and libmemcached.
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_ARGS ?=
+$(B)/mcfast-bench: $(BENCH_SRCS) $(wildcard bench/*.h) $(B)/libmcfast.a $(TEST_SUPPORT) | $(B)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $(BENCH_SRCS) $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lmemcached -lpthread
+bench-build: bootstrap
+	$(MAKE) $(B)/mcfast-bench
+bench: bench-build
+	$(B)/mcfast-bench $(BENCH_ARGS)
+bench-callgrind: bench-build
+	bench/callgrind.sh $(B)/mcfast-bench
 
-install: all $(B)/mcfast.pc
+# ---- fuzzing (libFuzzer; clang only) ----
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(B)/fuzz/%)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(B)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h) | $(B)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(DEPS_LIBS)
+$(B)/fuzz:
+	mkdir -p $@
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) fuzz/run.sh
+
+install: all
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGDIR)
 	install -m 644 include/mcfast.h $(DESTDIR)$(INCDIR)/
 	install -m 644 $(B)/libmcfast.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so.$(SOVERSION)
 	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so
-	install -m 644 $(B)/mcfast.pc $(DESTDIR)$(PKGDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' mcfast.pc.in > $(DESTDIR)$(PKGDIR)/mcfast.pc
 	install -m 755 $(B)/mcfast $(DESTDIR)$(BINDIR)/
 
 uninstall:

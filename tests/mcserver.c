@@ -1,9 +1,9 @@
 /* mcserver.c - see mcserver.h. */
-#define _GNU_SOURCE
 #include "mcserver.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
