@@ -1,0 +1,1133 @@
+/*
+ * mcfast - command-line memcached client built on libmcfast.
+ *
+ *   mcfast [OPTIONS] COMMAND [ARGS]
+ *
+ * Exit codes follow what scripts need to branch on: 0 success, 1 a
+ * negative answer (miss, NOT_STORED, EXISTS, NOT_FOUND), 2 an error,
+ * 64 a usage error (EX_USAGE from sysexits.h).
+ *
+ * `resolve` uses the library's internal address layer (src/addr.h) to show
+ * why a server spec does or does not reach an address: the seed scenario
+ * is glibc's AI_ADDRCONFIG hiding 127.0.0.1 on hosts whose only IPv4
+ * address is loopback.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "mcfast.h"
+
+#include "addr.h"
+#include "spec.h"
+
+/* Exit codes (XC_: names starting with E+capital are reserved for errno.h). */
+enum { XC_OK = 0, XC_NEGATIVE = 1, XC_ERROR = 2, XC_USAGE = 64 };
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+/* ------------------------------------------------------------------ */
+
+enum {
+    OPT_SERVERS = 256,
+    OPT_CONNECT_TIMEOUT,
+    OPT_ATTEMPT_DELAY,
+    OPT_IO_TIMEOUT,
+    OPT_TTL,
+    OPT_FLAGS,
+    OPT_NAMESPACE,
+    OPT_DISTRIBUTION,
+    OPT_KETAMA_POINTS,
+    OPT_NOREPLY,
+    OPT_VERSION
+};
+
+static const struct option long_options[] = {
+    {"servers", required_argument, NULL, OPT_SERVERS},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"attempt-delay", required_argument, NULL, OPT_ATTEMPT_DELAY},
+    {"io-timeout", required_argument, NULL, OPT_IO_TIMEOUT},
+    {"ttl", required_argument, NULL, OPT_TTL},
+    {"flags", required_argument, NULL, OPT_FLAGS},
+    {"namespace", required_argument, NULL, OPT_NAMESPACE},
+    {"distribution", required_argument, NULL, OPT_DISTRIBUTION},
+    {"ketama-points", required_argument, NULL, OPT_KETAMA_POINTS},
+    {"noreply", no_argument, NULL, OPT_NOREPLY},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+/* Numeric options that map one-to-one onto mcf_set_option.  The library
+ * owns the valid ranges; we only check that the text is a number. */
+struct client_opt {
+    int code;
+    mcf_option opt;
+    const char *name;
+};
+
+static const struct client_opt client_opts[] = {
+    {OPT_CONNECT_TIMEOUT, MCF_OPT_CONNECT_TIMEOUT_MS, "--connect-timeout"},
+    {OPT_ATTEMPT_DELAY, MCF_OPT_ATTEMPT_DELAY_MS, "--attempt-delay"},
+    {OPT_IO_TIMEOUT, MCF_OPT_IO_TIMEOUT_MS, "--io-timeout"},
+    {OPT_KETAMA_POINTS, MCF_OPT_KETAMA_POINTS, "--ketama-points"},
+};
+#define N_CLIENT_OPTS (sizeof client_opts / sizeof client_opts[0])
+
+struct distribution_name {
+    const char *name;
+    mcf_distribution dist;
+};
+
+static const struct distribution_name distributions[] = {
+    {"modula", MCF_DIST_MODULA},
+    {"ketama", MCF_DIST_KETAMA_CMF},
+    {"ketama-libmemcached", MCF_DIST_KETAMA_LIBMEMCACHED},
+};
+
+struct options {
+    const char *servers; /* NULL: take MEMCACHED_SERVERS */
+    int64_t ttl;
+    uint32_t flags;
+    const char *ns;
+    int distribution; /* -1: library default */
+    int noreply;
+    int verbose;
+    int given[N_CLIENT_OPTS];
+    int64_t value[N_CLIENT_OPTS];
+};
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+/* ------------------------------------------------------------------ */
+
+struct run;
+typedef int (*cmd_fn)(struct run *r, char **args, int nargs);
+
+struct command {
+    const char *name;
+    int mode; /* mcf_store_mode, mcf_get_mode or 0/1 for incr/decr */
+    int min_args, max_args; /* max -1: unlimited */
+    int needs_client;
+    cmd_fn fn;
+    const char *args;
+    const char *help;
+};
+
+struct run {
+    mcf_client *c;
+    const struct options *o;
+    const struct command *cmd;
+};
+
+static int cmd_store(struct run *r, char **args, int nargs);
+static int cmd_get(struct run *r, char **args, int nargs);
+static int cmd_arith(struct run *r, char **args, int nargs);
+static int cmd_delete(struct run *r, char **args, int nargs);
+static int cmd_touch(struct run *r, char **args, int nargs);
+static int cmd_flush(struct run *r, char **args, int nargs);
+static int cmd_version(struct run *r, char **args, int nargs);
+static int cmd_stats(struct run *r, char **args, int nargs);
+static int cmd_ping(struct run *r, char **args, int nargs);
+static int cmd_resolve(struct run *r, char **args, int nargs);
+
+static const struct command commands[] = {
+    {"set", MCF_SET, 2, 2, 1, cmd_store, "KEY VALUE", "store VALUE under KEY"},
+    {"add", MCF_ADD, 2, 2, 1, cmd_store, "KEY VALUE", "store only if KEY does not exist"},
+    {"replace", MCF_REPLACE, 2, 2, 1, cmd_store, "KEY VALUE", "store only if KEY exists"},
+    {"append", MCF_APPEND, 2, 2, 1, cmd_store, "KEY VALUE", "append VALUE to KEY's value"},
+    {"prepend", MCF_PREPEND, 2, 2, 1, cmd_store, "KEY VALUE", "prepend VALUE to KEY's value"},
+    {"cas", MCF_CAS, 3, 3, 1, cmd_store, "KEY CAS VALUE",
+     "store only if KEY's CAS is still CAS (from gets)"},
+    {"get", MCF_GET, 1, -1, 1, cmd_get, "KEY...", "print values"},
+    {"gets", MCF_GETS, 1, -1, 1, cmd_get, "KEY...", "print values (-v shows CAS)"},
+    {"gat", MCF_GAT, 2, -1, 1, cmd_get, "TTL KEY...", "print values and set their TTL"},
+    {"gats", MCF_GATS, 2, -1, 1, cmd_get, "TTL KEY...", "gat, with CAS (-v shows it)"},
+    {"incr", 0, 2, 2, 1, cmd_arith, "KEY N", "add N, print the new value"},
+    {"decr", 1, 2, 2, 1, cmd_arith, "KEY N", "subtract N (floor 0), print the new value"},
+    {"delete", 0, 1, -1, 1, cmd_delete, "KEY...", "delete keys"},
+    {"touch", 0, 2, 2, 1, cmd_touch, "KEY TTL", "set KEY's TTL"},
+    {"flush", 0, 0, 1, 1, cmd_flush, "[DELAY]",
+     "flush_all on every server (DELAY seconds, spread over servers)"},
+    {"version", 0, 0, 0, 1, cmd_version, "", "print \"SPEC VERSION\" per server"},
+    {"stats", 0, 0, 1, 1, cmd_stats, "[ARG]", "print \"SPEC NAME VALUE\" per statistic"},
+    {"ping", 0, 0, 0, 1, cmd_ping, "",
+     "connect to each server; print address, family, connect time, version"},
+    {"resolve", 0, 1, 1, 0, cmd_resolve, "SPEC",
+     "explain how SPEC resolves (getaddrinfo, interfaces, mcfast's order)"},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_help(void)
+{
+    printf("usage: mcfast [OPTIONS] COMMAND [ARGS]\n\n"
+           "Options (before the command; --opt=VALUE or --opt VALUE):\n"
+           "  --servers LIST          servers, separated by commas or spaces:\n"
+           "                          host[:port], 1.2.3.4:port, [v6]:port, ::1,\n"
+           "                          /path.sock, unix:/path; optional :weight last.\n"
+           "                          Default: $MEMCACHED_SERVERS\n"
+           "  --connect-timeout MS    whole connect, all addresses (default 1000)\n"
+           "  --attempt-delay MS      Happy Eyeballs delay between addresses (default 250)\n"
+           "  --io-timeout MS         deadline per command (default 1000)\n"
+           "  --ttl SECONDS           expiry for storage commands (default 0: never)\n"
+           "  --flags N               32-bit flags for storage commands (default 0);\n"
+           "                          bit 0x2 is reserved: it marks zlib-compressed values\n"
+           "  --namespace NS          prefix added to every key\n"
+           "  --distribution NAME     modula (Cache::Memcached, default),\n"
+           "                          ketama (Cache::Memcached::Fast ketama_points),\n"
+           "                          ketama-libmemcached (libmemcached weighted ketama)\n"
+           "  --ketama-points N       points per server for ketama (default 150)\n"
+           "  --noreply               do not wait for replies (results are not known:\n"
+           "                          exit 0, incr/decr print nothing)\n"
+           "  -v, --verbose           get: print each hit as \"VALUE KEY FLAGS BYTES [CAS]\"\n"
+           "                          then the value bytes and a newline (CAS for\n"
+           "                          gets/gats)\n"
+           "  -h, --help              this help\n"
+           "      --version           print the version\n\n"
+           "Commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
+        printf("  %-22s  %s\n", head, commands[i].help);
+    }
+    printf("\nVALUE '-' reads the value from standard input (binary-safe).\n"
+           "get output: one key prints exactly the value bytes and a newline; several\n"
+           "keys print \"KEY VALUE\" lines in request order, misses omitted (values\n"
+           "with newlines are ambiguous there: use -v, which gives byte counts).\n\n"
+           "Environment:\n"
+           "  MEMCACHED_SERVERS       server list when --servers is not given\n"
+           "                          (the variable libmemcached's tools read)\n\n"
+           "Exit status:\n"
+           "  0   success\n"
+           "  1   negative answer: miss (for several keys: any miss), NOT_STORED,\n"
+           "      EXISTS, NOT_FOUND\n"
+           "  2   error (connection, timeout, server error...); message on stderr\n"
+           "  64  usage error (bad option or argument, malformed server list)\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+static void usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("mcfast: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'mcfast --help'.\n", stderr);
+}
+
+/* Whole-string decimal parse; strtoll alone accepts "12abc" and "". */
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* strtoull silently negates "-1"; require a leading digit. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0' || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Usage error for a bad number in a command argument. */
+static int bad_number(const char *what, const char *s)
+{
+    fprintf(stderr, "mcfast: %s: '%s' is not a valid number\nTry 'mcfast --help'.\n",
+            what, s);
+    return XC_USAGE;
+}
+
+/* Prints an error: the client's message names server, address and cause;
+ * mcf_strerror is the fallback when the failure happened before any
+ * server was involved. */
+static void print_error(const mcf_client *c, int rc, const char *what, const char *detail)
+{
+    const char *msg = c ? mcf_last_error(c) : "";
+    if (msg == NULL || *msg == '\0')
+        msg = mcf_strerror(rc);
+    if (detail && *detail)
+        fprintf(stderr, "mcfast: %s %s: %s\n", what, detail, msg);
+    else
+        fprintf(stderr, "mcfast: %s: %s\n", what, msg);
+}
+
+/* Maps a result to the exit code and says on stderr why it is not 0. */
+static int report(const struct run *r, int rc, const char *detail)
+{
+    if (rc == MCF_OK)
+        return XC_OK;
+    if (!mcf_is_error(rc)) {
+        fprintf(stderr, "mcfast: %s%s%s: %s\n", r->cmd->name, *detail ? " " : "", detail,
+                mcf_strerror(rc));
+        return XC_NEGATIVE;
+    }
+    print_error(r->c, rc, r->cmd->name, detail);
+    return XC_ERROR;
+}
+
+static int worse(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+/* A value from the command line or, for "-", all of stdin. */
+struct input {
+    const char *data;
+    size_t len;
+    char *owned;
+};
+
+static int read_all(FILE *f, struct input *in)
+{
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *nb = realloc(buf, ncap);
+            if (nb == NULL) {
+                free(buf);
+                return -1;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        free(buf);
+        return -1;
+    }
+    in->data = in->owned = buf;
+    in->len = n;
+    return 0;
+}
+
+static int get_input(const char *arg, struct input *in)
+{
+    in->owned = NULL;
+    if (strcmp(arg, "-") != 0) {
+        in->data = arg;
+        in->len = strlen(arg);
+        return 0;
+    }
+    if (read_all(stdin, in) != 0) {
+        fprintf(stderr, "mcfast: reading the value from stdin: %s\n", strerror(errno));
+        return XC_ERROR;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Storage, arithmetic, delete, touch, flush                           */
+/* ------------------------------------------------------------------ */
+
+static int cmd_store(struct run *r, char **args, int nargs)
+{
+    uint64_t cas = 0;
+    struct input in;
+    if (r->cmd->mode == MCF_CAS && parse_u64(args[1], &cas) != 0)
+        return bad_number("cas", args[1]);
+    int rc = get_input(args[nargs - 1], &in);
+    if (rc != 0)
+        return rc;
+    rc = mcf_store(r->c, (mcf_store_mode)r->cmd->mode, args[0], strlen(args[0]), in.data,
+                   in.len, r->o->flags, r->o->ttl, cas, 0);
+    free(in.owned);
+    return report(r, rc, args[0]);
+}
+
+static int cmd_arith(struct run *r, char **args, int nargs)
+{
+    uint64_t delta, value = 0;
+    (void)nargs;
+    if (parse_u64(args[1], &delta) != 0)
+        return bad_number(r->cmd->name, args[1]);
+    int rc = r->cmd->mode ? mcf_decr(r->c, args[0], strlen(args[0]), delta, &value, 0)
+                          : mcf_incr(r->c, args[0], strlen(args[0]), delta, &value, 0);
+    /* With noreply the server's answer is never read: nothing to print. */
+    if (rc == MCF_OK && !r->o->noreply)
+        printf("%" PRIu64 "\n", value);
+    return report(r, rc, args[0]);
+}
+
+static int cmd_delete(struct run *r, char **args, int nargs)
+{
+    /* One key: the single call's error message is the most precise. */
+    if (nargs == 1)
+        return report(r, mcf_delete(r->c, args[0], strlen(args[0]), 0), args[0]);
+
+    /* Several: one pipelined round trip per server. */
+    mcf_item *items = calloc((size_t)nargs, sizeof *items);
+    if (items == NULL)
+        return report(r, MCF_ERR_NOMEM, "");
+    for (int i = 0; i < nargs; i++) {
+        items[i].key = args[i];
+        items[i].key_len = strlen(args[i]);
+    }
+    int rc = mcf_multi(r->c, MCF_OP_DELETE, items, (size_t)nargs, 0);
+    int code = XC_OK;
+    for (int i = 0; i < nargs; i++) {
+        if (items[i].rc == MCF_OK)
+            continue;
+        fprintf(stderr, "mcfast: delete %s: %s\n", args[i], mcf_strerror(items[i].rc));
+        code = worse(code, mcf_is_error(items[i].rc) ? XC_ERROR : XC_NEGATIVE);
+    }
+    free(items);
+    if (mcf_is_error(rc)) {
+        print_error(r->c, rc, "delete", "");
+        code = XC_ERROR;
+    }
+    return code;
+}
+
+static int cmd_touch(struct run *r, char **args, int nargs)
+{
+    int64_t ttl;
+    (void)nargs;
+    if (parse_i64(args[1], &ttl) != 0)
+        return bad_number("touch TTL", args[1]);
+    return report(r, mcf_touch(r->c, args[0], strlen(args[0]), ttl, 0), args[0]);
+}
+
+static int cmd_flush(struct run *r, char **args, int nargs)
+{
+    int64_t delay = 0;
+    if (nargs == 1 && (parse_i64(args[0], &delay) != 0 || delay < 0))
+        return bad_number("flush DELAY", args[0]);
+    return report(r, mcf_flush_all(r->c, delay, 0), "");
+}
+
+/* ------------------------------------------------------------------ */
+/* Retrieval                                                           */
+/* ------------------------------------------------------------------ */
+
+static int mode_has_cas(int mode)
+{
+    return mode == MCF_GETS || mode == MCF_GATS;
+}
+
+static void print_value(const struct run *r, const char *key, const char *data, size_t len,
+                        uint32_t flags, uint64_t cas, int several)
+{
+    if (r->o->verbose) {
+        printf("VALUE %s %" PRIu32 " %zu", key, flags, len);
+        if (mode_has_cas(r->cmd->mode))
+            printf(" %" PRIu64, cas);
+        putchar('\n');
+    } else if (several) {
+        printf("%s ", key);
+    }
+    fwrite(data, 1, len, stdout);
+    putchar('\n');
+}
+
+static int get_one(struct run *r, int64_t ttl, const char *key)
+{
+    mcf_value v;
+    size_t klen = strlen(key);
+    int rc;
+    switch (r->cmd->mode) {
+    case MCF_GETS: rc = mcf_gets(r->c, key, klen, &v); break;
+    case MCF_GAT: rc = mcf_gat(r->c, ttl, key, klen, &v); break;
+    case MCF_GATS: rc = mcf_gats(r->c, ttl, key, klen, &v); break;
+    default: rc = mcf_get(r->c, key, klen, &v); break;
+    }
+    if (rc == MCF_OK)
+        print_value(r, key, v.data, v.len, v.flags, v.cas, 0);
+    return report(r, rc, key);
+}
+
+/* Values are copied in the callback (their memory lives only that long)
+ * so they can be printed in request order, which scripts can rely on. */
+struct fetched {
+    char *data;
+    size_t len;
+    uint32_t flags;
+    uint64_t cas;
+    int rc;
+};
+
+struct fetch_ctx {
+    struct fetched *v;
+    size_t n;
+};
+
+static void on_value(void *ctx, size_t index, int rc, const mcf_value *value)
+{
+    struct fetch_ctx *f = ctx;
+    if (index >= f->n)
+        return;
+    struct fetched *e = &f->v[index];
+    free(e->data);
+    e->data = NULL;
+    e->rc = rc;
+    if (rc != MCF_OK || value == NULL)
+        return;
+    e->data = malloc(value->len ? value->len : 1);
+    if (e->data == NULL) {
+        e->rc = MCF_ERR_NOMEM;
+        return;
+    }
+    memcpy(e->data, value->data, value->len);
+    e->len = value->len;
+    e->flags = value->flags;
+    e->cas = value->cas;
+}
+
+/* Prints hits in order, reports misses and per-key errors; frees copies. */
+static int print_fetched(const struct run *r, struct fetched *v, char **keys, size_t n)
+{
+    int code = XC_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].rc == MCF_OK) {
+            print_value(r, keys[i], v[i].data, v[i].len, v[i].flags, v[i].cas, 1);
+        } else {
+            int rc = v[i].rc;
+            /* -1: the library never called back for this key. */
+            fprintf(stderr, "mcfast: %s %s: %s\n", r->cmd->name, keys[i],
+                    rc < 0 ? "no answer" : mcf_strerror(rc));
+            code = worse(code, rc < 0 || mcf_is_error(rc) ? XC_ERROR : XC_NEGATIVE);
+        }
+        free(v[i].data);
+    }
+    return code;
+}
+
+static int get_many(struct run *r, int64_t ttl, char **keys, size_t n)
+{
+    struct fetch_ctx f = {calloc(n, sizeof(struct fetched)), n};
+    if (f.v == NULL)
+        return report(r, MCF_ERR_NOMEM, "");
+    for (size_t i = 0; i < n; i++)
+        f.v[i].rc = -1;
+    int rc = mcf_get_multi(r->c, (mcf_get_mode)r->cmd->mode, ttl, (const char *const *)keys,
+                           NULL, n, on_value, &f);
+    int code = print_fetched(r, f.v, keys, n);
+    free(f.v);
+    if (mcf_is_error(rc)) {
+        print_error(r->c, rc, r->cmd->name, "");
+        code = XC_ERROR;
+    }
+    return code;
+}
+
+static int cmd_get(struct run *r, char **args, int nargs)
+{
+    int64_t ttl = 0;
+    int mode = r->cmd->mode;
+    if (mode == MCF_GAT || mode == MCF_GATS) {
+        if (parse_i64(args[0], &ttl) != 0)
+            return bad_number("TTL", args[0]);
+        args++;
+        nargs--;
+    }
+    if (nargs == 0) {
+        usage_error("%s: missing KEY", r->cmd->name);
+        return XC_USAGE;
+    }
+    if (nargs == 1)
+        return get_one(r, ttl, args[0]);
+    return get_many(r, ttl, args, (size_t)nargs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-server commands                                                 */
+/* ------------------------------------------------------------------ */
+
+/* The configured spec of server i, for output and messages. */
+static const char *server_spec(const mcf_client *c, size_t i)
+{
+    mcf_server_info info;
+    if (mcf_server_info_get(c, i, &info) != MCF_OK || info.spec == NULL)
+        return "?";
+    return info.spec;
+}
+
+/* For per-server commands: the library's message names the server, so
+ * the spec is only added when falling back to mcf_strerror. */
+static void print_server_error(const mcf_client *c, int rc, const char *what, size_t i)
+{
+    const char *msg = mcf_last_error(c);
+    if (msg != NULL && *msg != '\0')
+        fprintf(stderr, "mcfast: %s: %s\n", what, msg);
+    else
+        fprintf(stderr, "mcfast: %s %s: %s\n", what, server_spec(c, i), mcf_strerror(rc));
+}
+
+static int cmd_version(struct run *r, char **args, int nargs)
+{
+    int code = XC_OK;
+    (void)args;
+    (void)nargs;
+    for (size_t i = 0; i < mcf_server_count(r->c); i++) {
+        char ver[128];
+        int rc = mcf_version(r->c, i, ver, sizeof ver);
+        if (rc == MCF_OK) {
+            printf("%s %s\n", server_spec(r->c, i), ver);
+        } else {
+            print_server_error(r->c, rc, "version", i);
+            code = XC_ERROR;
+        }
+    }
+    return code;
+}
+
+static void on_stat(void *ctx, const char *name, size_t name_len, const char *value,
+                    size_t value_len)
+{
+    const char *const *spec = ctx;
+    printf("%s %.*s %.*s\n", *spec, (int)name_len, name, (int)value_len, value);
+}
+
+static int cmd_stats(struct run *r, char **args, int nargs)
+{
+    const char *arg = nargs ? args[0] : NULL;
+    int code = XC_OK;
+    for (size_t i = 0; i < mcf_server_count(r->c); i++) {
+        const char *spec = server_spec(r->c, i);
+        int rc = mcf_stats(r->c, i, arg, on_stat, &spec);
+        if (rc != MCF_OK) {
+            print_server_error(r->c, rc, "stats", i);
+            code = XC_ERROR;
+        }
+    }
+    return code;
+}
+
+static int ping_one(mcf_client *c, size_t i)
+{
+    mcf_server_info info;
+    char ver[128];
+    int rc = mcf_connect_server(c, i);
+    if (rc == MCF_OK)
+        rc = mcf_version(c, i, ver, sizeof ver);
+    if (rc == MCF_OK)
+        rc = mcf_server_info_get(c, i, &info);
+    if (rc != MCF_OK) {
+        print_server_error(c, rc, "ping", i);
+        return XC_ERROR;
+    }
+    printf("%s address=%s family=%s connect_ms=%.3f version=%s\n", info.spec, info.address,
+           mcf_family_name(info.family), info.connect_ms, ver);
+    return XC_OK;
+}
+
+static int cmd_ping(struct run *r, char **args, int nargs)
+{
+    int code = XC_OK;
+    (void)args;
+    (void)nargs;
+    for (size_t i = 0; i < mcf_server_count(r->c); i++)
+        code = worse(code, ping_one(r->c, i));
+    return code;
+}
+
+/* ------------------------------------------------------------------ */
+/* resolve: why a spec does (not) reach an address                     */
+/* ------------------------------------------------------------------ */
+
+static const char *eai_name(int rc)
+{
+    switch (rc) {
+#ifdef EAI_ADDRFAMILY
+    case EAI_ADDRFAMILY: return "EAI_ADDRFAMILY";
+#endif
+#ifdef EAI_NODATA
+    case EAI_NODATA: return "EAI_NODATA";
+#endif
+    case EAI_AGAIN: return "EAI_AGAIN";
+    case EAI_FAIL: return "EAI_FAIL";
+    case EAI_FAMILY: return "EAI_FAMILY";
+    case EAI_MEMORY: return "EAI_MEMORY";
+    case EAI_NONAME: return "EAI_NONAME";
+    case EAI_SERVICE: return "EAI_SERVICE";
+    case EAI_SYSTEM: return "EAI_SYSTEM";
+    default: return "EAI_?";
+    }
+}
+
+/* The IP of a socket address without port ("127.0.0.1", "fe80::1%eth0"). */
+static void ip_text(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)
+{
+    if (getnameinfo(sa, len, buf, (socklen_t)buflen, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(buf, buflen, "?");
+}
+
+static void print_addr(const struct sockaddr *sa, socklen_t len)
+{
+    mcf_addr a;
+    char buf[MCF_ADDRSTR_MAX];
+    memset(&a, 0, sizeof a);
+    if (len > sizeof a.ss)
+        len = sizeof a.ss;
+    memcpy(&a.ss, sa, len);
+    a.len = len;
+    a.family = sa->sa_family;
+    mcf_addr_format(&a, buf, sizeof buf);
+    printf("%s (%s)\n", buf, mcf_family_name(a.family));
+}
+
+static int gai_run(const mcf_spec *s, int flags, struct addrinfo **res)
+{
+    struct addrinfo hints;
+    char port[8];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = flags | AI_NUMERICSERV;
+    snprintf(port, sizeof port, "%u", (unsigned)s->port);
+    *res = NULL;
+    return getaddrinfo(s->host, port, &hints, res);
+}
+
+static void gai_print(const mcf_spec *s, const char *label, int rc,
+                      const struct addrinfo *res)
+{
+    printf("getaddrinfo(\"%s\", AF_UNSPEC, SOCK_STREAM) %s:\n", s->host, label);
+    if (rc != 0) {
+        printf("  %s: %s\n", eai_name(rc), gai_strerror(rc));
+        return;
+    }
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        printf("  ");
+        print_addr(ai->ai_addr, ai->ai_addrlen);
+    }
+}
+
+/* What getifaddrs says about this host, loopback excluded; link-local
+ * addresses are shown but do not count as "having" the family, since
+ * they cannot reach a server off the link. */
+struct host_families {
+    int known;
+    int v4, v4_link;
+    int v6, v6_link;
+};
+
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+static int is_link_local(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 16) == 0xa9fe; /* 169.254/16 */
+    }
+    return IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+static void note_iface_addr(const struct ifaddrs *ifa, struct host_families *h)
+{
+    const struct sockaddr *sa = ifa->ifa_addr;
+    int v4 = sa->sa_family == AF_INET;
+    int link = is_link_local(sa);
+    char ip[NI_MAXHOST];
+    socklen_t len = v4 ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    ip_text(sa, len, ip, sizeof ip);
+    printf("  %s %s (%s, %s)\n", ifa->ifa_name, ip, v4 ? "IPv4" : "IPv6",
+           link ? "link-local: not counted below, though glibc counts it" : "global");
+    if (v4)
+        *(link ? &h->v4_link : &h->v4) = 1;
+    else
+        *(link ? &h->v6_link : &h->v6) = 1;
+}
+
+static const char *family_verdict(int global, int link)
+{
+    if (global)
+        return "yes (global)";
+    return link ? "no (link-local only)" : "no";
+}
+
+static void scan_interfaces(struct host_families *h)
+{
+    struct ifaddrs *list;
+    memset(h, 0, sizeof *h);
+    printf("addresses on interfaces other than loopback (getifaddrs):\n");
+    if (getifaddrs(&list) != 0) {
+        printf("  getifaddrs failed: %s\n", strerror(errno));
+        return;
+    }
+    for (const struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
+        const struct sockaddr *sa = ifa->ifa_addr;
+        if (sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+            continue;
+        if ((ifa->ifa_flags & IFF_LOOPBACK) || is_loopback(sa))
+            continue;
+        note_iface_addr(ifa, h);
+    }
+    freeifaddrs(list);
+    h->known = 1;
+    if (!h->v4 && !h->v4_link && !h->v6 && !h->v6_link)
+        printf("  (none)\n");
+    printf("  => IPv4: %s, IPv6: %s\n", family_verdict(h->v4, h->v4_link),
+           family_verdict(h->v6, h->v6_link));
+}
+
+static int same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (a->sa_family != b->sa_family)
+        return 0;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    if (a->sa_family != AF_INET6)
+        return 0;
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+    const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+    return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 &&
+           x->sin6_scope_id == y->sin6_scope_id;
+}
+
+static int ai_contains(const struct addrinfo *list, const struct sockaddr *sa)
+{
+    for (; list; list = list->ai_next)
+        if (same_ip(list->ai_addr, sa))
+            return 1;
+    return 0;
+}
+
+static void print_addrlist(const mcf_addrlist *l)
+{
+    printf("mcfast will try, in this order (source: %s):\n", l->source ? l->source : "?");
+    for (size_t i = 0; i < l->n; i++) {
+        printf("  %zu. ", i + 1);
+        print_addr((const struct sockaddr *)&l->addr[i].ss, l->addr[i].len);
+    }
+}
+
+/* Why glibc hid an address: it counts a family only when the host has an
+ * address of it other than 127.0.0.1 / ::1. */
+static const char *hidden_reason(int family, const struct host_families *h)
+{
+    if (!h->known)
+        return "";
+    if (family == AF_INET && !h->v4)
+        return h->v4_link ? " because this host has only loopback and link-local IPv4 addresses"
+                          : " because this host has no IPv4 address other than loopback";
+    if (family == AF_INET6 && !h->v6)
+        return h->v6_link ? " because this host has only loopback and link-local IPv6 addresses"
+                          : " because this host has no IPv6 address other than loopback";
+    return "";
+}
+
+static const char *source_remedy(const char *source)
+{
+    if (source == NULL)
+        return "";
+    if (strcmp(source, "literal") == 0)
+        return "; mcfast parses IP literals itself and does not use AI_ADDRCONFIG for them";
+    if (strcmp(source, "localhost") == 0)
+        return "; mcfast answers \"localhost\" itself with ::1 and 127.0.0.1";
+    if (strcmp(source, "getaddrinfo without AI_ADDRCONFIG") == 0)
+        return "; mcfast retried without AI_ADDRCONFIG because the first answer was empty";
+    if (strcmp(source, "getaddrinfo") == 0)
+        return "; mcfast keeps the AI_ADDRCONFIG answer because it was not empty";
+    return "";
+}
+
+static void explain_hidden(const struct addrinfo *with, const struct addrinfo *without,
+                           const struct host_families *h, const mcf_addrlist *l)
+{
+    for (const struct addrinfo *ai = without; ai; ai = ai->ai_next) {
+        char ip[NI_MAXHOST];
+        if (ai_contains(with, ai->ai_addr))
+            continue;
+        ip_text(ai->ai_addr, ai->ai_addrlen, ip, sizeof ip);
+        printf("note: getaddrinfo with AI_ADDRCONFIG hides %s%s%s\n", ip,
+               hidden_reason(ai->ai_family, h), l ? source_remedy(l->source) : "");
+    }
+}
+
+static void describe_unix(const mcf_spec *s)
+{
+    struct stat st;
+    const char *state = "exists, not a socket";
+    if (stat(s->path, &st) != 0)
+        state = strerror(errno);
+    else if (S_ISSOCK(st.st_mode))
+        state = "socket";
+    printf("unix socket path: %s (%s)\n", s->path, state);
+}
+
+static int cmd_resolve(struct run *r, char **args, int nargs)
+{
+    mcf_spec spec;
+    mcf_addrlist list;
+    char err[512];
+    struct addrinfo *with = NULL, *without = NULL;
+    struct host_families h = {0};
+    (void)r;
+    (void)nargs;
+    if (mcf_spec_parse(args[0], strlen(args[0]), &spec, err, sizeof err) != 0) {
+        usage_error("%s", err);
+        return XC_USAGE;
+    }
+    if (spec.is_unix) {
+        describe_unix(&spec);
+    } else {
+        printf("spec %s: host %s, port %u\n", spec.text, spec.host, (unsigned)spec.port);
+        int rc_with = gai_run(&spec, AI_ADDRCONFIG, &with);
+        gai_print(&spec, "with AI_ADDRCONFIG", rc_with, with);
+        int rc_without = gai_run(&spec, 0, &without);
+        gai_print(&spec, "without AI_ADDRCONFIG", rc_without, without);
+        scan_interfaces(&h);
+    }
+    int rc = mcf_resolve(&spec, &list, err, sizeof err);
+    if (rc == 0)
+        print_addrlist(&list);
+    else
+        printf("mcfast will try nothing: %s\n", err);
+    if (!spec.is_unix)
+        explain_hidden(with, without, &h, rc == 0 ? &list : NULL);
+    if (with)
+        freeaddrinfo(with);
+    if (without)
+        freeaddrinfo(without);
+    if (rc != 0) {
+        fprintf(stderr, "mcfast: %s\n", err); /* err already says "resolve SPEC" */
+        return XC_ERROR;
+    }
+    return XC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* main                                                                */
+/* ------------------------------------------------------------------ */
+
+static int set_client_opt(struct options *o, int code, const char *arg)
+{
+    for (size_t i = 0; i < N_CLIENT_OPTS; i++) {
+        if (client_opts[i].code != code)
+            continue;
+        if (parse_i64(arg, &o->value[i]) != 0)
+            return bad_number(client_opts[i].name, arg);
+        o->given[i] = 1;
+        return 0;
+    }
+    return XC_USAGE;
+}
+
+static int set_distribution(struct options *o, const char *arg)
+{
+    for (size_t i = 0; i < sizeof distributions / sizeof distributions[0]; i++) {
+        if (strcmp(arg, distributions[i].name) == 0) {
+            o->distribution = (int)distributions[i].dist;
+            return 0;
+        }
+    }
+    usage_error("--distribution: '%s' is not modula, ketama or ketama-libmemcached", arg);
+    return XC_USAGE;
+}
+
+static int set_flags(struct options *o, const char *arg)
+{
+    uint64_t v;
+    if (parse_u64(arg, &v) != 0 || v > UINT32_MAX)
+        return bad_number("--flags", arg);
+    /* The library reads this bit back as "zlib-compressed": a value stored
+     * with it set by hand could never be fetched again. */
+    if (v & MCF_FLAG_COMPRESSED) {
+        usage_error("--flags: bit 0x%x is reserved for compressed values", MCF_FLAG_COMPRESSED);
+        return XC_USAGE;
+    }
+    o->flags = (uint32_t)v;
+    return 0;
+}
+
+/* getopt's own messages would carry argv[0] (e.g. "build/mcfast"); ours
+ * always start with "mcfast: ". */
+static int bad_option(int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        usage_error("option '%s' needs a value", arg);
+    else if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
+        fprintf(stderr, "mcfast: unknown option '-%c'\nTry 'mcfast --help'.\n", optopt);
+    else
+        usage_error("unknown or ambiguous option '%s'", arg);
+    return XC_USAGE;
+}
+
+/* One option; returns 0 to go on, or an exit code (-h and --version
+ * end the run successfully: XC_OK is 0, so they return -1). */
+static int handle_option(struct options *o, int c, char **argv)
+{
+    switch (c) {
+    case 'h': print_help(); return -1;
+    case OPT_VERSION: printf("mcfast %s\n", MCF_VERSION_STRING); return -1;
+    case 'v': o->verbose = 1; return 0;
+    case OPT_NOREPLY: o->noreply = 1; return 0;
+    case OPT_SERVERS: o->servers = optarg; return 0;
+    case OPT_NAMESPACE: o->ns = optarg; return 0;
+    case OPT_FLAGS: return set_flags(o, optarg);
+    case OPT_DISTRIBUTION: return set_distribution(o, optarg);
+    case OPT_TTL: return parse_i64(optarg, &o->ttl) ? bad_number("--ttl", optarg) : 0;
+    case '?':
+    case ':': return bad_option(c, argv);
+    default: return set_client_opt(o, c, optarg);
+    }
+}
+
+/* Returns -1 to run a command, otherwise the exit code. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    int c;
+    memset(o, 0, sizeof *o);
+    o->distribution = -1;
+    opterr = 0;
+    /* "+": stop at the command, so a VALUE such as "-5" is never taken
+     * for an option; ":": report a missing value apart from a bad option. */
+    while ((c = getopt_long(argc, argv, "+:hv", long_options, NULL)) != -1) {
+        int rc = handle_option(o, c, argv);
+        if (rc == -1)
+            return XC_OK;
+        if (rc != 0)
+            return rc;
+    }
+    return -1;
+}
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int apply_options(mcf_client *c, const struct options *o)
+{
+    for (size_t i = 0; i < N_CLIENT_OPTS; i++) {
+        if (o->given[i] && mcf_set_option(c, client_opts[i].opt, o->value[i]) != MCF_OK) {
+            usage_error("%s: value out of range", client_opts[i].name);
+            return XC_USAGE;
+        }
+    }
+    int rc = MCF_OK;
+    if (o->distribution >= 0)
+        rc = mcf_set_option(c, MCF_OPT_DISTRIBUTION, o->distribution);
+    if (rc == MCF_OK && o->noreply)
+        rc = mcf_set_option(c, MCF_OPT_NOREPLY, 1);
+    if (rc == MCF_OK && o->ns)
+        rc = mcf_set_namespace(c, o->ns);
+    if (rc != MCF_OK) {
+        print_error(c, rc, "options", "");
+        return XC_USAGE;
+    }
+    return 0;
+}
+
+static int set_servers(mcf_client *c, const struct options *o)
+{
+    const char *list = o->servers;
+    if (list == NULL) {
+        list = getenv("MEMCACHED_SERVERS");
+        if (list != NULL && *list == '\0')
+            list = NULL;
+    }
+    if (list == NULL) {
+        usage_error("no servers: use --servers or set MEMCACHED_SERVERS");
+        return XC_USAGE;
+    }
+    int rc = mcf_set_servers(c, list);
+    if (rc == MCF_OK)
+        return 0;
+    print_error(c, rc, o->servers ? "--servers" : "MEMCACHED_SERVERS", "");
+    return rc == MCF_ERR_BAD_SPEC ? XC_USAGE : XC_ERROR;
+}
+
+static int run_command(const struct command *cmd, const struct options *o, char **args,
+                       int nargs)
+{
+    struct run r = {NULL, o, cmd};
+    if (!cmd->needs_client)
+        return cmd->fn(&r, args, nargs);
+    r.c = mcf_new();
+    if (r.c == NULL) {
+        fprintf(stderr, "mcfast: %s\n", mcf_strerror(MCF_ERR_NOMEM));
+        return XC_ERROR;
+    }
+    int code = apply_options(r.c, o);
+    if (code == 0)
+        code = set_servers(r.c, o);
+    if (code == 0)
+        code = cmd->fn(&r, args, nargs);
+    mcf_free(r.c);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    int code = parse_options(argc, argv, &o);
+    if (code >= 0)
+        return code;
+    if (optind >= argc) {
+        usage_error("no command");
+        return XC_USAGE;
+    }
+    const struct command *cmd = find_command(argv[optind]);
+    if (cmd == NULL) {
+        usage_error("unknown command '%s'", argv[optind]);
+        return XC_USAGE;
+    }
+    int nargs = argc - optind - 1;
+    if (nargs < cmd->min_args || (cmd->max_args >= 0 && nargs > cmd->max_args)) {
+        fprintf(stderr, "mcfast: usage: mcfast [OPTIONS] %s %s\nTry 'mcfast --help'.\n",
+                cmd->name, cmd->args);
+        return XC_USAGE;
+    }
+    code = run_command(cmd, &o, argv + optind + 1, nargs);
+    /* A full disk or closed pipe must not look like success. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "mcfast: writing output: %s\n", strerror(errno));
+        return XC_ERROR;
+    }
+    return code;
+}
