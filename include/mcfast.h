@@ -137,7 +137,8 @@ typedef enum mcf_option {
     MCF_OPT_HASH_NAMESPACE,         /* 0/1: namespace takes part in hashing; default 1 */
     MCF_OPT_NOREPLY,                /* 0/1: default for calls; default 0 */
     MCF_OPT_MAX_VALUE_SIZE,         /* bytes; default 1 MiB (memcached's default) */
-    MCF_OPT_COMPRESS_THRESHOLD,     /* compress values >= this many bytes; -1 off (default) */
+    MCF_OPT_COMPRESS_THRESHOLD,     /* compress values >= this many bytes; -1 off (default);
+                                       >= 0 also enables inflating values flagged 0x2 */
     MCF_OPT_COMPRESS_RATIO,         /* keep compressed only if size <= ratio% of original; default 80 */
     MCF_OPT_MAX_FAILURES,           /* failures within FAILURE_TIMEOUT that mark a server down; 0 off (default) */
     MCF_OPT_FAILURE_TIMEOUT_S,      /* seconds; default 10 */
@@ -159,8 +160,11 @@ MCF_API int mcf_set_namespace(mcf_client *c, const char *ns);
 /* ------------------------------------------------------------------ */
 
 /* Flag bit marking a zlib-compressed value, as Cache::Memcached(::Fast)
- * use it.  The library sets and clears it itself; callers' other 31 bits
- * pass through untouched. */
+ * use it.  On a client with compression enabled (MCF_OPT_COMPRESS_THRESHOLD
+ * >= 0) the library owns this bit: it sets it on values it compressed,
+ * clears it on others, and inflates values that carry it on read.  On a
+ * client without compression all 32 flag bits are the caller's and values
+ * are returned as stored. */
 #define MCF_FLAG_COMPRESSED 0x2u
 
 /* A value handed out by the library.  `data` points into memory the client
@@ -169,8 +173,8 @@ MCF_API int mcf_set_namespace(mcf_client *c, const char *ns);
 typedef struct mcf_value {
     const char *data;
     size_t len;
-    uint32_t flags; /* the caller's flags; MCF_FLAG_COMPRESSED cleared if
-                       the library decompressed */
+    uint32_t flags; /* the stored flags; MCF_FLAG_COMPRESSED cleared if
+                       the library inflated the value */
     uint64_t cas;   /* gets/gats only; 0 otherwise */
 } mcf_value;
 

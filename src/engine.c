@@ -92,7 +92,9 @@ static void deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i
 {
     mcf_value v = {r->data, r->data_len, r->flags, r->cas};
     int inflated = 0;
-    if (r->flags & MCF_FLAG_COMPRESSED) {
+    /* Bit 0x2 means "zlib" only on clients that use compression; otherwise
+     * all 32 flag bits are the caller's. */
+    if ((r->flags & MCF_FLAG_COMPRESSED) && c->compress_threshold >= 0) {
         int rc = mcf_inflate(c, r->data, r->data_len, &v.data, &v.len);
         if (rc != MCF_OK) {
             mcf_note_error(c, rc, "server %s (%s): cannot decompress the value of a key: %s",
@@ -392,7 +394,11 @@ static int build_store_item(mcf_client *c, const mcf_call *call, mcf_server *s, 
     const store_cmd *cmd = &store_cmds[call->mode];
     int compressed = c->zoff[i] != SIZE_MAX;
     size_t vlen = compressed ? c->zlen[i] : it->value_len;
-    uint32_t flags = compressed ? (it->flags | MCF_FLAG_COMPRESSED) : it->flags;
+    uint32_t flags = it->flags;
+    if (compressed)
+        flags |= MCF_FLAG_COMPRESSED;
+    else if (c->compress_threshold >= 0)
+        flags &= ~MCF_FLAG_COMPRESSED; /* reserved: a reader would try to inflate */
     int copy = !compressed && vlen <= COPY_MAX;
     if (mcf_conn_wreserve(s, MCF_MAX_REQUEST_HEADER + (copy ? vlen : 0) + 2) < 0 ||
         mcf_conn_seg_reserve(s, 3) < 0)
