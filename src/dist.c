@@ -1,0 +1,357 @@
+/* dist.c - owns key distribution: the modula bucket table and the two ketama continuums. */
+#include "dist.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* MD5 comes from libcrypto.  The one-shot MD5() is used rather than EVP:
+ * with OpenSSL 3.0 every EVP digest allocates (EVP_Digest 3 mallocs, even a
+ * reused EVP_MD_CTX re-creates its provider context on each init), and
+ * mcf_dist_pick must not allocate.  MD5() hashes on the stack.  It is
+ * deprecated in 3.0, so the warning is suppressed; a libcrypto built
+ * without deprecated APIs falls back to EVP (then pick allocates). */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/evp.h>
+#include <openssl/md5.h>
+
+#include "mcfast.h"
+
+/* The largest continuum accepted: CMF stores a server's point count in an
+ * int; more points than this is a configuration mistake, not a need. */
+#define MAX_POINTS ((uint64_t)1 << 26)
+
+/* No fleet is larger; the cap bounds CMF's O(n^2) line replay (about a
+ * second at the cap) and keeps libmemcached's float formula in range. */
+#define MAX_SERVERS 65536u
+
+/* Cache::Memcached's hash is 15 bits wide, so a bucket table never needs
+ * more entries than this, however large the total weight. */
+#define MODULA_HASH_SPAN 32768u
+
+static uint32_t crc32_add(uint32_t crc, const void *p, size_t n)
+{
+    return (uint32_t)crc32_z(crc, (const Bytef *)p, n);
+}
+
+static void md5_digest(const void *p, size_t n, unsigned char out[16])
+{
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+    MD5((const unsigned char *)p, n, out);
+#else
+    unsigned int len = 16;
+    if (!EVP_Digest(p, n, out, &len, EVP_md5(), NULL))
+        memset(out, 0, 16);
+#endif
+}
+
+/* libmemcached reads a digest's 32-bit words little-endian (hashkit's md5
+ * and ketama_server_hash() both do (d[3]<<24)|(d[2]<<16)|(d[1]<<8)|d[0]). */
+static uint32_t le32(const unsigned char *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* First point >= value, wrapping to the first: both Cache::Memcached::Fast
+ * (dispatch_find_bucket) and libmemcached (dispatch_host) look up this way,
+ * and among equal points the first in the sorted order wins. */
+static size_t lower_bound_wrap(const mcf_point *pts, size_t n, uint32_t value)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pts[mid].point < value)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == n ? 0 : lo;
+}
+
+/* Ties sort by server index: CMF keeps the earlier-added server first on
+ * an equal point and libmemcached's continuum_item_cmp orders by index. */
+static int point_cmp(const void *a, const void *b)
+{
+    const mcf_point *x = a, *y = b;
+    if (x->point != y->point)
+        return x->point < y->point ? -1 : 1;
+    return (x->server > y->server) - (x->server < y->server);
+}
+
+/* ---------------------------------------------------------------- */
+/* Modula (Cache::Memcached, Cache::Memcached::Fast without ketama)  */
+/* ---------------------------------------------------------------- */
+
+/* Cache::Memcached expands servers into a list with `weight` copies each
+ * and picks buckets[hash % count].  Cache::Memcached::Fast
+ * (compatible_add_server/compatible_get_server in dispatch_key.c) instead
+ * keeps a line of 2^32-1 split by weight: adding a server of weight w
+ * shrinks every existing border point p to p -= p * (w / total), i.e.
+ * truncated, then appends 0xffffffff; bucket v = hash % (unsigned)(total
+ * + 0.5) maps to (unsigned)(v / total * 0xffffffff + 0.5) + 1 and the
+ * first border >= that.  (Another CMF source revision rounds the shrunk
+ * borders with +0.5; the installed 0.28 truncates - rounding would put
+ * the first bucket of each server's range on the previous server, and the
+ * real module does not.)  For integer weights this equals Cache::Memcached's choice;
+ * we replay CMF's double arithmetic exactly, once per possible bucket, so
+ * a lookup is one table read and fractional rounding edges agree with
+ * CMF.  mcfast weights are integers, so the clients' disagreement on
+ * fractional weights (Cache::Memcached truncates them) cannot arise. */
+static int build_modula(mcf_dist *d, const mcf_spec *servers, size_t n)
+{
+    uint64_t itotal = 0;
+    for (size_t i = 0; i < n; i++)
+        itotal += servers[i].weight;
+    if (itotal > UINT32_MAX)
+        return MCF_ERR_ARG; /* CMF casts the total to unsigned int */
+
+    mcf_point *line = malloc(n * sizeof *line);
+    if (!line)
+        return MCF_ERR_NOMEM;
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double w = (double)servers[i].weight;
+        total += w;
+        double scale = w / total;
+        for (size_t j = 0; j < i; j++)
+            line[j].point = (uint32_t)((double)line[j].point - (double)line[j].point * scale);
+        line[i].point = 0xffffffffu;
+        line[i].server = (uint32_t)i;
+    }
+
+    uint32_t modulus = (uint32_t)(total + 0.5);
+    /* hash < 32768, so for a larger modulus hash % modulus == hash %
+     * 32768: a table of min(modulus, 32768) entries indexed by
+     * hash % nbuckets covers every case. */
+    size_t nb = modulus < MODULA_HASH_SPAN ? modulus : MODULA_HASH_SPAN;
+    uint32_t *table = malloc(nb * sizeof *table);
+    if (!table) {
+        free(line);
+        return MCF_ERR_NOMEM;
+    }
+    for (size_t v = 0; v < nb; v++) {
+        uint32_t p = (uint32_t)((double)v / total * 4294967295.0 + 0.5);
+        p += 1; /* CMF: step off a border point that belongs to the previous server */
+        table[v] = n == 1 ? 0 : line[lower_bound_wrap(line, n, p)].server;
+    }
+    free(line);
+    d->buckets = table;
+    d->nbuckets = nb;
+    return 0;
+}
+
+static uint32_t modula_hash(const char *key, size_t len)
+{
+    return (crc32_add(0, key, len) >> 16) & 0x7fff;
+}
+
+/* ---------------------------------------------------------------- */
+/* Cache::Memcached::Fast ketama (ketama_crc32_add_server)           */
+/* ---------------------------------------------------------------- */
+
+/* CMF splits the address at its last ':' into host and port (Fast.xs
+ * add_server) and seeds S = crc32(host "\0" port), the port empty when
+ * the address has no ':'.  Its IPv6 form "::1:11212" splits into "::1"
+ * and "11212", exactly mcfast's "[::1]:11212" (host without brackets);
+ * "host" without a port hashes as host "\0".  A unix path is all host:
+ * S = crc32(path "\0") (a path with a ':' would not work in CMF). */
+static uint32_t cmf_seed(const mcf_spec *s)
+{
+    static const char nul = '\0';
+    char port[8] = "";
+    const char *host = s->is_unix ? s->path : s->host;
+    if (!s->is_unix && s->port_written)
+        snprintf(port, sizeof port, "%u", (unsigned)s->port);
+    uint32_t c = crc32_add(0, host, strlen(host));
+    c = crc32_add(c, &nul, 1);
+    return crc32_add(c, port, strlen(port));
+}
+
+static int build_ketama_cmf(mcf_dist *d, const mcf_spec *servers, size_t n, unsigned npoints)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        /* CMF: (int)(ketama_points * weight + 0.5), exact for integer weights */
+        uint64_t c = (uint64_t)npoints * servers[i].weight;
+        if (c > INT_MAX)
+            return MCF_ERR_ARG;
+        total += c;
+    }
+    if (total > MAX_POINTS)
+        return MCF_ERR_ARG;
+    mcf_point *pts = malloc((size_t)total * sizeof *pts);
+    if (!pts)
+        return MCF_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t seed = cmf_seed(&servers[i]);
+        uint64_t count = (uint64_t)npoints * servers[i].weight;
+        /* Points are chained: each is S continued over the previous
+         * point as 4 little-endian bytes, starting from 0.  (Another CMF
+         * source revision hashes the index i instead; 0.28 chains.) */
+        uint32_t point = 0;
+        for (uint64_t j = 0; j < count; j++) {
+            unsigned char le[4] = {(unsigned char)point, (unsigned char)(point >> 8),
+                                   (unsigned char)(point >> 16), (unsigned char)(point >> 24)};
+            point = crc32_add(seed, le, 4);
+            pts[k].point = point;
+            pts[k].server = (uint32_t)i;
+            k++;
+        }
+    }
+    qsort(pts, k, sizeof *pts, point_cmp);
+    d->points = pts;
+    d->npoints = k;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* libmemcached weighted ketama (hosts.cc update_continuum)          */
+/* ---------------------------------------------------------------- */
+
+/* Digests per server: libmemcached computes, in float,
+ *   floor(weight/total * 160 / 4 * nservers + 1e-10f)
+ * digests of 4 points each.  The float steps are kept one per statement
+ * so each rounds to float as libmemcached's do: weights 1,4,5,7,8 give
+ * 7.9999995 -> 7 digests for the first server, not 8 (the 1e-10f is lost
+ * in float).  The value is >= 0, so the integer conversion is the floor. */
+static uint32_t lmc_digests(unsigned weight, uint64_t total_weight, size_t n)
+{
+    float pct = (float)weight / (float)total_weight;
+    float x = pct * 160.0f;
+    x = x / 4.0f;
+    x = x * (float)n;
+    x = x + 0.0000000001f;
+    return (uint32_t)x;
+}
+
+/* The continuum key: "host-i" on port 11211, else "host:port-i"; a unix
+ * socket is named by its path with port 0, so "path:0-i". */
+static int lmc_point_key(const mcf_spec *s, uint32_t i, char *buf, size_t buflen)
+{
+    if (s->is_unix)
+        return snprintf(buf, buflen, "%s:0-%u", s->path, (unsigned)i);
+    if (s->port == 11211)
+        return snprintf(buf, buflen, "%s-%u", s->host, (unsigned)i);
+    return snprintf(buf, buflen, "%s:%u-%u", s->host, (unsigned)s->port, (unsigned)i);
+}
+
+static int build_ketama_lmc(mcf_dist *d, const mcf_spec *servers, size_t n)
+{
+    uint64_t total_weight = 0;
+    for (size_t i = 0; i < n; i++)
+        total_weight += servers[i].weight;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += 4 * (uint64_t)lmc_digests(servers[i].weight, total_weight, n);
+    if (total == 0 || total > MAX_POINTS)
+        return MCF_ERR_ARG;
+    mcf_point *pts = malloc((size_t)total * sizeof *pts);
+    if (!pts)
+        return MCF_ERR_NOMEM;
+    size_t k = 0;
+    char key[MCF_HOST_MAX + sizeof(((mcf_spec *)0)->path) + 32];
+    for (size_t i = 0; i < n; i++) {
+        uint32_t digests = lmc_digests(servers[i].weight, total_weight, n);
+        for (uint32_t j = 0; j < digests; j++) {
+            int len = lmc_point_key(&servers[i], j, key, sizeof key);
+            if (len < 0 || (size_t)len >= sizeof key) {
+                free(pts);
+                return MCF_ERR_ARG;
+            }
+            unsigned char md[16];
+            md5_digest(key, (size_t)len, md);
+            for (int a = 0; a < 4; a++) {
+                pts[k].point = le32(md + 4 * a);
+                pts[k].server = (uint32_t)i;
+                k++;
+            }
+        }
+    }
+    qsort(pts, k, sizeof *pts, point_cmp);
+    d->points = pts;
+    d->npoints = k;
+    return 0;
+}
+
+/* With MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED libmemcached switches the key
+ * hash to MEMCACHED_HASH_MD5: the first digest word, little-endian. */
+static uint32_t lmc_hash(const char *key, size_t len)
+{
+    unsigned char md[16];
+    md5_digest(key, len, md);
+    return le32(md);
+}
+
+/* ---------------------------------------------------------------- */
+
+int mcf_dist_build(mcf_dist *d, int mode, const mcf_spec *servers, size_t n,
+                   unsigned ketama_points)
+{
+    if (!d)
+        return MCF_ERR_ARG;
+    memset(d, 0, sizeof *d);
+    if (!servers || n == 0 || n > MAX_SERVERS)
+        return MCF_ERR_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (servers[i].weight < 1)
+            return MCF_ERR_ARG;
+    /* CMF: ketama_points => 0 disables ketama, leaving its modula mode. */
+    if (mode == MCF_DIST_KETAMA_CMF && ketama_points == 0)
+        mode = MCF_DIST_MODULA;
+
+    int rc;
+    switch (mode) {
+    case MCF_DIST_MODULA:
+        rc = build_modula(d, servers, n);
+        break;
+    case MCF_DIST_KETAMA_CMF:
+        rc = build_ketama_cmf(d, servers, n, ketama_points);
+        break;
+    case MCF_DIST_KETAMA_LIBMEMCACHED:
+        rc = build_ketama_lmc(d, servers, n);
+        break;
+    default:
+        return MCF_ERR_ARG;
+    }
+    if (rc != 0) {
+        mcf_dist_free(d);
+        return rc;
+    }
+    d->mode = mode;
+    d->nservers = n;
+    return 0;
+}
+
+void mcf_dist_free(mcf_dist *d)
+{
+    if (!d)
+        return;
+    free(d->buckets);
+    free(d->points);
+    memset(d, 0, sizeof *d);
+}
+
+uint32_t mcf_dist_hash(const mcf_dist *d, const char *key, size_t len)
+{
+    switch (d->mode) {
+    case MCF_DIST_KETAMA_CMF:
+        return crc32_add(0, key, len);
+    case MCF_DIST_KETAMA_LIBMEMCACHED:
+        return lmc_hash(key, len);
+    default:
+        return modula_hash(key, len);
+    }
+}
+
+uint32_t mcf_dist_pick(const mcf_dist *d, const char *key, size_t len)
+{
+    /* One server takes every key (all three clients short-cut this). */
+    if (d->nservers <= 1)
+        return 0;
+    if (d->mode == MCF_DIST_MODULA)
+        return d->buckets[modula_hash(key, len) % d->nbuckets];
+    return d->points[lower_bound_wrap(d->points, d->npoints, mcf_dist_hash(d, key, len))].server;
+}

@@ -1,0 +1,315 @@
+/* test_dist.c - unit tests for src/dist.c with hand-computed expectations.
+ * Constants come from independent implementations (Perl's String::CRC32 and
+ * Digest::MD5); t_dist_compat.sh checks against the real clients. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist.h"
+#include "harness.h"
+#include "mcfast.h"
+#include "spec.h"
+
+/* Counting allocations proves mcf_dist_pick allocation-free.  glibc lets
+ * a program replace malloc; sanitizers need their own, so skip there. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define NO_MALLOC_COUNT 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || !defined(__GLIBC__)
+#define NO_MALLOC_COUNT 1
+#endif
+#ifndef NO_MALLOC_COUNT
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static unsigned long n_allocs;
+void *malloc(size_t n)
+{
+    n_allocs++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+    n_allocs++;
+    return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+    n_allocs++;
+    return __libc_realloc(p, n);
+}
+#endif
+
+static mcf_spec spec_of(const char *text, unsigned weight)
+{
+    mcf_spec s;
+    char err[256];
+    memset(&s, 0, sizeof s);
+    if (mcf_spec_parse(text, strlen(text), &s, err, sizeof err) != 0)
+        fprintf(stderr, "spec %s: %s\n", text, err);
+    s.weight = weight;
+    return s;
+}
+
+static uint32_t pick(const mcf_dist *d, const char *key)
+{
+    return mcf_dist_pick(d, key, strlen(key));
+}
+
+TEST(hashes)
+{
+    mcf_dist d;
+    mcf_spec one = spec_of("10.0.0.1:11300", 1);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, &one, 1, 150), 0);
+    /* The CRC-32 check value, and two more from String::CRC32. */
+    CHECK(mcf_dist_hash(&d, "123456789", 9) == 0xcbf43926u);
+    CHECK(mcf_dist_hash(&d, "a", 1) == 0xe8b7be43u);
+    CHECK(mcf_dist_hash(&d, "", 0) == 0);
+    mcf_dist_free(&d);
+
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, &one, 1, 0), 0);
+    /* (crc32 >> 16) & 0x7fff: 0xcbf4 & 0x7fff = 0x4bf4 */
+    CHECK(mcf_dist_hash(&d, "123456789", 9) == 19444);
+    CHECK(mcf_dist_hash(&d, "foo", 3) == 3187);
+    CHECK(mcf_dist_hash(&d, "bar", 3) == 30463);
+    mcf_dist_free(&d);
+
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, &one, 1, 0), 0);
+    /* MD5's first word, little-endian: md5("") = d41d8cd9... -> 0xd98c1dd4 */
+    CHECK(mcf_dist_hash(&d, "", 0) == 0xd98c1dd4u);
+    CHECK(mcf_dist_hash(&d, "foo", 3) == 3675831724u);
+    CHECK(mcf_dist_hash(&d, "123456789", 9) == 2498230565u);
+    mcf_dist_free(&d);
+}
+
+TEST(modula)
+{
+    mcf_dist d;
+    mcf_spec s[4] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 1),
+                     spec_of("10.0.0.3:11300", 1), spec_of("/tmp/x.sock", 1)};
+    /* One server takes everything. */
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 1, 0), 0);
+    CHECK(pick(&d, "foo") == 0 && pick(&d, "bar") == 0);
+    mcf_dist_free(&d);
+
+    /* Three equal servers: hash % 3 (19444 % 3 = 1, 3187 % 3 = 1); four:
+     * 19444 % 4 = 0, 3187 % 4 = 3, 30463 % 4 = 3, 13840 ("hello") % 4 = 0. */
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 3, 0), 0);
+    CHECK(d.nbuckets == 3);
+    CHECK(pick(&d, "123456789") == 1 && pick(&d, "foo") == 1);
+    mcf_dist_free(&d);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 4, 0), 0);
+    CHECK(pick(&d, "123456789") == 0 && pick(&d, "foo") == 3);
+    CHECK(pick(&d, "bar") == 3 && pick(&d, "hello") == 0);
+    mcf_dist_free(&d);
+
+    /* Weights 1,2,3,1: buckets [0,1,1,2,2,2,3]; 19444 % 7 = 5 -> 2,
+     * 3187 % 7 = 2 -> 1, 30463 % 7 = 6 -> 3, 13840 % 7 = 1 -> 1. */
+    s[0].weight = 1, s[1].weight = 2, s[2].weight = 3, s[3].weight = 1;
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 4, 0), 0);
+    CHECK(d.nbuckets == 7);
+    static const uint32_t want[7] = {0, 1, 1, 2, 2, 2, 3};
+    for (size_t v = 0; v < 7; v++)
+        CHECKF(d.buckets[v] == want[v], "bucket %zu -> %u", v, (unsigned)d.buckets[v]);
+    CHECK(pick(&d, "123456789") == 2 && pick(&d, "foo") == 1);
+    CHECK(pick(&d, "bar") == 3 && pick(&d, "hello") == 1);
+    mcf_dist_free(&d);
+}
+
+/* CMF's weight line must equal Cache::Memcached's expanded bucket list
+ * for integer weights, including totals above the 15-bit hash range. */
+TEST(modula_matches_expanded_list)
+{
+    static const unsigned sets[][6] = {
+        {1, 1, 1, 1, 1, 1}, {3, 1, 4, 1, 5, 9},        {100, 1, 1, 1, 1, 250},
+        {1000, 999, 7, 1, 2, 3}, {20000, 1, 30000, 7, 2, 1}, {1, 32768, 1, 1, 1, 40000},
+    };
+    for (size_t t = 0; t < sizeof sets / sizeof sets[0]; t++) {
+        mcf_spec s[6];
+        uint64_t total = 0;
+        for (size_t i = 0; i < 6; i++) {
+            char text[32];
+            snprintf(text, sizeof text, "10.0.0.%zu:11300", i + 1);
+            s[i] = spec_of(text, sets[t][i]);
+            total += sets[t][i];
+        }
+        mcf_dist d;
+        CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 6, 0), 0);
+        CHECK(d.nbuckets == (total < 32768 ? total : 32768));
+        size_t bad = 0;
+        for (uint32_t v = 0; v < d.nbuckets; v++) {
+            uint64_t cum = 0;
+            uint32_t want = 0;
+            for (uint32_t i = 0; i < 6; i++) {
+                cum += sets[t][i];
+                if (v < cum) {
+                    want = i;
+                    break;
+                }
+            }
+            bad += d.buckets[v] != want;
+        }
+        CHECKF(bad == 0, "weight set %zu: %zu buckets differ from the expanded list", t, bad);
+        mcf_dist_free(&d);
+    }
+}
+
+TEST(ketama_cmf)
+{
+    mcf_dist d;
+    /* Seeds crc32("10.0.0.1\0" "11211") and crc32("10.0.0.2\0"); chained
+     * points (String::CRC32):
+     *   A: 1016082558, 3442865372, 2772144616
+     *   B: 1684376814, 3904856738, 98081299 */
+    mcf_spec s[2] = {spec_of("10.0.0.1:11211", 1), spec_of("10.0.0.2", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 3), 0);
+    static const mcf_point want[6] = {{98081299u, 1},   {1016082558u, 0}, {1684376814u, 1},
+                                      {2772144616u, 0}, {3442865372u, 0}, {3904856738u, 1}};
+    CHECK(d.npoints == 6);
+    for (size_t i = 0; i < 6 && i < d.npoints; i++)
+        CHECKF(d.points[i].point == want[i].point && d.points[i].server == want[i].server,
+               "point %zu = %u/%u", i, (unsigned)d.points[i].point,
+               (unsigned)d.points[i].server);
+    /* First point >= crc32(key), wrapping. */
+    CHECK(pick(&d, "k0") == 1);        /* 3775500351 -> 3904856738 */
+    CHECK(pick(&d, "k8") == 1);        /* 4023523341 -> wraps to 98081299 */
+    CHECK(pick(&d, "k2") == 0);        /* 252178707 -> 1016082558 */
+    CHECK(pick(&d, "k10") == 1);       /* 1531431629 -> 1684376814 */
+    CHECK(pick(&d, "123456789") == 0); /* 3421780262 -> 3442865372 */
+    mcf_dist_free(&d);
+
+    /* round(N * weight) points each. */
+    s[1].weight = 3;
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 150), 0);
+    CHECK(d.npoints == 600);
+    mcf_dist_free(&d);
+
+    /* ketama_points => 0 is CMF's modula mode. */
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 0), 0);
+    CHECK(d.mode == MCF_DIST_MODULA && d.nbuckets == 4 && d.npoints == 0);
+    mcf_dist_free(&d);
+}
+
+static size_t has_word(const mcf_dist *d, uint32_t server, uint32_t w)
+{
+    for (size_t i = 0; i < d->npoints; i++)
+        if (d->points[i].point == w && d->points[i].server == server)
+            return 1;
+    return 0;
+}
+
+static size_t points_of(const mcf_dist *d, uint32_t server)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->npoints; i++)
+        n += d->points[i].server == server;
+    return n;
+}
+
+TEST(ketama_libmemcached)
+{
+    mcf_dist d;
+    mcf_spec s[5] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.1", 1),
+                     spec_of("/tmp/a.sock", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 3, 0), 0);
+    /* Equal weights: 160 points each, 4 per digest, the words of
+     * md5("10.0.0.1:11300-0"), md5("10.0.0.1-0") (port 11211 left out)
+     * and md5("/tmp/a.sock:0-0") (unix: port 0) among them. */
+    CHECK(d.npoints == 480);
+    CHECK(points_of(&d, 0) == 160 && points_of(&d, 1) == 160 && points_of(&d, 2) == 160);
+    CHECK(has_word(&d, 0, 650157684u) && has_word(&d, 0, 2186402646u) &&
+          has_word(&d, 0, 11964029u) && has_word(&d, 0, 1834478015u));
+    CHECK(has_word(&d, 1, 563378236u) && has_word(&d, 1, 1084864719u));
+    CHECK(has_word(&d, 2, 826954515u) && has_word(&d, 2, 741806440u));
+    for (size_t i = 1; i < d.npoints; i++)
+        CHECK(d.points[i - 1].point <= d.points[i].point);
+    mcf_dist_free(&d);
+
+    /* Weights 1,2,3,1: floor(w/7 * 40 * 4) digests = 22,45,68,22 -> 628 points. */
+    s[0] = spec_of("10.0.0.1:11300", 1), s[1] = spec_of("10.0.0.2:11300", 2);
+    s[2] = spec_of("10.0.0.3:11300", 3), s[3] = spec_of("10.0.0.4:11300", 1);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 4, 0), 0);
+    CHECK(d.npoints == 628 && points_of(&d, 0) == 88 && points_of(&d, 2) == 272);
+    mcf_dist_free(&d);
+
+    /* Weights 1,4,5,7,8 (total 25): in float 1/25*160/4*5 = 7.9999995, so
+     * 7 digests (28 points) where exact arithmetic would give 8. */
+    static const unsigned w5[5] = {1, 4, 5, 7, 8};
+    for (size_t i = 0; i < 5; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "10.0.0.%zu:11300", i + 1);
+        s[i] = spec_of(text, w5[i]);
+    }
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 5, 0), 0);
+    CHECK(points_of(&d, 0) == 28 && points_of(&d, 1) == 124 && points_of(&d, 2) == 160 &&
+          points_of(&d, 3) == 224 && points_of(&d, 4) == 252);
+    mcf_dist_free(&d);
+}
+
+TEST(build_errors)
+{
+    mcf_dist d;
+    mcf_spec s[2] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 0, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, NULL, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(NULL, MCF_DIST_MODULA, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, 7, s, 2, 0), MCF_ERR_ARG);
+    CHECK(d.buckets == NULL && d.points == NULL && d.nservers == 0);
+    s[1].weight = 0;
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 2, 0), MCF_ERR_ARG);
+    /* A continuum beyond 2^26 points is refused, not attempted. */
+    s[1].weight = 1000000;
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 1000), MCF_ERR_ARG);
+    s[1].weight = 1;
+    /* More than 65536 servers is refused (n is checked before s is read). */
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 65537, 0), MCF_ERR_ARG);
+    /* free is idempotent and accepts an empty dist. */
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 150), 0);
+    mcf_dist_free(&d);
+    mcf_dist_free(&d);
+    mcf_dist_free(NULL);
+}
+
+#ifndef NO_MALLOC_COUNT
+TEST(pick_does_not_allocate)
+{
+    static const int modes[3] = {MCF_DIST_MODULA, MCF_DIST_KETAMA_CMF,
+                                 MCF_DIST_KETAMA_LIBMEMCACHED};
+    mcf_spec s[3] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 2),
+                     spec_of("/tmp/b.sock", 3)};
+    char key[32];
+    for (int m = 0; m < 3; m++) {
+        mcf_dist d;
+        CHECK_RC(mcf_dist_build(&d, modes[m], s, 3, 150), 0);
+        unsigned long before = n_allocs;
+        uint32_t sum = 0;
+        for (int i = 0; i < 1000; i++) {
+            int len = snprintf(key, sizeof key, "key:%d", i);
+            sum += mcf_dist_pick(&d, key, (size_t)len);
+        }
+        CHECKF(n_allocs == before, "mode %d: %lu allocations in 1000 picks", modes[m],
+               n_allocs - before);
+        CHECK(sum > 0);
+        mcf_dist_free(&d);
+    }
+}
+#endif
+
+int main(void)
+{
+    RUN(hashes);
+    RUN(modula);
+    RUN(modula_matches_expanded_list);
+    RUN(ketama_cmf);
+    RUN(ketama_libmemcached);
+    RUN(build_errors);
+#ifdef NO_MALLOC_COUNT
+    t_skip("pick_does_not_allocate", "allocation counting needs glibc without sanitizers");
+#else
+    RUN(pick_does_not_allocate);
+#endif
+    return t_exit_code();
+}
