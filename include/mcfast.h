@@ -134,7 +134,8 @@ typedef enum mcf_option {
     MCF_OPT_TCP_KEEPALIVE,          /* 0/1; default 0 */
     MCF_OPT_DISTRIBUTION,           /* an mcf_distribution; default MODULA */
     MCF_OPT_KETAMA_POINTS,          /* for MCF_DIST_KETAMA_CMF; default 150 */
-    MCF_OPT_HASH_NAMESPACE,         /* 0/1: namespace takes part in hashing; default 1 */
+    MCF_OPT_HASH_NAMESPACE,         /* 0/1: namespace takes part in hashing; default 0, as in
+                                       Cache::Memcached(::Fast) and libmemcached */
     MCF_OPT_NOREPLY,                /* 0/1: default for calls; default 0 */
     MCF_OPT_MAX_VALUE_SIZE,         /* bytes; default 1 MiB (memcached's default) */
     MCF_OPT_COMPRESS_THRESHOLD,     /* compress values >= this many bytes; -1 off (default);

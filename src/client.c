@@ -16,7 +16,6 @@ mcf_client *mcf_new(void)
     c->io_timeout_ms = 1000;
     c->distribution = MCF_DIST_MODULA;
     c->ketama_points = 150;
-    c->hash_namespace = 1;
     c->max_value_size = 1024 * 1024;
     c->max_inflate_size = 64u * 1024 * 1024;
     c->compress_threshold = -1;
