@@ -8,7 +8,8 @@
 
 #define MCF_DEFAULT_PORT 11211
 #define MCF_HOST_MAX 256 /* a DNS name is at most 253 bytes; + zone */
-#define MCF_SPEC_TEXT_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) + 32)
+/* Room for the longest spec: a 253-byte host name + ":65535" (a unix path is shorter). */
+#define MCF_SPEC_TEXT_MAX ((size_t)MCF_HOST_MAX + 16)
 
 typedef struct mcf_spec {
     char text[MCF_SPEC_TEXT_MAX]; /* the spec as written, weight removed: for messages */

@@ -1,0 +1,413 @@
+/* connect.c - owns opening a connection: Happy Eyeballs v2 (RFC 8305 §5) under one deadline. */
+#include "connect.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "mcfast.h"
+
+#define DEFAULT_TIMEOUT_MS 1000
+#define DEFAULT_ATTEMPT_DELAY_MS 250
+/* RFC 8305 §5: the Connection Attempt Delay MUST NOT go below 10 ms. */
+#define MIN_ATTEMPT_DELAY_MS 10
+/* A non-blocking AF_UNIX connect to a full listen backlog fails with
+ * EAGAIN and cannot be polled for progress, so it is retried this often. */
+#define UNIX_RETRY_US 5000
+/* Cause code for a TCP socket that connected to itself (see check_self). */
+#define ERR_SELF (-1)
+
+enum { AT_IDLE, AT_INFLIGHT, AT_UNIX_WAIT, AT_FAILED, AT_WON };
+
+typedef struct attempt {
+    int state;
+    int fd;
+    int cause; /* errno (or ERR_SELF) when AT_FAILED */
+    int64_t start_us;
+    int64_t retry_us; /* AT_UNIX_WAIT: when to call connect() again */
+} attempt;
+
+/* Appends to a message, staying NUL-terminated when it runs out of room. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void append(char *buf, size_t cap, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    if (!buf || cap == 0 || *used + 1 >= cap)
+        return;
+    va_start(ap, fmt);
+    r = vsnprintf(buf + *used, cap - *used, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return;
+    *used += (size_t)r < cap - *used ? (size_t)r : cap - *used - 1;
+}
+
+/* Lower-case phrases for messages that read as one sentence. */
+static void cause_text(int cause, char *buf, size_t len)
+{
+    const char *s;
+
+    switch (cause) {
+    case ERR_SELF: s = "connection refused (socket connected to itself)"; break;
+    case ECONNREFUSED: s = "connection refused"; break;
+    case EHOSTUNREACH: s = "no route to host"; break;
+    case ENETUNREACH: s = "network is unreachable"; break;
+    case ETIMEDOUT: s = "timed out (by the kernel)"; break;
+    case ECONNRESET: s = "connection reset"; break;
+    case ENOENT: s = "no such file or directory"; break;
+    case EACCES: s = "permission denied"; break;
+    case EPERM: s = "operation not permitted"; break;
+    case EADDRNOTAVAIL: s = "cannot assign requested address"; break;
+    case EAFNOSUPPORT: s = "address family not supported"; break;
+    case EMFILE: s = "too many open files"; break;
+    case ENOTSOCK: s = "not a socket"; break;
+    case EPIPE: s = "connection closed"; break;
+    default: {
+        const char *e = strerror(cause);
+        snprintf(buf, len, "%s", e ? e : "unknown error");
+        if (buf[0] >= 'A' && buf[0] <= 'Z' && (buf[1] < 'A' || buf[1] > 'Z'))
+            buf[0] = (char)(buf[0] - 'A' + 'a');
+        return;
+    }
+    }
+    snprintf(buf, len, "%s", s);
+}
+
+static void close_attempt(attempt *a)
+{
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = -1;
+}
+
+static void fail_attempt(attempt *a, int cause)
+{
+    close_attempt(a);
+    a->state = AT_FAILED;
+    a->cause = cause;
+}
+
+/* Linux lets a TCP socket connect to itself (simultaneous open) when the
+ * kernel picks the target port as the source port and nothing listens
+ * there: a "success" that is really a refusal. */
+static int check_self(int fd, int family)
+{
+    struct sockaddr_storage l, p;
+    socklen_t ll = sizeof l, pl = sizeof p;
+
+    if (family != AF_INET && family != AF_INET6)
+        return 0;
+    if (getsockname(fd, (struct sockaddr *)&l, &ll) != 0 ||
+        getpeername(fd, (struct sockaddr *)&p, &pl) != 0)
+        return 0;
+    return ll == pl && memcmp(&l, &p, ll) == 0;
+}
+
+static void connect_step(attempt *a, const mcf_addr *addr, int64_t now)
+{
+    if (connect(a->fd, (const struct sockaddr *)&addr->ss, addr->len) == 0) {
+        a->state = AT_WON;
+        return;
+    }
+    switch (errno) {
+    case EINPROGRESS:
+    case EINTR: /* TCP: the connection goes on asynchronously (POSIX) */
+    case EALREADY:
+        if (addr->family != AF_UNIX) {
+            a->state = AT_INFLIGHT;
+            return;
+        }
+        /* An unconnected unix socket polls writable, so a unix attempt is
+         * never polled: it is retried instead. */
+        /* fall through */
+    case EAGAIN:
+        if (addr->family == AF_UNIX) {
+            a->state = AT_UNIX_WAIT;
+            a->retry_us = now + UNIX_RETRY_US;
+            return;
+        }
+        fail_attempt(a, EAGAIN);
+        return;
+    case EISCONN:
+        a->state = AT_WON;
+        return;
+    default:
+        fail_attempt(a, errno);
+        return;
+    }
+}
+
+static void start_attempt(attempt *a, const mcf_addr *addr, int64_t now)
+{
+    a->start_us = now;
+    a->fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (a->fd < 0) {
+        a->state = AT_FAILED;
+        a->cause = errno;
+        return;
+    }
+    connect_step(a, addr, now);
+}
+
+static void tune_winner(int fd, int family, int keepalive)
+{
+    int one = 1;
+
+    /* Failures here are not worth losing a working connection over. */
+    if (family == AF_INET || family == AF_INET6) {
+        /* Requests are written whole; Nagle would only delay them. */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (keepalive)
+            (void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    }
+#ifdef SO_NOSIGPIPE
+    /* BSDs; on Linux every send uses MSG_NOSIGNAL instead. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+}
+
+static void report(const char *label, const mcf_addrlist *addrs, const attempt *at,
+                   int64_t deadline_us, int64_t t0_us, int64_t resolved_us, char *err,
+                   size_t errlen)
+{
+    size_t used = 0, i;
+    int any_started = 0;
+
+    if (!err || errlen == 0)
+        return;
+    err[0] = '\0';
+    append(err, errlen, &used, "connect %s: ", label ? label : "?");
+    for (i = 0; i < addrs->n; i++)
+        any_started |= at[i].state != AT_IDLE;
+    if (!any_started && resolved_us > t0_us)
+        append(err, errlen, &used, "name resolution took %lld ms of %lld ms; ",
+               (long long)((resolved_us - t0_us + 500) / 1000),
+               (long long)((deadline_us - t0_us) / 1000));
+    for (i = 0; i < addrs->n; i++) {
+        char a[MCF_ADDRSTR_MAX], why[128];
+        mcf_addr_format(&addrs->addr[i], a, sizeof a);
+        switch (at[i].state) {
+        case AT_IDLE:
+            snprintf(why, sizeof why, "not attempted (deadline)");
+            break;
+        case AT_INFLIGHT:
+            snprintf(why, sizeof why, "timed out after %lld ms",
+                     (long long)((deadline_us - at[i].start_us + 500) / 1000));
+            break;
+        case AT_UNIX_WAIT:
+            snprintf(why, sizeof why, "timed out after %lld ms (listen backlog full)",
+                     (long long)((deadline_us - at[i].start_us + 500) / 1000));
+            break;
+        default:
+            cause_text(at[i].cause, why, sizeof why);
+        }
+        append(err, errlen, &used, "%s%s %s", i ? "; " : "", a, why);
+    }
+}
+
+/* The attempt loop.  t0_us: when the whole connect began (elapsed and the
+ * deadline count from there, resolution included); resolved_us: when the
+ * addresses were known. */
+static int happy_eyeballs(const char *label, const mcf_addrlist *addrs,
+                          const mcf_connect_opts *opts, int64_t t0_us, int64_t resolved_us,
+                          mcf_connected *out, char *err, size_t errlen)
+{
+    attempt at[MCF_MAX_ADDRS];
+    struct pollfd pfd[MCF_MAX_ADDRS];
+    size_t pidx[MCF_MAX_ADDRS];
+    size_t n = addrs->n < MCF_MAX_ADDRS ? addrs->n : MCF_MAX_ADDRS;
+    size_t next = 0, i;
+    int timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    int delay_ms = opts ? opts->attempt_delay_ms : DEFAULT_ATTEMPT_DELAY_MS;
+    int64_t deadline_us = t0_us + (int64_t)timeout_ms * 1000;
+    int64_t next_at = 0, now;
+    long winner = -1;
+    int rc = 0;
+
+    if (delay_ms < MIN_ATTEMPT_DELAY_MS)
+        delay_ms = MIN_ATTEMPT_DELAY_MS;
+    for (i = 0; i < n; i++) {
+        at[i].state = AT_IDLE;
+        at[i].fd = -1;
+        at[i].cause = 0;
+        at[i].start_us = 0;
+        at[i].retry_us = 0;
+    }
+    if (n == 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "connect %s: no address to connect to", label ? label : "?");
+        return MCF_ERR_CONNECT;
+    }
+
+    for (;;) {
+        size_t active = 0, np = 0;
+        int64_t wake;
+        int r;
+
+        now = mcf_now_us();
+        for (i = 0; i < next; i++)
+            active += at[i].state == AT_INFLIGHT || at[i].state == AT_UNIX_WAIT;
+        /* RFC 8305 §5: start the next attempt when the Connection Attempt
+         * Delay has passed, or at once when nothing else is in flight
+         * (the previous one failed); earlier attempts keep running. */
+        while (next < n && now < deadline_us && (now >= next_at || active == 0)) {
+            attempt *a = &at[next];
+            start_attempt(a, &addrs->addr[next], now);
+            next++;
+            if (a->state == AT_WON) {
+                winner = (long)(next - 1);
+                break;
+            }
+            if (a->state == AT_FAILED) {
+                next_at = now;
+            } else {
+                active++;
+                next_at = now + (int64_t)delay_ms * 1000;
+            }
+        }
+        if (winner >= 0)
+            break;
+        if (active == 0 && next >= n) {
+            rc = MCF_ERR_CONNECT; /* every address failed before the deadline */
+            break;
+        }
+        if (now >= deadline_us) {
+            rc = MCF_ERR_TIMEOUT;
+            break;
+        }
+
+        wake = deadline_us;
+        if (next < n && next_at < wake)
+            wake = next_at;
+        for (i = 0; i < next; i++) {
+            if (at[i].state == AT_INFLIGHT) {
+                pfd[np].fd = at[i].fd;
+                pfd[np].events = POLLOUT;
+                pfd[np].revents = 0;
+                pidx[np++] = i;
+            } else if (at[i].state == AT_UNIX_WAIT && at[i].retry_us < wake) {
+                wake = at[i].retry_us;
+            }
+        }
+        /* Rounded up so poll never returns just before the moment it waits for. */
+        r = poll(pfd, (nfds_t)np, wake > now ? (int)((wake - now + 999) / 1000) : 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue; /* the loop recomputes the time left */
+            rc = errno == ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_CONNECT;
+            if (err && errlen)
+                snprintf(err, errlen, "connect %s: poll: %s", label ? label : "?",
+                         strerror(errno));
+            for (i = 0; i < next; i++)
+                close_attempt(&at[i]);
+            return rc;
+        }
+        now = mcf_now_us();
+        for (size_t k = 0; k < np && r > 0; k++) {
+            attempt *a = &at[pidx[k]];
+            int soerr = 0;
+            socklen_t sl = sizeof soerr;
+            if (pfd[k].revents == 0)
+                continue;
+            if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+                soerr = errno;
+            if (soerr == 0 && !(pfd[k].revents & POLLOUT))
+                soerr = EPIPE;
+            if (soerr == 0 && check_self(a->fd, addrs->addr[pidx[k]].family))
+                soerr = ERR_SELF;
+            if (soerr == 0) {
+                /* The first to complete wins; list order breaks ties. */
+                if (winner < 0)
+                    winner = (long)pidx[k];
+                a->state = AT_WON;
+            } else {
+                fail_attempt(a, soerr);
+                next_at = now; /* a failure starts the next attempt at once */
+            }
+        }
+        if (winner >= 0)
+            break;
+        for (i = 0; i < next; i++) {
+            if (at[i].state == AT_UNIX_WAIT && now >= at[i].retry_us) {
+                connect_step(&at[i], &addrs->addr[i], now);
+                if (at[i].state == AT_WON) {
+                    winner = (long)i;
+                    break;
+                }
+                if (at[i].state == AT_FAILED)
+                    next_at = now;
+            }
+        }
+        if (winner >= 0)
+            break;
+    }
+
+    now = mcf_now_us();
+    if (winner >= 0) {
+        attempt *w = &at[winner];
+        for (i = 0; i < next; i++)
+            if ((long)i != winner)
+                close_attempt(&at[i]);
+        tune_winner(w->fd, addrs->addr[winner].family, opts ? opts->keepalive : 0);
+        out->fd = w->fd;
+        out->addr = addrs->addr[winner];
+        out->elapsed_ms = (double)(now - t0_us) / 1000.0;
+        return 0;
+    }
+    report(label, addrs, at, deadline_us, t0_us, resolved_us, err, errlen);
+    for (i = 0; i < next; i++)
+        close_attempt(&at[i]);
+    out->elapsed_ms = (double)(now - t0_us) / 1000.0;
+    return rc;
+}
+
+int mcf_connect(const mcf_spec *spec, const mcf_connect_opts *opts, mcf_connected *out,
+                char *err, size_t errlen)
+{
+    mcf_addrlist addrs;
+    int64_t t0 = mcf_now_us();
+    int rc;
+
+    if (!spec || !out) {
+        if (err && errlen)
+            snprintf(err, errlen, "connect: no spec");
+        return MCF_ERR_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    rc = mcf_resolve(spec, &addrs, err, errlen);
+    if (rc) {
+        out->elapsed_ms = (double)(mcf_now_us() - t0) / 1000.0;
+        return rc;
+    }
+    /* getaddrinfo cannot be interrupted, but its time counts against the
+     * deadline: attempts get only what is left. */
+    return happy_eyeballs(spec->text, &addrs, opts, t0, mcf_now_us(), out, err, errlen);
+}
+
+int mcf_connect_addrs(const char *label, const mcf_addrlist *addrs,
+                      const mcf_connect_opts *opts, mcf_connected *out, char *err,
+                      size_t errlen)
+{
+    int64_t t0 = mcf_now_us();
+
+    if (!addrs || !out) {
+        if (err && errlen)
+            snprintf(err, errlen, "connect %s: no addresses", label ? label : "?");
+        return MCF_ERR_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    return happy_eyeballs(label, addrs, opts, t0, t0, out, err, errlen);
+}

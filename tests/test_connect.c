@@ -1,0 +1,863 @@
+/* test_connect.c - Happy Eyeballs connect under one deadline (src/connect.c), on real loopback sockets.
+ *
+ * A "blackhole" is a loopback listener whose accept queue is full
+ * (listen(fd, 0), filled with connections nobody accepts): the kernel
+ * drops further SYNs, so a connect to it neither succeeds nor fails
+ * before the deadline.  The unix-socket equivalent makes connect() fail
+ * with EAGAIN. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "clock.h"
+#include "connect.h"
+#include "harness.h"
+#include "mcfast.h"
+#include "spec.h"
+
+#define MAX_FILL 64
+
+static char tmpdir[64];
+
+/* ---- a slow resolver: resolution time counts against the deadline ---- */
+
+static int slow_resolver_ms;
+
+/* Names ending in ".slow.test" take slow_resolver_ms and answer
+ * 127.0.0.1; every other name goes to the real resolver. */
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+                struct addrinfo **res)
+{
+    int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
+    void *sym = dlsym(RTLD_NEXT, "getaddrinfo");
+    size_t n = node ? strlen(node) : 0;
+
+    if (!sym)
+        return EAI_FAIL;
+    memcpy(&real, &sym, sizeof real);
+    if (n > 10 && strcmp(node + n - 10, ".slow.test") == 0) {
+        struct addrinfo h;
+        struct timespec ts;
+        ts.tv_sec = slow_resolver_ms / 1000;
+        ts.tv_nsec = (long)(slow_resolver_ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        memset(&h, 0, sizeof h);
+        h.ai_family = AF_INET;
+        h.ai_socktype = SOCK_STREAM;
+        h.ai_flags = AI_NUMERICHOST;
+        return real("127.0.0.1", service, &h, res);
+    }
+    return real(node, service, hints, res);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static mcf_addr ip_addr(const char *ip, unsigned port)
+{
+    mcf_addr a;
+    memset(&a, 0, sizeof a);
+    if (strchr(ip, ':')) {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a.ss;
+        s->sin6_family = AF_INET6;
+        s->sin6_port = htons((uint16_t)port);
+        inet_pton(AF_INET6, ip, &s->sin6_addr);
+        a.len = sizeof *s;
+        a.family = AF_INET6;
+    } else {
+        struct sockaddr_in *s = (struct sockaddr_in *)&a.ss;
+        s->sin_family = AF_INET;
+        s->sin_port = htons((uint16_t)port);
+        inet_pton(AF_INET, ip, &s->sin_addr);
+        a.len = sizeof *s;
+        a.family = AF_INET;
+    }
+    return a;
+}
+
+static unsigned addr_port(const mcf_addr *a)
+{
+    if (a->family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+    return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+}
+
+static const char *fmt(const mcf_addr *a)
+{
+    static char buf[4][MCF_ADDRSTR_MAX];
+    static int k;
+    k = (k + 1) % 4;
+    mcf_addr_format(a, buf[k], sizeof buf[k]);
+    return buf[k];
+}
+
+/* A TCP listener on ip, port chosen by the kernel; -1 on failure. */
+static int tcp_listen(const char *ip, int backlog, mcf_addr *out)
+{
+    mcf_addr a = ip_addr(ip, 0);
+    int fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (bind(fd, (struct sockaddr *)&a.ss, a.len) != 0 || listen(fd, backlog) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a.ss, &a.len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *out = a;
+    return fd;
+}
+
+/* An address nothing listens on: bound, read back, closed. */
+static int refused_addr(const char *ip, mcf_addr *out)
+{
+    int fd = tcp_listen(ip, 1, out);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* Connects non-blocking fillers to a until one hangs: from then on the
+ * accept queue is full and SYNs are dropped.  Returns the filler count,
+ * or -1 when the kernel never dropped a SYN (no blackhole possible). */
+static int fill_tcp(const mcf_addr *a, int *fds)
+{
+    int k;
+    for (k = 0; k < MAX_FILL; k++) {
+        struct pollfd p;
+        int fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            break;
+        fds[k] = fd;
+        if (connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0)
+            continue;
+        if (errno != EINPROGRESS) {
+            k++;
+            break;
+        }
+        p.fd = fd;
+        p.events = POLLOUT;
+        p.revents = 0;
+        if (poll(&p, 1, 100) == 0)
+            return k + 1; /* this one hangs: the queue is full */
+    }
+    while (k-- > 0)
+        close(fds[k]);
+    return -1;
+}
+
+typedef struct blackhole {
+    int lfd;
+    int fill[MAX_FILL];
+    int nfill;
+    mcf_addr addr;
+} blackhole;
+
+static int blackhole_open(blackhole *b, const char *ip)
+{
+    b->lfd = tcp_listen(ip, 0, &b->addr);
+    if (b->lfd < 0)
+        return -1;
+    b->nfill = fill_tcp(&b->addr, b->fill);
+    if (b->nfill < 0) {
+        close(b->lfd);
+        return -1;
+    }
+    return 0;
+}
+
+static void blackhole_close(blackhole *b)
+{
+    while (b->nfill > 0)
+        close(b->fill[--b->nfill]);
+    if (b->lfd >= 0)
+        close(b->lfd);
+    b->lfd = -1;
+}
+
+static int unix_listen(const char *name, int backlog, mcf_addr *out)
+{
+    struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memset(out, 0, sizeof *out);
+    sun->sun_family = AF_UNIX;
+    snprintf(sun->sun_path, sizeof sun->sun_path, "%s/%s", tmpdir, name);
+    out->len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sun->sun_path) + 1);
+    out->family = AF_UNIX;
+    if (fd < 0)
+        return -1;
+    unlink(sun->sun_path);
+    if (bind(fd, (struct sockaddr *)sun, out->len) != 0 || listen(fd, backlog) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Fills a unix listener's backlog until connect() says EAGAIN. */
+static int fill_unix(const mcf_addr *a, int *fds)
+{
+    int k;
+    for (k = 0; k < MAX_FILL; k++) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            break;
+        if (connect(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EAGAIN)
+                return k;
+            break;
+        }
+        fds[k] = fd;
+    }
+    while (k-- > 0)
+        close(fds[k]);
+    return -1;
+}
+
+static mcf_addrlist list_of(size_t n, const mcf_addr *a)
+{
+    mcf_addrlist l;
+    size_t i;
+    memset(&l, 0, sizeof l);
+    for (i = 0; i < n && i < MCF_MAX_ADDRS; i++)
+        l.addr[l.n++] = a[i];
+    l.source = "test";
+    return l;
+}
+
+static mcf_connect_opts opts(int timeout_ms, int delay_ms)
+{
+    mcf_connect_opts o;
+    o.timeout_ms = timeout_ms;
+    o.attempt_delay_ms = delay_ms;
+    o.keepalive = 0;
+    return o;
+}
+
+static int same(const mcf_addr *a, const mcf_addr *b)
+{
+    return a->family == b->family && strcmp(fmt(a), fmt(b)) == 0;
+}
+
+static int count_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory stream's own fd */
+}
+
+static int int_sockopt(int fd, int level, int opt)
+{
+    int v = -1;
+    socklen_t l = sizeof v;
+    if (getsockopt(fd, level, opt, &v, &l) != 0)
+        return -1;
+    return v;
+}
+
+static int blackhole_works(void)
+{
+    blackhole b;
+    if (blackhole_open(&b, "127.0.0.1") != 0)
+        return 0;
+    blackhole_close(&b);
+    return 1;
+}
+
+static int v6_loopback_works(void)
+{
+    mcf_addr a;
+    int fd = tcp_listen("::1", 1, &a);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
+/* ---- cases ------------------------------------------------------------- */
+
+static void check_refused(const char *ip)
+{
+    mcf_addr a;
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(1000, 250);
+    char err[512] = "", want[256];
+
+    if (refused_addr(ip, &a) != 0) {
+        CHECKF(0, "no free port on %s", ip);
+        return;
+    }
+    l = list_of(1, &a);
+    CHECK_RC(mcf_connect_addrs("mc-test", &l, &o, &c, err, sizeof err), MCF_ERR_CONNECT);
+    CHECK(c.fd == -1);
+    snprintf(want, sizeof want, "connect mc-test: %s connection refused", fmt(&a));
+    CHECKF(strcmp(err, want) == 0, "message '%s', want '%s'", err, want);
+}
+
+TEST(refused_v4) { check_refused("127.0.0.1"); }
+TEST(refused_v6) { check_refused("::1"); }
+
+static void check_success(const char *ip, int keepalive)
+{
+    mcf_addr a;
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(1000, 250);
+    char err[512] = "";
+    int lfd = tcp_listen(ip, 8, &a), afd;
+
+    if (lfd < 0) {
+        CHECKF(0, "cannot listen on %s", ip);
+        return;
+    }
+    o.keepalive = keepalive;
+    l = list_of(1, &a);
+    CHECK_RC(mcf_connect_addrs("mc-test", &l, &o, &c, err, sizeof err), 0);
+    if (c.fd >= 0) {
+        CHECKF(same(&c.addr, &a), "won %s, want %s", fmt(&c.addr), fmt(&a));
+        CHECK(c.elapsed_ms >= 0 && c.elapsed_ms < 1000);
+        CHECK(fcntl(c.fd, F_GETFL) & O_NONBLOCK);
+        CHECK(fcntl(c.fd, F_GETFD) & FD_CLOEXEC);
+        CHECK(int_sockopt(c.fd, IPPROTO_TCP, TCP_NODELAY) != 0);
+        CHECK((int_sockopt(c.fd, SOL_SOCKET, SO_KEEPALIVE) != 0) == (keepalive != 0));
+        afd = accept(lfd, NULL, NULL);
+        CHECK(afd >= 0);
+        if (afd >= 0) {
+            /* The connection really works end to end. */
+            CHECK(send(c.fd, "x", 1, MSG_NOSIGNAL) == 1);
+            char ch = 0;
+            CHECK(recv(afd, &ch, 1, 0) == 1 && ch == 'x');
+            close(afd);
+        }
+        close(c.fd);
+    }
+    close(lfd);
+}
+
+TEST(success_v4) { check_success("127.0.0.1", 0); }
+TEST(success_v4_keepalive) { check_success("127.0.0.1", 1); }
+TEST(success_v6) { check_success("::1", 0); }
+
+/* Through a spec: parse, resolve and connect in one call. */
+static void check_spec(const char *fmt_spec, const char *listen_ip, const char *want_ip)
+{
+    mcf_addr a;
+    mcf_spec sp;
+    mcf_connected c;
+    mcf_connect_opts o = opts(2000, 1000);
+    char spec[128], err[512] = "";
+    int lfd = tcp_listen(listen_ip, 8, &a);
+
+    if (lfd < 0) {
+        CHECKF(0, "cannot listen on %s", listen_ip);
+        return;
+    }
+    snprintf(spec, sizeof spec, fmt_spec, addr_port(&a));
+    CHECK_RC(mcf_spec_parse(spec, strlen(spec), &sp, err, sizeof err), 0);
+    CHECKF(mcf_connect(&sp, &o, &c, err, sizeof err) == 0, "%s: %s", spec, err);
+    if (c.fd >= 0) {
+        mcf_addr want = ip_addr(want_ip, addr_port(&a));
+        CHECKF(same(&c.addr, &want), "%s: won %s", spec, fmt(&c.addr));
+        /* A refused first address costs no attempt delay (RFC 8305 §5). */
+        CHECKF(c.elapsed_ms < 500, "%s: %.1f ms", spec, c.elapsed_ms);
+        printf("# %s -> %s in %.2f ms\n", spec, fmt(&c.addr), c.elapsed_ms);
+        close(c.fd);
+    }
+    close(lfd);
+}
+
+TEST(spec_v4_literal) { check_spec("127.0.0.1:%u", "127.0.0.1", "127.0.0.1"); }
+TEST(spec_v6_literal) { check_spec("[::1]:%u", "::1", "::1"); }
+TEST(spec_localhost_v4_only_server) { check_spec("localhost:%u", "127.0.0.1", "127.0.0.1"); }
+TEST(spec_localhost_v6_server) { check_spec("localhost:%u", "::1", "::1"); }
+
+TEST(unix_success_and_missing)
+{
+    mcf_addr a;
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(1000, 250);
+    mcf_spec sp;
+    char spec[200], err[512] = "", want[300];
+    int lfd = unix_listen("ok.sock", 8, &a);
+    const char *path = ((struct sockaddr_un *)&a.ss)->sun_path;
+
+    if (lfd < 0) {
+        CHECKF(0, "cannot listen on a unix socket");
+        return;
+    }
+    snprintf(spec, sizeof spec, "unix:%s", path);
+    CHECK_RC(mcf_spec_parse(spec, strlen(spec), &sp, err, sizeof err), 0);
+    CHECK_RC(mcf_connect(&sp, &o, &c, err, sizeof err), 0);
+    if (c.fd >= 0) {
+        CHECK(c.addr.family == AF_UNIX);
+        CHECK(strcmp(fmt(&c.addr), path) == 0);
+        CHECK(fcntl(c.fd, F_GETFL) & O_NONBLOCK);
+        CHECK(fcntl(c.fd, F_GETFD) & FD_CLOEXEC);
+        close(c.fd);
+    }
+    close(lfd);
+    unlink(path);
+
+    /* The same path, now gone. */
+    CHECK_RC(mcf_connect(&sp, &o, &c, err, sizeof err), MCF_ERR_CONNECT);
+    CHECK(c.fd == -1);
+    snprintf(want, sizeof want, "connect %s: %s no such file or directory", spec, path);
+    CHECKF(strcmp(err, want) == 0, "message '%s', want '%s'", err, want);
+
+    /* Listening socket file left behind by a dead server. */
+    lfd = unix_listen("ok.sock", 8, &a);
+    close(lfd);
+    l = list_of(1, &a);
+    CHECK_RC(mcf_connect_addrs("stale", &l, &o, &c, err, sizeof err), MCF_ERR_CONNECT);
+    CHECKF(strstr(err, "connection refused") != NULL, "message: %s", err);
+    unlink(path);
+}
+
+TEST(happy_eyeballs_refused_then_good)
+{
+    mcf_addr a[2];
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(5000, 2000);
+    char err[512] = "";
+    int lfd = tcp_listen("127.0.0.1", 8, &a[1]);
+
+    if (lfd < 0 || refused_addr("127.0.0.1", &a[0]) != 0) {
+        CHECKF(0, "setup");
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    l = list_of(2, a);
+    CHECK_RC(mcf_connect_addrs("he", &l, &o, &c, err, sizeof err), 0);
+    if (c.fd >= 0) {
+        CHECKF(same(&c.addr, &a[1]), "won %s", fmt(&c.addr));
+        /* Far below the 2000 ms attempt delay: a failure starts the next at once. */
+        CHECKF(c.elapsed_ms < 1000, "%.1f ms", c.elapsed_ms);
+        printf("# refused then good: %.2f ms\n", c.elapsed_ms);
+        close(c.fd);
+    }
+    close(lfd);
+}
+
+TEST(deadline_tcp_full_backlog)
+{
+    blackhole b;
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(300, 250);
+    char err[512] = "", want[256];
+    int64_t t0;
+    double ms;
+
+    if (blackhole_open(&b, "127.0.0.1") != 0) {
+        CHECKF(0, "cannot make a full-backlog listener");
+        return;
+    }
+    l = list_of(1, &b.addr);
+    t0 = mcf_now_us();
+    CHECK_RC(mcf_connect_addrs("bh", &l, &o, &c, err, sizeof err), MCF_ERR_TIMEOUT);
+    ms = (double)(mcf_now_us() - t0) / 1000.0;
+    CHECK(c.fd == -1);
+    CHECKF(ms >= 295 && ms < 2000, "%.1f ms", ms);
+    CHECKF(c.elapsed_ms >= 295 && c.elapsed_ms < 2000, "elapsed_ms %.1f", c.elapsed_ms);
+    snprintf(want, sizeof want, "connect bh: %s timed out after 300 ms", fmt(&b.addr));
+    CHECKF(strcmp(err, want) == 0, "message '%s', want '%s'", err, want);
+    printf("# full backlog, timeout 300 ms: %.1f ms\n", ms);
+    blackhole_close(&b);
+}
+
+TEST(deadline_unix_full_backlog)
+{
+    mcf_addr a;
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(300, 250);
+    char err[512] = "", want[300];
+    int fds[MAX_FILL], n, lfd = unix_listen("full.sock", 0, &a);
+    int64_t t0;
+    double ms;
+
+    if (lfd < 0 || (n = fill_unix(&a, fds)) < 0) {
+        CHECKF(0, "cannot fill a unix backlog");
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    l = list_of(1, &a);
+    t0 = mcf_now_us();
+    CHECK_RC(mcf_connect_addrs("ux", &l, &o, &c, err, sizeof err), MCF_ERR_TIMEOUT);
+    ms = (double)(mcf_now_us() - t0) / 1000.0;
+    CHECK(c.fd == -1);
+    CHECKF(ms >= 295 && ms < 2000, "%.1f ms", ms);
+    snprintf(want, sizeof want, "connect ux: %s timed out after 300 ms (listen backlog full)",
+             fmt(&a));
+    CHECKF(strcmp(err, want) == 0, "message '%s', want '%s'", err, want);
+    printf("# unix full backlog, timeout 300 ms: %.1f ms\n", ms);
+    while (n-- > 0)
+        close(fds[n]);
+    close(lfd);
+    unlink(((struct sockaddr_un *)&a.ss)->sun_path);
+}
+
+typedef struct delayed_accept {
+    int lfd;
+    int ms;
+    int afd;
+} delayed_accept;
+
+static void *accept_later(void *p)
+{
+    delayed_accept *d = p;
+    struct timespec ts;
+    ts.tv_sec = d->ms / 1000;
+    ts.tv_nsec = (long)(d->ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+    d->afd = accept(d->lfd, NULL, NULL);
+    return NULL;
+}
+
+/* EAGAIN on a full unix backlog is retried: once the server accepts one
+ * connection, the waiting connect gets in. */
+TEST(unix_backlog_frees_up)
+{
+    mcf_addr a;
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(2000, 250);
+    char err[512] = "";
+    int fds[MAX_FILL], n, lfd = unix_listen("busy.sock", 0, &a);
+    delayed_accept d;
+    pthread_t th;
+
+    if (lfd < 0 || (n = fill_unix(&a, fds)) < 0) {
+        CHECKF(0, "cannot fill a unix backlog");
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    d.lfd = lfd;
+    d.ms = 100;
+    d.afd = -1;
+    CHECK(pthread_create(&th, NULL, accept_later, &d) == 0);
+    l = list_of(1, &a);
+    CHECK_RC(mcf_connect_addrs("ux", &l, &o, &c, err, sizeof err), 0);
+    pthread_join(th, NULL);
+    if (c.fd >= 0) {
+        CHECKF(c.elapsed_ms >= 90, "%.1f ms", c.elapsed_ms);
+        printf("# unix backlog freed after 100 ms: connected in %.1f ms\n", c.elapsed_ms);
+        close(c.fd);
+    }
+    if (d.afd >= 0)
+        close(d.afd);
+    while (n-- > 0)
+        close(fds[n]);
+    close(lfd);
+    unlink(((struct sockaddr_un *)&a.ss)->sun_path);
+}
+
+TEST(attempt_delay_then_second_address)
+{
+    blackhole b;
+    mcf_addr a[2];
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(3000, 100);
+    char err[512] = "";
+    int lfd;
+
+    if (blackhole_open(&b, "127.0.0.1") != 0) {
+        CHECKF(0, "cannot make a full-backlog listener");
+        return;
+    }
+    lfd = tcp_listen("127.0.0.1", 8, &a[1]);
+    a[0] = b.addr;
+    l = list_of(2, a);
+    CHECK_RC(mcf_connect_addrs("delay", &l, &o, &c, err, sizeof err), 0);
+    if (c.fd >= 0) {
+        CHECKF(same(&c.addr, &a[1]), "won %s", fmt(&c.addr));
+        /* The second attempt may not start before the attempt delay. */
+        CHECKF(c.elapsed_ms >= 99, "%.1f ms", c.elapsed_ms);
+        printf("# attempt delay 100 ms: second address won after %.1f ms\n", c.elapsed_ms);
+        close(c.fd);
+    }
+    close(lfd);
+    blackhole_close(&b);
+}
+
+TEST(attempt_delay_clamped_to_10ms)
+{
+    blackhole b;
+    mcf_addr a[2];
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(3000, 0);
+    char err[512] = "";
+    int lfd;
+
+    if (blackhole_open(&b, "127.0.0.1") != 0) {
+        CHECKF(0, "cannot make a full-backlog listener");
+        return;
+    }
+    lfd = tcp_listen("127.0.0.1", 8, &a[1]);
+    a[0] = b.addr;
+    l = list_of(2, a);
+    CHECK_RC(mcf_connect_addrs("clamp", &l, &o, &c, err, sizeof err), 0);
+    if (c.fd >= 0) {
+        CHECKF(c.elapsed_ms >= 9.9, "%.2f ms", c.elapsed_ms);
+        close(c.fd);
+    }
+    close(lfd);
+    blackhole_close(&b);
+}
+
+/* Every address is in the message: timed out, refused, never started. */
+TEST(message_lists_every_address)
+{
+    blackhole b1, b2;
+    mcf_addr a[4], r;
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(300, 200);
+    char err[1024] = "", want[1024];
+
+    if (blackhole_open(&b1, "127.0.0.1") != 0 || blackhole_open(&b2, "127.0.0.1") != 0 ||
+        refused_addr("127.0.0.1", &r) != 0) {
+        CHECKF(0, "setup");
+        return;
+    }
+    /* b1 starts at 0; r after the 200 ms delay, refused at once; b2 right
+     * after that failure; the second b1 never (deadline at 300). */
+    a[0] = b1.addr;
+    a[1] = r;
+    a[2] = b2.addr;
+    a[3] = b1.addr;
+    l = list_of(4, a);
+    CHECK_RC(mcf_connect_addrs("mc-many", &l, &o, &c, err, sizeof err), MCF_ERR_TIMEOUT);
+    {
+        char head[512], tail[256];
+        const char *p;
+        snprintf(head, sizeof head,
+                 "connect mc-many: %s timed out after 300 ms; %s connection refused; "
+                 "%s timed out after ",
+                 fmt(&a[0]), fmt(&a[1]), fmt(&a[2]));
+        snprintf(tail, sizeof tail, " ms; %s not attempted (deadline)", fmt(&a[3]));
+        /* b2's time depends on when the refusal was seen: about 100 ms. */
+        p = err + strlen(head);
+        CHECKF(strncmp(err, head, strlen(head)) == 0 && atoi(p) > 50 && atoi(p) <= 100 &&
+                   strstr(p, tail) && strcmp(strstr(p, tail), tail) == 0,
+               "message\n  '%s', want\n  '%s<about 100>%s'", err, head, tail);
+        printf("# %s\n", err);
+    }
+
+    /* All refused before the deadline: MCF_ERR_CONNECT, each named. */
+    {
+        mcf_addr r2;
+        mcf_addr rr[2];
+        CHECK(refused_addr("127.0.0.1", &r2) == 0);
+        rr[0] = r;
+        rr[1] = r2;
+        l = list_of(2, rr);
+        CHECK_RC(mcf_connect_addrs("mc-dead", &l, &o, &c, err, sizeof err), MCF_ERR_CONNECT);
+        snprintf(want, sizeof want,
+                 "connect mc-dead: %s connection refused; %s connection refused", fmt(&r),
+                 fmt(&r2));
+        CHECKF(strcmp(err, want) == 0, "message '%s', want '%s'", err, want);
+    }
+    blackhole_close(&b1);
+    blackhole_close(&b2);
+}
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+/* poll() interrupted every 10 ms must neither end the wait early nor
+ * restart the full timeout. */
+TEST(eintr_keeps_deadline)
+{
+    blackhole b;
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(300, 250);
+    char err[512] = "";
+    struct sigaction sa, old;
+    struct itimerval it, off;
+    int64_t t0;
+    double ms;
+
+    if (blackhole_open(&b, "127.0.0.1") != 0) {
+        CHECKF(0, "cannot make a full-backlog listener");
+        return;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: poll fails with EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old);
+    memset(&it, 0, sizeof it);
+    it.it_interval.tv_usec = 10000;
+    it.it_value.tv_usec = 10000;
+    memset(&off, 0, sizeof off);
+    alarms = 0;
+    setitimer(ITIMER_REAL, &it, NULL);
+    l = list_of(1, &b.addr);
+    t0 = mcf_now_us();
+    CHECK_RC(mcf_connect_addrs("intr", &l, &o, &c, err, sizeof err), MCF_ERR_TIMEOUT);
+    ms = (double)(mcf_now_us() - t0) / 1000.0;
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    CHECKF(ms >= 295 && ms < 2000, "%.1f ms", ms);
+    CHECKF(alarms >= 5, "only %d signals", (int)alarms);
+    printf("# %d signals during a 300 ms connect: %.1f ms\n", (int)alarms, ms);
+    blackhole_close(&b);
+}
+
+/* The deadline covers name resolution: a resolver slower than the whole
+ * timeout leaves nothing to attempt. */
+TEST(deadline_includes_resolution)
+{
+    mcf_spec sp;
+    mcf_connected c;
+    mcf_connect_opts o = opts(200, 250);
+    char err[512] = "";
+    int lfd;
+    mcf_addr a;
+
+    lfd = tcp_listen("127.0.0.1", 8, &a);
+    {
+        char spec[64];
+        snprintf(spec, sizeof spec, "mc.slow.test:%u", addr_port(&a));
+        CHECK_RC(mcf_spec_parse(spec, strlen(spec), &sp, err, sizeof err), 0);
+    }
+    slow_resolver_ms = 300;
+    CHECK_RC(mcf_connect(&sp, &o, &c, err, sizeof err), MCF_ERR_TIMEOUT);
+    CHECK(c.fd == -1);
+    CHECKF(strstr(err, "not attempted (deadline)") && strstr(err, "name resolution took"),
+           "message: %s", err);
+    printf("# %s\n", err);
+
+    /* A slow but not too slow resolver: its time is in elapsed_ms. */
+    slow_resolver_ms = 100;
+    o.timeout_ms = 1000;
+    CHECK_RC(mcf_connect(&sp, &o, &c, err, sizeof err), 0);
+    if (c.fd >= 0) {
+        CHECKF(c.elapsed_ms >= 99, "%.1f ms", c.elapsed_ms);
+        close(c.fd);
+    }
+    close(lfd);
+}
+
+TEST(empty_and_bad_arguments)
+{
+    mcf_addrlist l;
+    mcf_connected c;
+    mcf_connect_opts o = opts(100, 10);
+    char err[256] = "";
+    memset(&l, 0, sizeof l);
+    CHECK_RC(mcf_connect_addrs("none", &l, &o, &c, err, sizeof err), MCF_ERR_CONNECT);
+    CHECK(c.fd == -1 && strstr(err, "connect none: ") == err);
+    CHECK_RC(mcf_connect_addrs("none", NULL, &o, &c, err, sizeof err), MCF_ERR_ARG);
+    CHECK_RC(mcf_connect(NULL, &o, &c, err, sizeof err), MCF_ERR_ARG);
+    /* NULL opts: defaults; a NULL or tiny error buffer is fine. */
+    {
+        mcf_addr r;
+        CHECK(refused_addr("127.0.0.1", &r) == 0);
+        l = list_of(1, &r);
+        CHECK_RC(mcf_connect_addrs("x", &l, NULL, &c, NULL, 0), MCF_ERR_CONNECT);
+        CHECK_RC(mcf_connect_addrs("x", &l, NULL, &c, err, 5), MCF_ERR_CONNECT);
+        CHECK(strlen(err) == 4);
+    }
+}
+
+static int fds_at_start;
+
+TEST(no_fd_leaks)
+{
+    int now = count_fds();
+    CHECKF(now == fds_at_start, "%d fds open, %d at start", now, fds_at_start);
+}
+
+int main(void)
+{
+    int v6, bh;
+
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mcf-connect-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        printf("FAIL: setup: mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    fds_at_start = count_fds();
+    v6 = v6_loopback_works();
+    bh = blackhole_works();
+
+    RUN(refused_v4);
+    RUN(success_v4);
+    RUN(success_v4_keepalive);
+    RUN(spec_v4_literal);
+    RUN(spec_localhost_v4_only_server);
+    if (v6) {
+        RUN(refused_v6);
+        RUN(success_v6);
+        RUN(spec_v6_literal);
+        RUN(spec_localhost_v6_server);
+    } else {
+        t_skip("refused_v6", "no IPv6 on loopback");
+        t_skip("success_v6", "no IPv6 on loopback");
+        t_skip("spec_v6_literal", "no IPv6 on loopback");
+        t_skip("spec_localhost_v6_server", "no IPv6 on loopback");
+    }
+    RUN(unix_success_and_missing);
+    RUN(happy_eyeballs_refused_then_good);
+    if (bh) {
+        RUN(deadline_tcp_full_backlog);
+        RUN(attempt_delay_then_second_address);
+        RUN(attempt_delay_clamped_to_10ms);
+        RUN(message_lists_every_address);
+        RUN(eintr_keeps_deadline);
+    } else {
+        const char *why = "this kernel does not drop SYNs to a full accept queue";
+        t_skip("deadline_tcp_full_backlog", why);
+        t_skip("attempt_delay_then_second_address", why);
+        t_skip("attempt_delay_clamped_to_10ms", why);
+        t_skip("message_lists_every_address", why);
+        t_skip("eintr_keeps_deadline", why);
+    }
+    RUN(deadline_unix_full_backlog);
+    RUN(unix_backlog_frees_up);
+    RUN(deadline_includes_resolution);
+    RUN(empty_and_bad_arguments);
+    RUN(no_fd_leaks);
+    rmdir(tmpdir);
+    return t_exit_code();
+}
