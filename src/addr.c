@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -145,34 +146,77 @@ static int gai(const mcf_spec *spec, int flags, struct addrinfo **res)
     return getaddrinfo(spec->host, NULL, &hints, res);
 }
 
-static size_t count_inet(const struct addrinfo *r)
+/* Families in an answer: bit 0 IPv4, bit 1 IPv6. */
+static int answer_families(const struct addrinfo *r)
 {
-    size_t n = 0;
+    int f = 0;
     for (; r; r = r->ai_next)
-        n += r->ai_family == AF_INET || r->ai_family == AF_INET6;
-    return n;
+        f |= r->ai_family == AF_INET ? 1 : r->ai_family == AF_INET6 ? 2 : 0;
+    return f;
 }
 
-/* The answers that warrant asking again without AI_ADDRCONFIG: glibc's
- * AI_ADDRCONFIG ignores loopback addresses, so on a host whose only IPv4
- * (or IPv6) is loopback it hides exactly the addresses a local memcached
- * listens on (seed scenario). */
-static int retry_without_addrconfig(int rc)
+/* Whether the host has an address other than loopback in each family:
+ * what AI_ADDRCONFIG looks at (glibc ignores 127.0.0.1 and ::1).  If
+ * getifaddrs fails, both stay 0: "may have narrowed", the safe answer. */
+static void nonloopback_families(int *v4, int *v6)
 {
+    struct ifaddrs *ifa = NULL, *i;
+
+    *v4 = *v6 = 0;
+    if (getifaddrs(&ifa) != 0)
+        return;
+    for (i = ifa; i; i = i->ifa_next) {
+        if (!i->ifa_addr)
+            continue;
+        if (i->ifa_addr->sa_family == AF_INET) {
+            const struct sockaddr_in *s = (const struct sockaddr_in *)(void *)i->ifa_addr;
+            if ((ntohl(s->sin_addr.s_addr) >> 24) != 127)
+                *v4 = 1;
+        } else if (i->ifa_addr->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(void *)i->ifa_addr;
+            if (!IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
+                *v6 = 1;
+        }
+    }
+    freeifaddrs(ifa);
+}
+
+/* Whether to ask again without AI_ADDRCONFIG.  glibc's AI_ADDRCONFIG
+ * ignores loopback, so on a host whose only IPv4 (or IPv6) is loopback it
+ * narrows the query to the other family and hides exactly the addresses a
+ * local memcached listens on (seed scenario): a name for 127.0.0.1 fails
+ * (EAI_ADDRFAMILY, EAI_NONAME, EAI_NODATA, or EAI_AGAIN when the names
+ * then go on to an unreachable DNS server), and a name with an IPv6 and
+ * an IPv4 address comes back with the IPv6 one only.  So: always on the
+ * "no such address" errors and on an empty answer; on other errors and
+ * on a one-family answer only when narrowing can have happened, which
+ * keeps the common dual-stack host at one resolver call. */
+static int addrconfig_may_have_hidden(int rc, const struct addrinfo *res)
+{
+    int v4, v6;
+
     switch (rc) {
+    case 0:
+        if (answer_families(res) == 3)
+            return 0; /* both families: nothing was narrowed away */
+        if (answer_families(res) == 0)
+            return 1;
+        break;
     case EAI_NONAME:
 #ifdef EAI_ADDRFAMILY
     case EAI_ADDRFAMILY:
 #endif
-#ifdef EAI_NODATA
-#if !defined(EAI_NONAME) || EAI_NODATA != EAI_NONAME
+#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
     case EAI_NODATA:
 #endif
-#endif
         return 1;
-    default:
+    case EAI_MEMORY:
         return 0;
+    default:
+        break;
     }
+    nonloopback_families(&v4, &v6);
+    return !(v4 && v6);
 }
 
 static int resolve_name(const mcf_spec *spec, mcf_addrlist *l, char *err, size_t errlen)
@@ -182,14 +226,35 @@ static int resolve_name(const mcf_spec *spec, mcf_addrlist *l, char *err, size_t
 
     l->source = "getaddrinfo";
     rc = gai(spec, AI_ADDRCONFIG, &res);
-    if ((rc == 0 && count_inet(res) == 0) || (rc != 0 && retry_without_addrconfig(rc))) {
-        if (rc == 0 && res)
-            freeaddrinfo(res);
-        res = NULL;
-        l->source = "getaddrinfo without AI_ADDRCONFIG";
-        rc = gai(spec, 0, &res);
-    }
     saved_errno = errno;
+    if (rc != 0)
+        res = NULL;
+    if (addrconfig_may_have_hidden(rc, res)) {
+        struct addrinfo *res2 = NULL;
+        int rc2 = gai(spec, 0, &res2);
+        int saved2 = errno;
+        if (rc2 != 0)
+            res2 = NULL;
+        if (rc2 == 0 && answer_families(res2) != 0) {
+            if (res)
+                freeaddrinfo(res);
+            res = res2;
+            rc = 0;
+            l->source = "getaddrinfo without AI_ADDRCONFIG";
+        } else if (rc == 0 && answer_families(res) != 0) {
+            /* The wider query failed (a flaky resolver): keep what we have. */
+            if (res2)
+                freeaddrinfo(res2);
+        } else {
+            /* Both failed: the wider query's error is the one to report. */
+            if (res)
+                freeaddrinfo(res);
+            res = res2;
+            rc = rc2;
+            saved_errno = saved2;
+            l->source = "getaddrinfo without AI_ADDRCONFIG";
+        }
+    }
     if (rc != 0) {
         char why[160];
         if (rc == EAI_SYSTEM)
@@ -200,11 +265,11 @@ static int resolve_name(const mcf_spec *spec, mcf_addrlist *l, char *err, size_t
     }
     for (r = res; r; r = r->ai_next) {
         if (r->ai_family == AF_INET && r->ai_addrlen >= sizeof(struct sockaddr_in)) {
-            const struct sockaddr_in *sin = (const struct sockaddr_in *)r->ai_addr;
+            const struct sockaddr_in *sin = (const struct sockaddr_in *)(void *)r->ai_addr;
             add_v4(l, &sin->sin_addr, spec->port);
         } else if (r->ai_family == AF_INET6 &&
                    r->ai_addrlen >= sizeof(struct sockaddr_in6)) {
-            const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)r->ai_addr;
+            const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(void *)r->ai_addr;
             add_v6(l, &sin6->sin6_addr, sin6->sin6_scope_id, spec->port);
         }
     }

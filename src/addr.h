@@ -6,7 +6,9 @@
  * whose only IPv4 is loopback (seed scenario; Cache-Memcached-Fast#14).
  * "localhost" is answered locally with ::1 and 127.0.0.1 (as curl does).
  * Other names go to getaddrinfo(AF_UNSPEC) with AI_ADDRCONFIG, retried
- * without it on EAI_ADDRFAMILY, EAI_NONAME, EAI_NODATA or an empty answer.
+ * without it on EAI_ADDRFAMILY, EAI_NONAME, EAI_NODATA or an empty answer,
+ * and, when a family has only loopback addresses here (so AI_ADDRCONFIG
+ * narrowed the query), also on other errors and one-family answers.
  */
 #ifndef MCF_ADDR_H
 #define MCF_ADDR_H

@@ -1,13 +1,15 @@
 /* test_addr.c - resolution of specs into addresses, interleaving and formatting (src/addr.c).
  *
- * getaddrinfo/freeaddrinfo are interposed here (the test binary's
- * definitions win over libc's at link time) to count resolver calls, to
- * prove literals and "localhost" never reach the resolver, and to script
- * the answers AI_ADDRCONFIG gives on a host like the seed scenario's,
- * which this machine is not.  Names not under ".test" go to the real
- * resolver. */
+ * getaddrinfo/freeaddrinfo and getifaddrs/freeifaddrs are interposed here
+ * (the test binary's definitions win over libc's at link time) to count
+ * resolver calls, to prove literals and "localhost" never reach the
+ * resolver, and to script what AI_ADDRCONFIG does on a host like the seed
+ * scenario's, which this machine need not be.  Names not under ".test" go
+ * to the real resolver; interfaces are real unless a case fakes them.
+ * tests/t_netns.sh covers the same on real namespaces. */
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -29,6 +31,9 @@ static int gai_flags[8];
 static int gai_fail_addrconfig; /* error to return when AI_ADDRCONFIG is set; 0: none */
 static int gai_empty_addrconfig; /* answer nothing (rc 0) when AI_ADDRCONFIG is set */
 static int gai_fail_always;      /* error to return for every .test call; 0: none */
+static int gai_fail_plain;       /* error to return without AI_ADDRCONFIG; 0: none */
+static int gai_narrow_to;        /* with AI_ADDRCONFIG keep only this family, as glibc
+                                    does on a host with one non-loopback family */
 static struct addrinfo *fake_heads[16];
 
 static int ends_with(const char *s, const char *suffix)
@@ -65,6 +70,7 @@ static struct addrinfo *fake_node(const char *ip)
 static const char *const *fake_answer(const char *node)
 {
     static const char *const dual[] = {"2001:db8::99", "127.0.0.1", NULL};
+    static const char *const v6only[] = {"2001:db8::99", NULL};
     static const char *const mixed[] = {"192.0.2.1", "192.0.2.2", "2001:db8::1", "192.0.2.1",
                                         "2001:db8::2", "192.0.2.3", NULL};
     static const char *const many[] = {
@@ -77,6 +83,8 @@ static const char *const *fake_answer(const char *node)
         return mixed;
     if (strcmp(node, "many.test") == 0)
         return many;
+    if (strcmp(node, "v6only.test") == 0)
+        return v6only;
     return dual;
 }
 
@@ -104,14 +112,21 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
         return gai_fail_always;
     if ((flags & AI_ADDRCONFIG) && gai_fail_addrconfig)
         return gai_fail_addrconfig;
+    if (!(flags & AI_ADDRCONFIG) && gai_fail_plain)
+        return gai_fail_plain;
     if ((flags & AI_ADDRCONFIG) && gai_empty_addrconfig) {
         *res = NULL;
         return 0;
     }
     for (ips = fake_answer(node); *ips; ips++) {
+        int fam = strchr(*ips, ':') ? AF_INET6 : AF_INET;
+        if ((flags & AI_ADDRCONFIG) && gai_narrow_to && fam != gai_narrow_to)
+            continue;
         *tail = fake_node(*ips);
         tail = &(*tail)->ai_next;
     }
+    if (!head)
+        return EAI_NONAME;
     for (i = 0; i < sizeof fake_heads / sizeof fake_heads[0]; i++) {
         if (!fake_heads[i]) {
             fake_heads[i] = head;
@@ -146,6 +161,72 @@ void freeaddrinfo(struct addrinfo *ai)
     }
 }
 
+/* ---- scripted interfaces ------------------------------------------- */
+
+enum { IFA_REAL, IFA_V6_ONLY, IFA_DUAL };
+static int ifa_mode;
+static int ifa_calls;
+
+typedef struct fake_if {
+    struct ifaddrs ifa;
+    struct sockaddr_storage ss;
+} fake_if;
+static fake_if fake_ifs[3];
+
+static void fake_if_set(fake_if *f, const char *name, const char *ip, fake_if *next)
+{
+    memset(f, 0, sizeof *f);
+    f->ifa.ifa_name = (char *)name;
+    f->ifa.ifa_addr = (struct sockaddr *)&f->ss;
+    f->ifa.ifa_next = next ? &next->ifa : NULL;
+    if (strchr(ip, ':')) {
+        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&f->ss;
+        s->sin6_family = AF_INET6;
+        inet_pton(AF_INET6, ip, &s->sin6_addr);
+    } else {
+        struct sockaddr_in *s = (struct sockaddr_in *)&f->ss;
+        s->sin_family = AF_INET;
+        inet_pton(AF_INET, ip, &s->sin_addr);
+    }
+}
+
+/* IFA_V6_ONLY is the seed host: lo 127.0.0.1 and ::1, eth0 a global IPv6. */
+int getifaddrs(struct ifaddrs **out)
+{
+    ifa_calls++;
+    if (ifa_mode == IFA_REAL) {
+        int (*real)(struct ifaddrs **);
+        void *sym = dlsym(RTLD_NEXT, "getifaddrs");
+        if (!sym)
+            return -1;
+        memcpy(&real, &sym, sizeof real);
+        return real(out);
+    }
+    fake_if_set(&fake_ifs[0], "lo", "127.0.0.1", &fake_ifs[1]);
+    fake_if_set(&fake_ifs[1], "lo", "::1", &fake_ifs[2]);
+    fake_if_set(&fake_ifs[2], "eth0", ifa_mode == IFA_V6_ONLY ? "2001:db8::5" : "192.0.2.5",
+                NULL);
+    if (ifa_mode == IFA_DUAL) {
+        /* dual: lo, eth0 192.0.2.5 and eth0 2001:db8::5 */
+        fake_if_set(&fake_ifs[1], "eth0", "2001:db8::5", &fake_ifs[2]);
+    }
+    *out = &fake_ifs[0].ifa;
+    return 0;
+}
+
+void freeifaddrs(struct ifaddrs *ifa)
+{
+    void (*real)(struct ifaddrs *);
+    void *sym;
+    if (ifa == &fake_ifs[0].ifa)
+        return;
+    sym = dlsym(RTLD_NEXT, "freeifaddrs");
+    if (!sym)
+        abort();
+    memcpy(&real, &sym, sizeof real);
+    real(ifa);
+}
+
 static void gai_reset(void)
 {
     gai_calls = 0;
@@ -153,6 +234,10 @@ static void gai_reset(void)
     gai_fail_addrconfig = 0;
     gai_empty_addrconfig = 0;
     gai_fail_always = 0;
+    gai_fail_plain = 0;
+    gai_narrow_to = 0;
+    ifa_mode = IFA_REAL;
+    ifa_calls = 0;
 }
 
 /* ---- helpers --------------------------------------------------------- */
@@ -368,11 +453,75 @@ TEST(no_retry_on_temporary_failure)
     mcf_addrlist l;
     char err[256] = "", want[256];
     gai_reset();
+    ifa_mode = IFA_DUAL; /* AI_ADDRCONFIG narrows nothing here */
     gai_fail_addrconfig = EAI_AGAIN;
     CHECK_RC(resolve("mc.test:11211", &l, err, sizeof err), MCF_ERR_RESOLVE);
     CHECK(gai_calls == 1);
     snprintf(want, sizeof want, "resolve mc.test:11211: %s", gai_strerror(EAI_AGAIN));
     CHECKF(strcmp(err, want) == 0, "message '%s', want '%s'", err, want);
+}
+
+/* The seed host: AI_ADDRCONFIG narrows the query to IPv6, so a name with
+ * an IPv6 and an IPv4 address comes back with the IPv6 one only. */
+TEST(narrowed_answer_on_v6_only_host)
+{
+    mcf_addrlist l;
+    char err[256] = "";
+    gai_reset();
+    ifa_mode = IFA_V6_ONLY;
+    gai_narrow_to = AF_INET6;
+    CHECKF(resolve("mc-dual.test:11211", &l, err, sizeof err) == 0, "%s", err);
+    CHECKF(gai_calls == 2, "%d calls", gai_calls);
+    CHECK(l.source && strcmp(l.source, "getaddrinfo without AI_ADDRCONFIG") == 0);
+    CHECKF(strcmp(fmt_list(&l), "[2001:db8::99]:11211 127.0.0.1:11211") == 0, "%s",
+           fmt_list(&l));
+}
+
+/* A hosts-file name for 127.0.0.1 on the seed host with DNS unreachable:
+ * narrowed to IPv6, files have nothing, DNS fails with EAI_AGAIN. */
+TEST(temporary_failure_on_v6_only_host_is_retried)
+{
+    mcf_addrlist l;
+    char err[256] = "";
+    gai_reset();
+    ifa_mode = IFA_V6_ONLY;
+    gai_fail_addrconfig = EAI_AGAIN;
+    CHECKF(resolve("mc-dual.test:11211", &l, err, sizeof err) == 0, "%s", err);
+    CHECK(gai_calls == 2);
+    CHECK(l.source && strcmp(l.source, "getaddrinfo without AI_ADDRCONFIG") == 0);
+}
+
+/* On a dual-stack host a one-family answer is the whole truth: one call. */
+TEST(one_family_answer_on_dual_host_not_retried)
+{
+    mcf_addrlist l;
+    char err[256] = "";
+    gai_reset();
+    ifa_mode = IFA_DUAL;
+    CHECKF(resolve("v6only.test:11211", &l, err, sizeof err) == 0, "%s", err);
+    CHECKF(gai_calls == 1, "%d calls", gai_calls);
+    CHECK(l.source && strcmp(l.source, "getaddrinfo") == 0);
+    CHECKF(strcmp(fmt_list(&l), "[2001:db8::99]:11211") == 0, "%s", fmt_list(&l));
+    /* Both families in the answer: not even the interfaces are looked at. */
+    gai_reset();
+    ifa_mode = IFA_V6_ONLY;
+    CHECKF(resolve("mc-dual.test:11211", &l, err, sizeof err) == 0, "%s", err);
+    CHECK(gai_calls == 1 && ifa_calls == 0);
+}
+
+/* The wider query failing must not lose what the first one found. */
+TEST(failed_retry_keeps_first_answer)
+{
+    mcf_addrlist l;
+    char err[256] = "";
+    gai_reset();
+    ifa_mode = IFA_V6_ONLY;
+    gai_narrow_to = AF_INET6;
+    gai_fail_plain = EAI_AGAIN;
+    CHECKF(resolve("mc-dual.test:11211", &l, err, sizeof err) == 0, "%s", err);
+    CHECK(gai_calls == 2);
+    CHECK(l.source && strcmp(l.source, "getaddrinfo") == 0);
+    CHECKF(strcmp(fmt_list(&l), "[2001:db8::99]:11211") == 0, "%s", fmt_list(&l));
 }
 
 TEST(resolve_error_message)
@@ -499,6 +648,10 @@ int main(void)
     RUN(name_with_addrconfig);
     RUN(retry_without_addrconfig);
     RUN(no_retry_on_temporary_failure);
+    RUN(narrowed_answer_on_v6_only_host);
+    RUN(temporary_failure_on_v6_only_host_is_retried);
+    RUN(one_family_answer_on_dual_host_not_retried);
+    RUN(failed_retry_keeps_first_answer);
     RUN(resolve_error_message);
     RUN(dedup_interleave_cap);
     RUN(interleave_hand_made);
