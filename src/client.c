@@ -50,6 +50,7 @@ void mcf_free(mcf_client *c)
     free(c->order);
     free(c->zoff);
     free(c->zlen);
+    free(c->answered);
     free(c->zbuf);
     free(c->ibuf);
     free(c);

@@ -211,6 +211,18 @@ ssize_t mcf_conn_recv(mcf_server *s, size_t need)
     }
 }
 
+int mcf_conn_idle_ok(mcf_server *s)
+{
+    /* Between calls a healthy memcached connection has nothing to read.
+     * Bytes waiting mean a late or unsolicited reply that would be taken
+     * as the next answer; EOF means the server closed it (restart, idle
+     * timeout).  Either way the caller reconnects before sending, so
+     * neither costs the next call its result. */
+    char b;
+    ssize_t r = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s)
 {
     if (c->max_failures == 0)

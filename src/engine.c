@@ -42,8 +42,9 @@ static int is_item_call(const mcf_call *call)
            call->kind == CALL_TOUCH;
 }
 
-static void finish(mcf_call *call, size_t i, int rc, const mcf_value *v)
+static void finish(mcf_client *c, mcf_call *call, size_t i, int rc, const mcf_value *v)
 {
+    c->answered[i] = 1;
     if (mcf_is_error(rc) && !call->first_error)
         call->first_error = rc;
     if (call->kind == CALL_GET) {
@@ -63,18 +64,28 @@ static void server_done(mcf_server *s)
         s->noreply_dirty = 0;
 }
 
-static const char *srv_label_addr(const mcf_server *s)
+/* "spec" or "spec (address)" when the address says more than the spec. */
+static const char *srv_label(const mcf_server *s, char *buf, size_t len)
 {
-    return s->address[0] ? s->address : "not connected";
+    if (!s->address[0] || strcmp(s->address, s->spec.text) == 0)
+        snprintf(buf, len, "%s", s->spec.text);
+    else
+        snprintf(buf, len, "%s (%s)", s->spec.text, s->address);
+    return buf;
 }
+#define LABEL_MAX (2 * MCF_ADDRSTR_MAX + 4)
 
 /* Fails every key of s not answered yet, closes the connection (its stream
  * is no longer in a known state) and counts a failure. */
 static void fail_server(mcf_client *c, mcf_call *call, mcf_server *s, int rc, const char *cause)
 {
-    mcf_note_error(c, rc, "server %s (%s): %s", s->spec.text, srv_label_addr(s), cause);
-    for (size_t p = s->cursor; p < s->count; p++)
-        finish(call, c->order[s->first + p], rc, NULL);
+    char label[LABEL_MAX];
+    mcf_note_error(c, rc, "server %s: %s", srv_label(s, label, sizeof label), cause);
+    for (size_t p = 0; p < s->count; p++) {
+        size_t i = c->order[s->first + p];
+        if (!c->answered[i])
+            finish(c, call, i, rc, NULL);
+    }
     s->cursor = s->count;
     mcf_conn_close(s);
     mcf_conn_record_failure(c, s);
@@ -97,9 +108,11 @@ static void deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i
     if ((r->flags & MCF_FLAG_COMPRESSED) && c->compress_threshold >= 0) {
         int rc = mcf_inflate(c, r->data, r->data_len, &v.data, &v.len);
         if (rc != MCF_OK) {
-            mcf_note_error(c, rc, "server %s (%s): cannot decompress the value of a key: %s",
-                           s->spec.text, srv_label_addr(s), mcf_strerror(rc));
-            finish(call, i, rc, NULL);
+            char label[LABEL_MAX];
+            mcf_note_error(c, rc, "server %s: key '%.*s': cannot decompress the value: %s",
+                           srv_label(s, label, sizeof label), (int)r->key_len, r->key,
+                           mcf_strerror(rc));
+            finish(c, call, i, rc, NULL);
             return;
         }
         v.flags &= ~MCF_FLAG_COMPRESSED;
@@ -114,7 +127,7 @@ static void deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i
             call->held_server = s;
         }
     }
-    finish(call, i, MCF_OK, &v);
+    finish(c, call, i, MCF_OK, &v);
 }
 
 static int reply_error_rc(const mcf_reply *r)
@@ -127,11 +140,12 @@ static void unexpected(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_r
     if (r->type == MCF_R_SERVER_ERROR || r->type == MCF_R_CLIENT_ERROR ||
         r->type == MCF_R_ERROR) {
         char msg[300];
-        snprintf(msg, sizeof msg, "%s %.*s",
-                 r->type == MCF_R_ERROR ? "ERROR"
-                 : r->type == MCF_R_CLIENT_ERROR ? "CLIENT_ERROR"
-                                                 : "SERVER_ERROR",
-                 (int)(r->data_len > 200 ? 200 : r->data_len), r->data ? r->data : "");
+        if (r->type == MCF_R_ERROR)
+            snprintf(msg, sizeof msg, "server replied ERROR (unknown command)");
+        else
+            snprintf(msg, sizeof msg, "%s %.*s",
+                     r->type == MCF_R_CLIENT_ERROR ? "CLIENT_ERROR" : "SERVER_ERROR",
+                     (int)(r->data_len > 200 ? 200 : r->data_len), r->data ? r->data : "");
         fail_server(c, call, s, reply_error_rc(r), msg);
         return;
     }
@@ -188,14 +202,15 @@ static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_r
     }
     if (mcf_is_error(rc)) {
         const char *key;
+        char label[LABEL_MAX];
         size_t kl = call_key(call, i, &key);
-        mcf_note_error(c, rc, "server %s (%s): key '%.*s': %s%s%.*s", s->spec.text,
-                       srv_label_addr(s), (int)(kl > 250 ? 250 : kl), key,
+        mcf_note_error(c, rc, "server %s: key '%.*s': %s%s%.*s", srv_label(s, label, sizeof label),
+                       (int)(kl > 250 ? 250 : kl), key,
                        r->type == MCF_R_CLIENT_ERROR ? "CLIENT_ERROR" : "SERVER_ERROR",
                        r->data_len ? " " : "", (int)(r->data_len > 200 ? 200 : r->data_len),
                        r->data ? r->data : "");
     }
-    finish(call, i, rc, NULL);
+    finish(c, call, i, rc, NULL);
     if (++s->cursor == s->count)
         server_done(s);
 }
@@ -203,8 +218,13 @@ static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_r
 static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
 {
     if (r->type == MCF_R_END) {
-        for (size_t p = s->cursor; p < s->count; p++)
-            finish(call, c->order[s->first + p], MCF_MISS, NULL);
+        /* Misses are known only now: a key passed over may still have been
+         * answered out of order by a misbehaving server. */
+        for (size_t p = 0; p < s->count; p++) {
+            size_t i = c->order[s->first + p];
+            if (!c->answered[i])
+                finish(c, call, i, MCF_MISS, NULL);
+        }
         s->cursor = s->count;
         server_done(s);
         return;
@@ -213,27 +233,35 @@ static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_re
         unexpected(c, call, s, r);
         return;
     }
-    /* memcached answers hits in request order and skips misses: walk
-     * forward to the key named; everything passed over is a miss.  A value
-     * for a key not (or no longer) expected is never handed out. */
-    size_t p = s->cursor;
-    for (; p < s->count; p++) {
+    /* memcached answers hits in request order and skips misses, so the key
+     * named is normally at or after the cursor; anything else is looked up
+     * among the keys not answered yet.  A value is only ever handed to the
+     * key it names, and a key not asked for is a protocol error. */
+    size_t p, found = SIZE_MAX;
+    for (p = s->cursor; p < s->count && found == SIZE_MAX; p++) {
+        size_t i = c->order[s->first + p];
         const char *key;
-        size_t kl = call_key(call, c->order[s->first + p], &key);
-        if (key_matches(c, key, kl, r))
-            break;
+        size_t kl = call_key(call, i, &key);
+        if (!c->answered[i] && key_matches(c, key, kl, r)) {
+            found = p;
+            s->cursor = p + 1;
+        }
     }
-    if (p == s->count) {
+    for (p = 0; p < s->cursor && found == SIZE_MAX; p++) {
+        size_t i = c->order[s->first + p];
+        const char *key;
+        size_t kl = call_key(call, i, &key);
+        if (!c->answered[i] && key_matches(c, key, kl, r))
+            found = p;
+    }
+    if (found == SIZE_MAX) {
         char msg[320];
-        snprintf(msg, sizeof msg, "value for key '%.*s' that was not requested here",
+        snprintf(msg, sizeof msg, "value for key '%.*s' that was not requested (or answered twice)",
                  (int)(r->key_len > 250 ? 250 : r->key_len), r->key);
         fail_server(c, call, s, MCF_ERR_PROTOCOL, msg);
         return;
     }
-    for (size_t q = s->cursor; q < p; q++)
-        finish(call, c->order[s->first + q], MCF_MISS, NULL);
-    s->cursor = p + 1;
-    deliver_value(c, call, s, c->order[s->first + p], r);
+    deliver_value(c, call, s, c->order[s->first + found], r);
 }
 
 static void server_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
@@ -333,8 +361,8 @@ static void on_sent(mcf_client *c, mcf_call *call, mcf_server *s)
     if (s->await_replies)
         return;
     /* noreply: every item is done once the request is with the kernel. */
-    for (size_t p = s->cursor; p < s->count; p++)
-        finish(call, c->order[s->first + p], MCF_OK, NULL);
+    for (size_t p = 0; p < s->count; p++)
+        finish(c, call, c->order[s->first + p], MCF_OK, NULL);
     s->cursor = s->count;
     s->active = 0;
     s->noreply_dirty = 1;
@@ -530,6 +558,10 @@ static int ensure_scratch(mcf_client *c, size_t n)
     if (!o)
         return -1;
     c->zlen = o;
+    unsigned char *a = realloc(c->answered, cap);
+    if (!a)
+        return -1;
+    c->answered = a;
     c->scratch_cap = cap;
     return 0;
 }
@@ -563,7 +595,7 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
                        "with no space or control character; nothing was sent for it",
                        (int)(kl > 250 || !key ? (key ? 250 : 0) : kl), key ? key : "",
                        kl + c->ns_len);
-        finish(call, i, MCF_ERR_BAD_KEY, NULL);
+        finish(c, call, i, MCF_ERR_BAD_KEY, NULL);
         return NO_SERVER;
     }
     if (call->kind == CALL_STORE) {
@@ -571,7 +603,7 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
         if (!it->value && it->value_len) {
             mcf_note_error(c, MCF_ERR_ARG, "key '%.*s': NULL value with nonzero length",
                            (int)kl, key);
-            finish(call, i, MCF_ERR_ARG, NULL);
+            finish(c, call, i, MCF_ERR_ARG, NULL);
             return NO_SERVER;
         }
         if (it->value_len > c->max_value_size) {
@@ -579,7 +611,7 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
                            "key '%.*s': value of %zu bytes is over the max value size of %zu "
                            "bytes; nothing was sent",
                            (int)kl, key, it->value_len, c->max_value_size);
-            finish(call, i, MCF_ERR_TOO_LARGE, NULL);
+            finish(c, call, i, MCF_ERR_TOO_LARGE, NULL);
             return NO_SERVER;
         }
         /* Appending compressed bytes to a value would corrupt it. */
@@ -590,7 +622,7 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
             int zr = mcf_compress(c, it->value, it->value_len, &off, &zl);
             if (zr < 0) {
                 mcf_note_error(c, zr, "key '%.*s': compression failed", (int)kl, key);
-                finish(call, i, zr, NULL);
+                finish(c, call, i, zr, NULL);
                 return NO_SERVER;
             }
             if (zr == 1) {
@@ -614,7 +646,7 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
                        "server %s skipped: it failed %u times within %d s; retrying after %lld ms",
                        s->spec.text, c->max_failures, c->failure_timeout_s,
                        (long long)((s->down_until_us - now) / 1000));
-        finish(call, i, MCF_ERR_SERVER_DOWN, NULL);
+        finish(c, call, i, MCF_ERR_SERVER_DOWN, NULL);
         return NO_SERVER;
     }
     return srv;
@@ -624,7 +656,7 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
 static void fail_unstarted(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
 {
     for (size_t p = 0; p < s->count; p++)
-        finish(call, c->order[s->first + p], rc, NULL);
+        finish(c, call, c->order[s->first + p], rc, NULL);
     s->cursor = s->count;
     s->active = 0;
 }
@@ -633,7 +665,7 @@ static int start_server(mcf_client *c, mcf_call *call, mcf_server *s)
 {
     /* Unread bytes before a request means the stream is out of step (a
      * late reply): never let them be read as this call's answers. */
-    if (s->fd >= 0 && s->rlen != s->rpos)
+    if (s->fd >= 0 && (s->rlen != s->rpos || !mcf_conn_idle_ok(s)))
         mcf_conn_close(s);
     s->rlen = s->rpos = 0;
     s->held_off = SIZE_MAX;
@@ -673,14 +705,17 @@ int mcf_run(mcf_client *c, mcf_call *call)
     c->err_rc = 0;
     call->first_error = 0;
     call->held_server = NULL;
+    if (ensure_scratch(c, call->n) < 0)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
     if (c->nservers == 0) {
         for (size_t i = 0; i < call->n; i++)
-            finish(call, i, MCF_ERR_NO_SERVERS, NULL);
+            finish(c, call, i, MCF_ERR_NO_SERVERS, NULL);
         return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
     }
-    if (mcf_engine_prepare_dist(c) != MCF_OK || ensure_scratch(c, call->n) < 0)
+    if (mcf_engine_prepare_dist(c) != MCF_OK)
         return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
     c->zused = 0;
+    memset(c->answered, 0, call->n);
 
     /* Route every item, then group them per server (a counting sort into
      * order[]), so each server gets one request with its keys in order. */

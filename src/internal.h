@@ -86,6 +86,7 @@ struct mcf_client {
     size_t *order;
     size_t *zoff; /* compressed value offset in zbuf per item, SIZE_MAX if none */
     size_t *zlen;
+    unsigned char *answered; /* per item: its result was handed out */
     size_t scratch_cap;
     char *zbuf; /* compression output for this call's values */
     size_t zcap, zused;
@@ -148,6 +149,8 @@ int mcf_conn_send(mcf_client *c, mcf_server *s);
  * > 0 bytes read, 0 peer closed, -EAGAIN nothing now, other -errno error,
  * -ENOMEM when room cannot be made. */
 ssize_t mcf_conn_recv(mcf_server *s, size_t need);
+/* 1 if an idle connection is still in step: nothing unread, not closed. */
+int mcf_conn_idle_ok(mcf_server *s);
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s);
 int mcf_conn_is_down(const mcf_client *c, const mcf_server *s, int64_t now_us);
 /* Waits for any outstanding noreply commands to be processed. */
