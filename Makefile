@@ -36,7 +36,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(B)/tests/%)
 TEST_SUPPORT := $(B)/tests/mcserver.o
 
 .PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-callgrind fuzz fuzz-build
+        bench bench-build bench-callgrind fuzz fuzz-build perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast.so
@@ -109,6 +109,14 @@ bench: bench-build
 	$(B)/mcfast-bench $(BENCH_ARGS)
 bench-callgrind: bench-build
 	bench/callgrind.sh $(B)/mcfast-bench
+
+# ---- Perl binding: Cache::Memcached::Mcfast (XS, links libmcfast statically) ----
+# Perl is not built with sanitizers, so the binding always links a plain,
+# position-independent build of the library from build-perl/.
+PERL_B := build-perl
+perl:
+	$(MAKE) $(PERL_B)/libmcfast.a B=$(PERL_B) SANITIZE= OPT="-O2 -g -fPIC"
+	cd perl && perl Makefile.PL MCFAST_ROOT=$(CURDIR) MCFAST_LIB=$(CURDIR)/$(PERL_B) && $(MAKE)
 
 # ---- fuzzing (libFuzzer; clang only) ----
 FUZZ_SECONDS ?= 60
