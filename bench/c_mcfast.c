@@ -1,0 +1,210 @@
+/* c_mcfast.c - the workloads through mcfast's public API, each result checked. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "mcfast.h"
+
+typedef struct getctx {
+    const char *const *keys; /* the batch's keys, indexed like the request */
+    unsigned hits, misses, bad;
+} getctx;
+
+typedef struct mstate {
+    mcf_client *c;
+    mcf_item items[BATCH];
+} mstate;
+
+static void on_value(void *p, size_t index, int rc, const mcf_value *v)
+{
+    getctx *g = p;
+    if (rc == MCF_OK) {
+        if (v->len == VLEN && memcmp(v->data, g->keys[index], KLEN) == 0)
+            g->hits++;
+        else
+            g->bad++;
+    } else if (rc == MCF_MISS) {
+        g->misses++;
+    } else {
+        g->bad++;
+    }
+}
+
+static int fail(runner *r, mcf_client *c, int rc, const char *what)
+{
+    snprintf(r->err, sizeof r->err, "mcfast %s: rc %d (%s): %s", what, rc, mcf_strerror(rc),
+             mcf_last_error(c));
+    return -1;
+}
+
+static int run_get(runner *r, uint64_t calls)
+{
+    mstate *st = r->state;
+    for (uint64_t n = 0; n < calls; n++) {
+        size_t i = (size_t)(r->cursor++ % g_nkeys);
+        mcf_value v;
+        int rc = mcf_get(st->c, g_kget[i], KLEN, &v);
+        if (rc != MCF_OK || v.len != VLEN || memcmp(v.data, g_kget[i], KLEN) != 0)
+            return fail(r, st->c, rc, "get: no hit or a wrong value");
+    }
+    return 0;
+}
+
+static int run_set(runner *r, uint64_t calls)
+{
+    mstate *st = r->state;
+    for (uint64_t n = 0; n < calls; n++) {
+        size_t i = (size_t)(r->cursor++ % g_nkeys);
+        int rc = mcf_set(st->c, g_kset[i], KLEN, g_vset + i * VLEN, VLEN, 0, 0);
+        if (rc != MCF_OK)
+            return fail(r, st->c, rc, "set");
+    }
+    return 0;
+}
+
+static int run_get_multi(runner *r, uint64_t calls, const char **keyset, int want_hits)
+{
+    mstate *st = r->state;
+    for (uint64_t n = 0; n < calls; n++) {
+        size_t base = next_batch(r);
+        getctx g = {keyset + base, 0, 0, 0};
+        int rc = mcf_get_multi(st->c, MCF_GET, 0, keyset + base, g_klens + base, BATCH, on_value,
+                               &g);
+        if (rc != MCF_OK || g.bad || (want_hits ? g.hits : g.misses) != BATCH) {
+            snprintf(r->err, sizeof r->err,
+                     "mcfast get_multi: rc %d, %u hits, %u misses, %u bad of %d: %s", rc, g.hits,
+                     g.misses, g.bad, BATCH, mcf_last_error(st->c));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int run_getm(runner *r, uint64_t calls)
+{
+    return run_get_multi(r, calls, g_kget, 1);
+}
+
+static int run_missm(runner *r, uint64_t calls)
+{
+    return run_get_multi(r, calls, g_kmiss, 0);
+}
+
+static int run_setm(runner *r, uint64_t calls)
+{
+    mstate *st = r->state;
+    for (uint64_t n = 0; n < calls; n++) {
+        size_t base = next_batch(r);
+        for (size_t j = 0; j < BATCH; j++) {
+            mcf_item *it = &st->items[j];
+            it->key = g_kset[base + j];
+            it->value = g_vset + (base + j) * VLEN;
+            it->rc = -1;
+        }
+        int rc = mcf_multi(st->c, MCF_OP_SET, st->items, BATCH, 0);
+        if (rc != MCF_OK)
+            return fail(r, st->c, rc, "multi set");
+        for (size_t j = 0; j < BATCH; j++)
+            if (st->items[j].rc != MCF_OK)
+                return fail(r, st->c, st->items[j].rc, "multi set: an item was not stored");
+    }
+    return 0;
+}
+
+static int run_get64k(runner *r, uint64_t calls)
+{
+    mstate *st = r->state;
+    for (uint64_t n = 0; n < calls; n++) {
+        size_t i = (size_t)(r->cursor++ % NBIG);
+        mcf_value v;
+        int rc = mcf_get(st->c, g_kbig[i], KLEN, &v);
+        if (rc != MCF_OK || v.len != BIGLEN || memcmp(v.data, g_kbig[i], KLEN) != 0 ||
+            v.data[BIGLEN - 1] != g_vbig[i * BIGLEN + BIGLEN - 1])
+            return fail(r, st->c, rc, "get 64k: no hit or a wrong value");
+    }
+    return 0;
+}
+
+static void destroy(runner *r)
+{
+    mstate *st = r->state;
+    if (st) {
+        mcf_free(st->c);
+        free(st);
+    }
+}
+
+runner *mcfast_runner(const workload *w)
+{
+    runner *r = calloc(1, sizeof *r);
+    mstate *st = calloc(1, sizeof *st);
+    if (!r || !st) {
+        free(r);
+        free(st);
+        return NULL;
+    }
+    r->client = "mcfast";
+    r->w = w;
+    r->state = st;
+    r->destroy = destroy;
+    st->c = mcf_new();
+    char list[4 * 200] = "";
+    for (int i = 0; i < w->nsrv; i++) {
+        strcat(list, i ? "," : "");
+        strcat(list, srv_spec(i));
+    }
+    if (!st->c || mcf_set_servers(st->c, list) != MCF_OK) {
+        fprintf(stderr, "bench: mcfast: cannot set servers %s\n", list);
+        runner_free(r);
+        return NULL;
+    }
+    for (size_t j = 0; j < BATCH; j++) {
+        st->items[j].key_len = KLEN;
+        st->items[j].value_len = VLEN;
+    }
+    const char *api = "";
+    switch (w->id) {
+    case W_GET:
+        r->run = run_get;
+        api = "mcf_get";
+        break;
+    case W_SET:
+        r->run = run_set;
+        api = "mcf_set, reply checked";
+        break;
+    case W_GETM:
+    case W_GETM4:
+        r->run = run_getm;
+        api = "mcf_get_multi + callback";
+        break;
+    case W_MISSM:
+        r->run = run_missm;
+        api = "mcf_get_multi + callback (every key a miss)";
+        break;
+    case W_SETM:
+        r->run = run_setm;
+        api = "mcf_multi(MCF_OP_SET), every item's reply checked";
+        break;
+    case W_GET64K:
+        r->run = run_get64k;
+        api = "mcf_get";
+        break;
+    default:
+        runner_free(r);
+        return NULL;
+    }
+    snprintf(r->label, sizeof r->label, "text");
+    snprintf(r->config, sizeof r->config, "%s, text protocol, %d server%s, default options (%s)",
+             api, w->nsrv, w->nsrv > 1 ? "s" : "", w->nsrv > 1 ? "modula crc32" : "one server");
+    return r;
+}
+
+void runner_free(runner *r)
+{
+    if (!r)
+        return;
+    if (r->destroy)
+        r->destroy(r);
+    free(r);
+}

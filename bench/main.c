@@ -1,0 +1,692 @@
+/* main.c - mcfast-bench: mcfast against libmemcached (and a raw socket
+ * floor) on the same memcached servers, in alternating rounds.
+ *
+ *   mcfast-bench [--quick] [--rounds N] [--round-time S] [--keys N]
+ *                [--workloads a,b,..] [--lmc-variant TEXT] [--no-raw]
+ *                [--raw-mode plain|poll|lowat]  (analysis; default plain = the floor)
+ *   mcfast-bench --only mcfast|libmemcached|raw --workloads W --calls N [--variant K]
+ *       (for bench/callgrind.sh: runs one client's workload, N calls, inside
+ *       bench_cg_loop, after a warm-up outside it)
+ *   mcfast-bench --list
+ *
+ * Output, per workload:
+ *   config: W mcfast: ... | libmemcached: ... | raw: ...
+ *   bench: W mcfast=OPS/s libmemcached=OPS/s ratio=R
+ *   floor: W raw=OPS/s mcfast/raw=R
+ *   allocs: W mcfast allocs/op=A libmemcached allocs/op=B
+ *   spread: W ... (min..max of the rounds)
+ *   target: W ... met|MISSED
+ * OPS counts keys (100 per call for the *_multi100 workloads). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "bench.h"
+#include "mcfast.h"
+
+const workload g_workloads[W_COUNT] = {
+    {W_GET, "get", 1, 1, 1.05, 0, 1},
+    {W_SET, "set", 1, 1, 1.05, 0, 1},
+    {W_GETM, "get_multi100", BATCH, 1, 1.4, 0.9, 1},
+    {W_GETM4, "get_multi100_4srv", BATCH, NSRV, 1.5, 0, 0},
+    {W_SETM, "set_multi100", BATCH, 1, 1.5, 0, 0},
+    {W_GET64K, "get_64k", 1, 1, 1.1, 0, 0},
+    {W_MISSM, "get_miss_multi100", BATCH, 1, 0, 0, 0},
+};
+
+#define MAX_ROUNDS 101
+#define MAX_VARIANTS 8
+
+typedef struct opts {
+    int quick;
+    int rounds;
+    double round_s;  /* target duration of one timed round */
+    double probe_s;  /* warm-up / calibration batch */
+    size_t nkeys;
+    int selected[W_COUNT];
+    const char *lmc_variant;
+    int no_raw;
+    const char *only;
+    uint64_t only_calls;
+    int only_variant;
+} opts;
+
+static int g_failures, g_met, g_missed;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mcfast-bench [--quick] [--rounds N] [--round-time SECONDS] [--keys N]\n"
+            "                    [--workloads W1,W2,...] [--lmc-variant TEXT] [--no-raw]\n"
+            "                    [--raw-mode plain|poll|lowat]  (analysis: raw loop variants)\n"
+            "       mcfast-bench --only mcfast|libmemcached|raw --workloads W --calls N [--variant K]\n"
+            "       mcfast-bench --list\n"
+            "workloads:");
+    for (int i = 0; i < W_COUNT; i++)
+        fprintf(f, " %s", g_workloads[i].name);
+    fprintf(f, "\n");
+}
+
+static int select_workloads(opts *o, const char *list)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    memset(o->selected, 0, sizeof o->selected);
+    for (char *save = NULL, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        int found = 0;
+        for (int i = 0; i < W_COUNT; i++)
+            if (strcmp(t, g_workloads[i].name) == 0 || strcmp(t, "all") == 0) {
+                o->selected[i] = 1;
+                found = 1;
+            }
+        if (!found) {
+            fprintf(stderr, "mcfast-bench: unknown workload '%s'\n", t);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_args(opts *o, int argc, char **argv)
+{
+    o->rounds = 9;
+    o->round_s = 0.35;
+    o->probe_s = 0.12;
+    o->nkeys = 10000;
+    o->only_variant = -1;
+    for (int i = 0; i < W_COUNT; i++)
+        o->selected[i] = 1;
+    int rounds_set = 0, keys_set = 0, time_set = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE                                                              \
+    do {                                                                        \
+        if (!v) {                                                               \
+            fprintf(stderr, "mcfast-bench: %s needs a value\n", a);             \
+            return -1;                                                          \
+        }                                                                       \
+        i++;                                                                    \
+    } while (0)
+        if (strcmp(a, "--quick") == 0) {
+            o->quick = 1;
+        } else if (strcmp(a, "--rounds") == 0) {
+            NEED_VALUE;
+            o->rounds = atoi(v);
+            rounds_set = 1;
+            if (o->rounds < 1 || o->rounds > MAX_ROUNDS) {
+                fprintf(stderr, "mcfast-bench: --rounds must be 1..%d\n", MAX_ROUNDS);
+                return -1;
+            }
+        } else if (strcmp(a, "--round-time") == 0) {
+            NEED_VALUE;
+            o->round_s = strtod(v, NULL);
+            time_set = 1;
+            if (!(o->round_s > 0.001 && o->round_s < 60)) {
+                fprintf(stderr, "mcfast-bench: --round-time must be in (0.001, 60) seconds\n");
+                return -1;
+            }
+        } else if (strcmp(a, "--keys") == 0) {
+            NEED_VALUE;
+            o->nkeys = (size_t)strtoul(v, NULL, 10) / BATCH * BATCH;
+            keys_set = 1;
+            if (o->nkeys < BATCH || o->nkeys > 1000000) {
+                fprintf(stderr, "mcfast-bench: --keys must be %d..1000000\n", BATCH);
+                return -1;
+            }
+        } else if (strcmp(a, "--workloads") == 0 || strcmp(a, "-w") == 0) {
+            NEED_VALUE;
+            if (select_workloads(o, v) < 0)
+                return -1;
+        } else if (strcmp(a, "--lmc-variant") == 0) {
+            NEED_VALUE;
+            o->lmc_variant = v;
+        } else if (strcmp(a, "--raw-mode") == 0) {
+            NEED_VALUE;
+            g_raw_mode = strcmp(v, "poll") == 0 ? 1 : strcmp(v, "lowat") == 0 ? 2 : 0;
+            if (!g_raw_mode && strcmp(v, "plain") != 0) {
+                fprintf(stderr, "mcfast-bench: --raw-mode plain|poll|lowat\n");
+                return -1;
+            }
+        } else if (strcmp(a, "--no-raw") == 0) {
+            o->no_raw = 1;
+        } else if (strcmp(a, "--only") == 0) {
+            NEED_VALUE;
+            o->only = v;
+            if (strcmp(v, "mcfast") != 0 && strcmp(v, "libmemcached") != 0 &&
+                strcmp(v, "raw") != 0) {
+                fprintf(stderr, "mcfast-bench: --only mcfast|libmemcached|raw\n");
+                return -1;
+            }
+        } else if (strcmp(a, "--calls") == 0) {
+            NEED_VALUE;
+            o->only_calls = strtoull(v, NULL, 10);
+        } else if (strcmp(a, "--variant") == 0) {
+            NEED_VALUE;
+            o->only_variant = atoi(v);
+        } else if (strcmp(a, "--list") == 0) {
+            return 1;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else {
+            fprintf(stderr, "mcfast-bench: unknown option '%s'\n", a);
+            usage(stderr);
+            return -1;
+        }
+#undef NEED_VALUE
+    }
+    if (o->quick) {
+        if (!rounds_set)
+            o->rounds = 1;
+        if (!time_set)
+            o->round_s = 0.02;
+        if (!keys_set)
+            o->nkeys = 1000;
+        o->probe_s = 0.005;
+    }
+    if (o->only) {
+        if (!keys_set)
+            o->nkeys = 1000;
+        if (o->only_calls == 0)
+            o->only_calls = 200;
+    }
+    return 0;
+}
+
+/* ---- timing ---- */
+
+static int run_sync(runner *r, uint64_t calls)
+{
+    if (r->run(r, calls) != 0)
+        return -1;
+    if (r->sync && r->sync(r) != 0) {
+        if (!r->err[0])
+            snprintf(r->err, sizeof r->err, "%s: sync at the end of a round failed", r->client);
+        return -1;
+    }
+    return 0;
+}
+
+/* Warm-up and calibration: runs batches of growing size until one lasts
+ * at least min_s; *rate is calls per second. */
+static int measure_rate(runner *r, double min_s, double *rate)
+{
+    uint64_t calls = 1;
+    for (;;) {
+        double t0 = now_s();
+        if (run_sync(r, calls) != 0)
+            return -1;
+        double t = now_s() - t0;
+        if (t >= min_s || calls >= ((uint64_t)1 << 32)) {
+            *rate = (double)calls / (t > 1e-9 ? t : 1e-9);
+            return 0;
+        }
+        uint64_t next = t > 1e-9 ? (uint64_t)((double)calls * min_s * 1.3 / t) : calls * 8;
+        if (next > calls * 8)
+            next = calls * 8;
+        if (next <= calls)
+            next = calls * 2;
+        calls = next;
+    }
+}
+
+static uint64_t calls_for(double rate, double seconds)
+{
+    double c = rate * seconds;
+    return c < 1 ? 1 : (uint64_t)c;
+}
+
+static void sort_d(double *a, int n)
+{
+    for (int i = 1; i < n; i++) {
+        double x = a[i];
+        int j = i - 1;
+        for (; j >= 0 && a[j] > x; j--)
+            a[j + 1] = a[j];
+        a[j + 1] = x;
+    }
+}
+
+static double median(const double *in, int n)
+{
+    double a[MAX_ROUNDS];
+    memcpy(a, in, (size_t)n * sizeof *a);
+    sort_d(a, n);
+    return n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+}
+
+static double min_d(const double *a, int n)
+{
+    double m = a[0];
+    for (int i = 1; i < n; i++)
+        m = a[i] < m ? a[i] : m;
+    return m;
+}
+
+static double max_d(const double *a, int n)
+{
+    double m = a[0];
+    for (int i = 1; i < n; i++)
+        m = a[i] > m ? a[i] : m;
+    return m;
+}
+
+/* One timed round of r: returns keys per second, or -1 after printing the failure. */
+typedef struct round_acc {
+    uint64_t calls, allocs, syscalls;
+    double user_s, sys_s, wall_s; /* this process's CPU time during the rounds */
+} round_acc;
+
+static void cpu_times(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+static char g_marker = 'A';
+
+/* One timed round: calls are made in chunks (sized at calibration to ~1/25
+ * of a round) until round_s has passed, so a round lasts round_s however
+ * the machine's speed drifts.  Returns keys per second, or -1 after
+ * printing the failure. */
+static double timed_round(runner *r, uint64_t chunk, double round_s, round_acc *acc)
+{
+    const workload *w = r->w;
+    int is_set = (w->id == W_SET || w->id == W_SETM) && strcmp(r->client, "raw") != 0;
+    size_t first = 0;
+    if (is_set) {
+        /* A fresh marker in every value: the read-back below proves this
+         * round's writes reached the server. */
+        g_marker = g_marker == 'Z' ? 'A' : (char)(g_marker + 1);
+        data_stamp_set(g_marker);
+        first = w->id == W_SET ? (size_t)(r->cursor % g_nkeys)
+                               : (size_t)(r->cursor % g_nbatches) * BATCH;
+    }
+    double u0, s0, u1, s1;
+    uint64_t calls = 0;
+    int rc = 0;
+    cpu_times(&u0, &s0);
+    alloc_count_start();
+    double t0 = now_s(), t;
+    do {
+        rc = r->run(r, chunk);
+        calls += chunk;
+        t = now_s() - t0;
+    } while (rc == 0 && t < round_s);
+    if (rc == 0 && r->sync && r->sync(r) != 0) {
+        if (!r->err[0])
+            snprintf(r->err, sizeof r->err, "%s: sync at the end of a round failed", r->client);
+        rc = -1;
+    }
+    t = now_s() - t0;
+    uint64_t allocs = alloc_count_stop();
+    cpu_times(&u1, &s1);
+    uint64_t sys = syscall_count();
+    if (rc != 0) {
+        printf("error: %s %s: %s\n", w->name, r->client, r->err);
+        g_failures++;
+        return -1;
+    }
+    if (is_set) {
+        uint64_t keys = calls * w->keys_per_call;
+        size_t n = keys > g_nkeys ? g_nkeys : (size_t)keys;
+        char why[512];
+        if (verify_set_keys(first, n, why, sizeof why) != 0) {
+            printf("error: %s %s: %s\n", w->name, r->client, why);
+            g_failures++;
+            return -1;
+        }
+    }
+    acc->calls += calls;
+    acc->allocs += allocs;
+    acc->syscalls += sys;
+    acc->user_s += u1 - u0;
+    acc->sys_s += s1 - s0;
+    acc->wall_s += t;
+    return (double)calls * w->keys_per_call / (t > 1e-9 ? t : 1e-9);
+}
+
+/* Picks the fastest libmemcached configuration: each is warmed up, then
+ * timed three times in turn; the best of its three counts. */
+static runner *pick_lmc(const workload *w, const opts *o, runner **vs, int nv, char *tried,
+                        size_t tried_len)
+{
+    double best[MAX_VARIANTS] = {0};
+    uint64_t calls[MAX_VARIANTS] = {0};
+    int ok[MAX_VARIANTS] = {0};
+    for (int i = 0; i < nv; i++) {
+        double rate;
+        if (o->lmc_variant && !strstr(vs[i]->label, o->lmc_variant))
+            continue;
+        if (measure_rate(vs[i], o->probe_s, &rate) != 0) {
+            printf("info: %s libmemcached %s unusable: %s\n", w->name, vs[i]->label, vs[i]->err);
+            continue;
+        }
+        ok[i] = 1;
+        calls[i] = calls_for(rate, o->probe_s);
+    }
+    for (int pass = 0; pass < (o->quick ? 1 : 3); pass++)
+        for (int i = 0; i < nv; i++) {
+            if (!ok[i])
+                continue;
+            double t0 = now_s();
+            if (run_sync(vs[i], calls[i]) != 0) {
+                ok[i] = 0;
+                continue;
+            }
+            double rate = (double)calls[i] * w->keys_per_call / (now_s() - t0);
+            if (rate > best[i])
+                best[i] = rate;
+        }
+    int pick = -1;
+    tried[0] = 0;
+    for (int i = 0; i < nv; i++) {
+        if (!ok[i])
+            continue;
+        size_t l = strlen(tried);
+        snprintf(tried + l, tried_len - l, "%s%s=%.0f/s%s", l ? " " : "", vs[i]->label, best[i],
+                 vs[i]->not_equivalent ? "(not equivalent)" : "");
+        if (!vs[i]->not_equivalent && (pick < 0 || best[i] > best[pick]))
+            pick = i;
+    }
+    return pick < 0 ? NULL : vs[pick];
+}
+
+static void report_target(const char *wname, const char *what, double got, double want, int ge)
+{
+    int met = ge ? got >= want : got <= want;
+    printf("target: %s %s=%.3f %s %.2f %s\n", wname, what, got, ge ? ">=" : "<=", want,
+           met ? "met" : "MISSED");
+    if (met)
+        g_met++;
+    else
+        g_missed++;
+}
+
+static void run_workload(const workload *w, const opts *o)
+{
+    runner *mc = mcfast_runner(w);
+    runner *raw = o->no_raw ? NULL : raw_runner(w);
+    runner *vs[MAX_VARIANTS];
+    const char *why = NULL;
+    int nv = lmc_runners(w, vs, MAX_VARIANTS, &why);
+    if (!mc) {
+        printf("error: %s: cannot set up mcfast\n", w->name);
+        g_failures++;
+        goto out;
+    }
+    double rate;
+    if (measure_rate(mc, o->probe_s, &rate) != 0) {
+        printf("error: %s mcfast: %s\n", w->name, mc->err);
+        g_failures++;
+        goto out;
+    }
+    uint64_t mc_calls = calls_for(rate, o->round_s / 25);
+
+    char tried[512] = "";
+    runner *lmc = nv ? pick_lmc(w, o, vs, nv, tried, sizeof tried) : NULL;
+    uint64_t lmc_calls = 0;
+    if (nv && !lmc) {
+        printf("error: %s: no libmemcached configuration worked\n", w->name);
+        g_failures++;
+        goto out;
+    }
+    if (lmc) {
+        if (measure_rate(lmc, o->probe_s, &rate) != 0) {
+            printf("error: %s libmemcached: %s\n", w->name, lmc->err);
+            g_failures++;
+            goto out;
+        }
+        lmc_calls = calls_for(rate, o->round_s / 25);
+    }
+    /* Close the connections of the configurations not picked. */
+    for (int i = 0; i < nv; i++)
+        if (vs[i] != lmc) {
+            runner_free(vs[i]);
+            vs[i] = NULL;
+        }
+    uint64_t raw_calls = 0;
+    if (raw) {
+        if (measure_rate(raw, o->probe_s, &rate) != 0) {
+            printf("error: %s raw: %s\n", w->name, raw->err);
+            g_failures++;
+            goto out;
+        }
+        raw_calls = calls_for(rate, o->round_s / 25);
+    }
+
+    printf("config: %s mcfast: %s | libmemcached: %s | raw: %s\n", w->name, mc->config,
+           lmc ? lmc->config : why, raw ? raw->config : "skipped (--no-raw)");
+    if (lmc)
+        printf("config: %s libmemcached configurations tried at warm-up (keys/s): %s; kept %s\n",
+               w->name, tried, lmc->label);
+    fflush(stdout);
+
+    double r_mc[MAX_ROUNDS], r_lmc[MAX_ROUNDS], r_raw[MAX_ROUNDS];
+    round_acc a_mc, a_lmc, a_raw;
+    memset(&a_mc, 0, sizeof a_mc);
+    memset(&a_lmc, 0, sizeof a_lmc);
+    memset(&a_raw, 0, sizeof a_raw);
+    for (int k = 0; k < o->rounds; k++) {
+        if ((r_mc[k] = timed_round(mc, mc_calls, o->round_s, &a_mc)) < 0)
+            goto out;
+        if (lmc && (r_lmc[k] = timed_round(lmc, lmc_calls, o->round_s, &a_lmc)) < 0)
+            goto out;
+        if (raw && (r_raw[k] = timed_round(raw, raw_calls, o->round_s, &a_raw)) < 0)
+            goto out;
+    }
+    int n = o->rounds;
+    double m_mc = median(r_mc, n);
+    double kpc = w->keys_per_call;
+    double mc_apo = (double)a_mc.allocs / ((double)a_mc.calls * kpc);
+    if (lmc) {
+        double m_lmc = median(r_lmc, n);
+        printf("bench: %s mcfast=%.0f/s libmemcached=%.0f/s ratio=%.2f\n", w->name, m_mc, m_lmc,
+               m_mc / m_lmc);
+    } else {
+        printf("bench: %s mcfast=%.0f/s libmemcached=n/a ratio=n/a (libmemcached cannot: %s)\n",
+               w->name, m_mc, why ? why : "?");
+    }
+    if (raw)
+        printf("floor: %s raw=%.0f/s mcfast/raw=%.2f\n", w->name, median(r_raw, n),
+               m_mc / median(r_raw, n));
+    if (raw && lmc)
+        printf("bound: %s raw/libmemcached=%.2f (the ratio a client that costs nothing would "
+               "reach here)\n",
+               w->name, median(r_raw, n) / median(r_lmc, n));
+    printf("allocs: %s mcfast allocs/op=%.3f (%llu in %llu calls)", w->name, mc_apo,
+           (unsigned long long)a_mc.allocs, (unsigned long long)a_mc.calls);
+    if (lmc)
+        printf(" libmemcached allocs/op=%.3f (%llu in %llu calls)",
+               (double)a_lmc.allocs / ((double)a_lmc.calls * kpc),
+               (unsigned long long)a_lmc.allocs, (unsigned long long)a_lmc.calls);
+    printf("\n");
+    printf("syscalls: %s per call: mcfast=%.2f", w->name,
+           (double)a_mc.syscalls / (double)a_mc.calls);
+    if (lmc)
+        printf(" libmemcached=%.2f", (double)a_lmc.syscalls / (double)a_lmc.calls);
+    if (raw)
+        printf(" raw=%.2f", (double)a_raw.syscalls / (double)a_raw.calls);
+    printf(" (send*, recv*, poll)\n");
+    printf("cpu: %s client process per call, user+sys/wall: mcfast=%.2f+%.2f/%.2f us", w->name,
+           a_mc.user_s * 1e6 / (double)a_mc.calls, a_mc.sys_s * 1e6 / (double)a_mc.calls,
+           a_mc.wall_s * 1e6 / (double)a_mc.calls);
+    if (lmc)
+        printf(" libmemcached=%.2f+%.2f/%.2f us", a_lmc.user_s * 1e6 / (double)a_lmc.calls,
+               a_lmc.sys_s * 1e6 / (double)a_lmc.calls, a_lmc.wall_s * 1e6 / (double)a_lmc.calls);
+    if (raw)
+        printf(" raw=%.2f+%.2f/%.2f us", a_raw.user_s * 1e6 / (double)a_raw.calls,
+               a_raw.sys_s * 1e6 / (double)a_raw.calls, a_raw.wall_s * 1e6 / (double)a_raw.calls);
+    printf("\n");
+    printf("spread: %s rounds=%d mcfast=%.0f..%.0f", w->name, n, min_d(r_mc, n), max_d(r_mc, n));
+    if (lmc)
+        printf(" libmemcached=%.0f..%.0f", min_d(r_lmc, n), max_d(r_lmc, n));
+    if (raw)
+        printf(" raw=%.0f..%.0f", min_d(r_raw, n), max_d(r_raw, n));
+    printf(" calls/round=%llu/%llu/%llu", (unsigned long long)(a_mc.calls / (uint64_t)n),
+           (unsigned long long)(a_lmc.calls / (uint64_t)n),
+           (unsigned long long)(a_raw.calls / (uint64_t)n));
+    if (lmc) {
+        /* Each round's own mcfast/libmemcached ratio: drifts of the
+         * machine between rounds cancel out. */
+        double pr[MAX_ROUNDS];
+        for (int k = 0; k < n; k++)
+            pr[k] = r_mc[k] / r_lmc[k];
+        printf(" paired-ratio-median=%.2f", median(pr, n));
+    }
+    printf("\n");
+    if (lmc && w->ratio_target > 0)
+        report_target(w->name, "ratio", m_mc / median(r_lmc, n), w->ratio_target, 1);
+    if (raw && w->raw_target > 0)
+        report_target(w->name, "mcfast/raw", m_mc / median(r_raw, n), w->raw_target, 1);
+    if (w->alloc_target_zero)
+        report_target(w->name, "allocs/op", mc_apo, 0, 0);
+    fflush(stdout);
+out:
+    runner_free(mc);
+    runner_free(raw);
+    for (int i = 0; i < nv; i++)
+        runner_free(vs[i]);
+}
+
+/* ---- callgrind mode ---- */
+
+/* Everything a call costs on the client side is under this function, which
+ * bench/callgrind.sh names in --toggle-collect.  Called through a volatile
+ * pointer so the compiler cannot inline or clone it. */
+__attribute__((noinline)) int bench_cg_loop(runner *r, uint64_t calls)
+{
+    return r->run(r, calls);
+}
+
+static int run_only(const opts *o)
+{
+    const workload *w = NULL;
+    for (int i = 0; i < W_COUNT; i++)
+        if (o->selected[i]) {
+            if (w) {
+                fprintf(stderr, "mcfast-bench: --only takes exactly one workload\n");
+                return 2;
+            }
+            w = &g_workloads[i];
+        }
+    if (!w) {
+        fprintf(stderr, "mcfast-bench: --only needs --workloads W\n");
+        return 2;
+    }
+    runner *r = NULL, *vs[MAX_VARIANTS];
+    int nv = 0;
+    const char *why;
+    if (strcmp(o->only, "mcfast") == 0) {
+        r = mcfast_runner(w);
+    } else if (strcmp(o->only, "raw") == 0) {
+        r = raw_runner(w);
+    } else {
+        nv = lmc_runners(w, vs, MAX_VARIANTS, &why);
+        int k = o->only_variant < 0 ? 0 : o->only_variant;
+        if (k >= nv) {
+            fprintf(stderr, "mcfast-bench: --variant %d: libmemcached has %d for %s\n", k, nv,
+                    w->name);
+            return 2;
+        }
+        r = vs[k];
+    }
+    if (!r)
+        return 1;
+    /* Warm-up outside the collected function: connections, buffers. */
+    if (run_sync(r, 20) != 0) {
+        printf("error: %s %s: %s\n", w->name, r->client, r->err);
+        return 1;
+    }
+    int (*volatile loop)(runner *, uint64_t) = bench_cg_loop;
+    double t0 = now_s();
+    int rc = loop(r, o->only_calls);
+    double t = now_s() - t0;
+    if (rc == 0 && r->sync)
+        rc = r->sync(r);
+    if (rc != 0) {
+        printf("error: %s %s: %s\n", w->name, r->client, r->err);
+        return 1;
+    }
+    printf("only: client=%s workload=%s variant=%d variants=%d label=%s calls=%llu keys=%llu\n",
+           r->client, w->name, o->only_variant < 0 ? 0 : o->only_variant, nv, r->label,
+           (unsigned long long)o->only_calls,
+           (unsigned long long)(o->only_calls * w->keys_per_call));
+    printf("only-config: %s\n", r->config);
+    printf("only-time: %.3f us/call %.0f keys/s\n", t * 1e6 / (double)o->only_calls,
+           (double)(o->only_calls * w->keys_per_call) / t);
+    if (nv)
+        for (int i = 0; i < nv; i++)
+            runner_free(vs[i]);
+    else
+        runner_free(r);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    memset(&o, 0, sizeof o);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    int pr = parse_args(&o, argc, argv);
+    if (pr < 0)
+        return 2;
+    if (pr == 1) {
+        for (int i = 0; i < W_COUNT; i++)
+            printf("%s\n", g_workloads[i].name);
+        return 0;
+    }
+    if (!mcserver_binary()) {
+        fprintf(stderr, "mcfast-bench: memcached is not installed\n");
+        return 1;
+    }
+    double t_start = now_s();
+    int need_srv = 1, need_big = 0;
+    for (int i = 0; i < W_COUNT; i++)
+        if (o.selected[i]) {
+            if (g_workloads[i].nsrv > need_srv)
+                need_srv = g_workloads[i].nsrv;
+            if (g_workloads[i].id == W_GET64K)
+                need_big = 1;
+        }
+    if (data_init(o.nkeys) != 0) {
+        fprintf(stderr, "mcfast-bench: out of memory\n");
+        return 1;
+    }
+    if (servers_start(need_srv) != 0 || servers_fill(need_big) != 0)
+        return 1;
+
+    if (o.only) {
+        int rc = run_only(&o);
+        data_free();
+        return rc;
+    }
+
+    printf("info: memcached %d server%s (-t 1) on 127.0.0.1, %zu keys per set of keys, %d-byte "
+           "values (get_64k: %d), %d round%s of ~%.2f s per client, order mcfast, "
+           "libmemcached, raw in every round; OPS counts keys; alloc counting: %s\n",
+           need_srv, need_srv > 1 ? "s" : "", o.nkeys, VLEN, BIGLEN, o.rounds,
+           o.rounds > 1 ? "s" : "", o.round_s, alloc_method());
+    for (int i = 0; i < W_COUNT; i++)
+        if (o.selected[i])
+            run_workload(&g_workloads[i], &o);
+    printf("summary: %d targets met, %d missed, %d failure%s, %.1f s\n", g_met, g_missed,
+           g_failures, g_failures == 1 ? "" : "s", now_s() - t_start);
+    for (int i = 0; i < g_nsrv_started; i++)
+        mcserver_stop(&g_srv[i]);
+    data_free();
+    return g_failures ? 1 : 0;
+}
