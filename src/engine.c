@@ -715,7 +715,8 @@ int mcf_run(mcf_client *c, mcf_call *call)
     if (mcf_engine_prepare_dist(c) != MCF_OK)
         return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
     c->zused = 0;
-    memset(c->answered, 0, call->n);
+    if (call->n)
+        memset(c->answered, 0, call->n);
 
     /* Route every item, then group them per server (a counting sort into
      * order[]), so each server gets one request with its keys in order. */

@@ -48,11 +48,13 @@ static int parse_ms(const char *s, int64_t *out)
 }
 
 /* Reports a library failure: what failed, the code's name and the
- * client's message (which names the server, the address and the cause). */
+ * client's message (which names the server, the address and the cause),
+ * then frees the client. */
 static int failed(mcf_client *c, const char *what, int rc)
 {
     fprintf(stderr, "FAILED: %s: %s (rc %d): %s\n", what, mcf_strerror(rc), rc,
             c ? mcf_last_error(c) : "");
+    mcf_free(c);
     return mcf_is_error(rc) ? 2 : 1;
 }
 
