@@ -218,6 +218,8 @@ static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_r
 static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
 {
     if (r->type == MCF_R_END) {
+        if (--s->ends_due > 0)
+            return; /* a split gat/gats: more command lines to answer */
         /* Misses are known only now: a key passed over may still have been
          * answered out of order by a misbehaving server. */
         for (size_t p = 0; p < s->count; p++) {
@@ -381,17 +383,14 @@ static void try_send(mcf_client *c, mcf_call *call, mcf_server *s)
 
 /* ---- request building ---- */
 
-static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
+/* memcached 1.6 reads a command line longer than 2048 bytes only when it
+ * starts with "get " or "gets " (it closes the connection otherwise), so
+ * gat/gats requests are split into lines below that. */
+#define GAT_LINE_MAX 2000
+
+static char *put_get_command(char *w, const mcf_call *call)
 {
     static const char *const cmd[] = {"get", "gets", "gat", "gats"};
-    size_t total = 32 + 2;
-    for (size_t p = 0; p < s->count; p++) {
-        const char *key;
-        total += 1 + c->ns_len + call_key(call, c->order[s->first + p], &key);
-    }
-    if (mcf_conn_wreserve(s, total) < 0 || mcf_conn_seg_reserve(s, 1) < 0)
-        return MCF_ERR_NOMEM;
-    char *w = s->wbuf + s->wlen, *start = w;
     const char *name = cmd[call->mode & 3];
     size_t nl = strlen(name);
     memcpy(w, name, nl);
@@ -400,9 +399,35 @@ static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
         *w++ = ' ';
         w += mcf_i64_to_dec(w, call->exptime);
     }
+    return w;
+}
+
+static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
+{
+    int split = call->mode == MCF_GAT || call->mode == MCF_GATS;
+    size_t total = 0;
+    for (size_t p = 0; p < s->count; p++) {
+        const char *key;
+        total += 1 + c->ns_len + call_key(call, c->order[s->first + p], &key);
+    }
+    /* Worst case every key starts a line of its own. */
+    size_t per_line = 32 + 2;
+    if (mcf_conn_wreserve(s, total + per_line * (split ? s->count : 1)) < 0 ||
+        mcf_conn_seg_reserve(s, 1) < 0)
+        return MCF_ERR_NOMEM;
+    char *w = s->wbuf + s->wlen, *start = w, *line = w;
+    w = put_get_command(w, call);
+    s->ends_due = 1;
     for (size_t p = 0; p < s->count; p++) {
         const char *key;
         size_t kl = call_key(call, c->order[s->first + p], &key);
+        if (split && p > 0 && (size_t)(w - line) + 1 + c->ns_len + kl > GAT_LINE_MAX) {
+            *w++ = '\r';
+            *w++ = '\n';
+            line = w;
+            w = put_get_command(w, call);
+            s->ends_due++;
+        }
         *w++ = ' ';
         memcpy(w, c->ns, c->ns_len);
         w += c->ns_len;

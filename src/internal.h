@@ -51,6 +51,7 @@ typedef struct mcf_server {
     int noreply_dirty; /* noreply commands sent since the last reply */
 
     size_t need;       /* bytes the reply being parsed needs in total, if known */
+    size_t ends_due;   /* retrieval: END lines still to come (one per command line) */
 
     /* Failure accounting (max_failures / failure_timeout). */
     unsigned failures;
