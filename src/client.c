@@ -51,6 +51,8 @@ void mcf_free(mcf_client *c)
     free(c->zoff);
     free(c->zlen);
     free(c->answered);
+    free(c->kptr);
+    free(c->klen);
     free(c->zbuf);
     free(c->ibuf);
     free(c);

@@ -28,22 +28,25 @@ size_t mcf_i64_to_dec(char *out, int64_t v)
     return mcf_u64_to_dec(out, (uint64_t)v);
 }
 
+/* Nonzero if any byte is <= 0x20 or 0x7f: such bytes would split or end
+ * the command line, so they are rejected rather than escaped (no protocol
+ * injection). */
+static int has_forbidden_byte(const char *p, size_t n)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        bad |= (ch <= 0x20) | (ch == 0x7f);
+    }
+    return (int)bad;
+}
+
 int mcf_check_key(const char *ns, size_t ns_len, const char *key, size_t key_len)
 {
     if (!key || key_len == 0 || ns_len + key_len > MCF_MAX_KEY_LEN)
         return MCF_ERR_BAD_KEY;
-    /* Any byte <= 0x20 (space, CR, LF, NUL, controls) or DEL would split or
-     * end the command line: reject rather than escape (no protocol injection). */
-    for (size_t i = 0; i < key_len; i++) {
-        unsigned char ch = (unsigned char)key[i];
-        if (ch <= 0x20 || ch == 0x7f)
-            return MCF_ERR_BAD_KEY;
-    }
-    for (size_t i = 0; i < ns_len; i++) {
-        unsigned char ch = (unsigned char)ns[i];
-        if (ch <= 0x20 || ch == 0x7f)
-            return MCF_ERR_BAD_KEY;
-    }
+    if (has_forbidden_byte(key, key_len) || (ns_len && has_forbidden_byte(ns, ns_len)))
+        return MCF_ERR_BAD_KEY;
     return MCF_OK;
 }
 
@@ -123,21 +126,31 @@ size_t mcf_enc_touch(char *out, const char *ns, size_t ns_len, const char *key,
 /* ---- reply parsing ---- */
 
 /* Parses an unsigned decimal token at *p (< end), advancing *p.  Rejects
- * empty tokens and overflow past max. */
+ * empty tokens and values above max.  Up to 19 digits cannot overflow
+ * 64 bits, so the common case needs no division. */
 static int parse_u64(const char **p, const char *end, uint64_t max, uint64_t *out)
 {
     const char *s = *p;
     uint64_t v = 0;
-    if (s >= end || *s < '0' || *s > '9')
+    size_t n = 0;
+    while (s + n < end && (unsigned)(s[n] - '0') < 10)
+        n++;
+    if (n == 0)
         return -1;
-    while (s < end && *s >= '0' && *s <= '9') {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10)
-            return -1;
-        v = v * 10 + d;
-        s++;
+    if (n <= 19) {
+        for (size_t i = 0; i < n; i++)
+            v = v * 10 + (uint64_t)(s[i] - '0');
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            unsigned d = (unsigned)(s[i] - '0');
+            if (v > (UINT64_MAX - d) / 10)
+                return -1;
+            v = v * 10 + d;
+        }
     }
-    *p = s;
+    if (v > max)
+        return -1;
+    *p = s + n;
     *out = v;
     return 0;
 }
@@ -170,8 +183,9 @@ static ssize_t parse_value(const char *buf, size_t len, const char *line, size_t
     const char *p = line + 6, *end = line + line_len;
     uint64_t flags, bytes, cas = 0;
     r->key = p;
-    while (p < end && *p != ' ')
-        p++;
+    p = memchr(p, ' ', (size_t)(end - p));
+    if (!p)
+        return MCF_PARSE_BAD_LINE;
     r->key_len = (size_t)(p - r->key);
     if (r->key_len == 0 || r->key_len > MCF_MAX_KEY_LEN)
         return MCF_PARSE_BAD_LINE;

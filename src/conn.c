@@ -2,6 +2,8 @@
  * its read and write buffers, non-blocking send/recv, and its failure
  * accounting.  Knows nothing of commands. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,16 @@ int mcf_conn_open(mcf_client *c, mcf_server *s)
     int rc = mcf_connect(&s->spec, &o, &res, msg, sizeof msg);
     if (rc != MCF_OK)
         return mcf_set_error(c, rc, "%s", msg);
+    /* Blocking from now on: a single-server call then waits in recv()
+     * under SO_RCVTIMEO (one syscall instead of poll + recv); every
+     * multi-server path passes MSG_DONTWAIT. */
+    int fl = fcntl(res.fd, F_GETFL);
+    if (fl < 0 || fcntl(res.fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        close(res.fd);
+        return mcf_set_error(c, MCF_ERR_IO, "connect %s: fcntl: %s", s->spec.text, strerror(errno));
+    }
     s->fd = res.fd;
+    s->rcvtimeo_ms = 0;
     s->family = res.addr.family;
     s->connect_ms = res.elapsed_ms;
     mcf_addr_format(&res.addr, s->address, sizeof s->address);
@@ -128,7 +139,7 @@ int mcf_conn_send(mcf_client *c, mcf_server *s)
         mh.msg_iov = iov;
         mh.msg_iovlen = (size_t)niov;
         /* MSG_NOSIGNAL: a closed peer must give EPIPE, never SIGPIPE. */
-        ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL);
+        ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -191,21 +202,31 @@ static int make_room(mcf_server *s, size_t need)
     return 0;
 }
 
-ssize_t mcf_conn_recv(mcf_server *s, size_t need)
+int mcf_conn_set_rcvtimeo(mcf_server *s, int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
+        return -errno;
+    s->rcvtimeo_ms = ms;
+    return 0;
+}
+
+ssize_t mcf_conn_recv(mcf_server *s, size_t need, int block)
 {
     if (make_room(s, need) < 0)
         return -ENOMEM;
     for (;;) {
-        ssize_t r = recv(s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, 0);
+        ssize_t r = recv(s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, block ? 0 : MSG_DONTWAIT);
         if (r > 0) {
             s->rlen += (size_t)r;
             return r;
         }
         if (r == 0)
             return 0;
-        if (errno == EINTR)
+        /* A blocking caller must recheck its deadline after a signal. */
+        if (errno == EINTR && !block)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return -EAGAIN;
         return -errno;
     }
@@ -255,7 +276,7 @@ void mcf_conn_sync(mcf_client *c, mcf_server *s)
     int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
     size_t off = 0;
     while (off < sizeof req - 1) {
-        ssize_t w = send(s->fd, req + off, sizeof req - 1 - off, MSG_NOSIGNAL);
+        ssize_t w = send(s->fd, req + off, sizeof req - 1 - off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0) {
             off += (size_t)w;
             continue;
@@ -272,7 +293,7 @@ void mcf_conn_sync(mcf_client *c, mcf_server *s)
     for (;;) {
         if (s->rlen > s->rpos && memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos))
             break;
-        ssize_t r = mcf_conn_recv(s, 0);
+        ssize_t r = mcf_conn_recv(s, 0, 0);
         if (r > 0)
             continue;
         if (r != -EAGAIN)

@@ -24,7 +24,15 @@ typedef struct store_cmd {
 } store_cmd;
 static const store_cmd store_cmds[] = {{"set", 3}, {"add", 3}, {"replace", 7}, {"append", 6}, {"prepend", 7}, {"cas", 3}};
 
-static size_t call_key(const mcf_call *call, size_t i, const char **key)
+/* The key of item i, as resolved by route(). */
+static size_t call_key(const mcf_client *c, size_t i, const char **key)
+{
+    *key = c->kptr[i];
+    return c->klen[i];
+}
+
+/* The key of item i as the caller gave it (route() resolves it once). */
+static size_t caller_key(const mcf_call *call, size_t i, const char **key)
 {
     if (call->kind == CALL_GET) {
         *key = call->keys[i];
@@ -94,8 +102,11 @@ static void fail_server(mcf_client *c, mcf_call *call, mcf_server *s, int rc, co
 
 static int key_matches(const mcf_client *c, const char *key, size_t len, const mcf_reply *r)
 {
-    return r->key_len == c->ns_len + len && memcmp(r->key, c->ns, c->ns_len) == 0 &&
-           memcmp(r->key + c->ns_len, key, len) == 0;
+    if (r->key_len != c->ns_len + len)
+        return 0;
+    if (c->ns_len && memcmp(r->key, c->ns, c->ns_len) != 0)
+        return 0;
+    return memcmp(r->key + c->ns_len, key, len) == 0;
 }
 
 static void deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
@@ -203,7 +214,7 @@ static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_r
     if (mcf_is_error(rc)) {
         const char *key;
         char label[LABEL_MAX];
-        size_t kl = call_key(call, i, &key);
+        size_t kl = call_key(c, i, &key);
         mcf_note_error(c, rc, "server %s: key '%.*s': %s%s%.*s", srv_label(s, label, sizeof label),
                        (int)(kl > 250 ? 250 : kl), key,
                        r->type == MCF_R_CLIENT_ERROR ? "CLIENT_ERROR" : "SERVER_ERROR",
@@ -243,7 +254,7 @@ static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_re
     for (p = s->cursor; p < s->count && found == SIZE_MAX; p++) {
         size_t i = c->order[s->first + p];
         const char *key;
-        size_t kl = call_key(call, i, &key);
+        size_t kl = call_key(c, i, &key);
         if (!c->answered[i] && key_matches(c, key, kl, r)) {
             found = p;
             s->cursor = p + 1;
@@ -252,7 +263,7 @@ static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_re
     for (p = 0; p < s->cursor && found == SIZE_MAX; p++) {
         size_t i = c->order[s->first + p];
         const char *key;
-        size_t kl = call_key(call, i, &key);
+        size_t kl = call_key(c, i, &key);
         if (!c->answered[i] && key_matches(c, key, kl, r))
             found = p;
     }
@@ -338,7 +349,7 @@ static void parse_replies(mcf_client *c, mcf_call *call, mcf_server *s)
 static void on_readable(mcf_client *c, mcf_call *call, mcf_server *s)
 {
     for (;;) {
-        ssize_t got = mcf_conn_recv(s, s->need);
+        ssize_t got = mcf_conn_recv(s, s->need, 0);
         if (got == -EAGAIN)
             return;
         if (got == 0) {
@@ -408,7 +419,7 @@ static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
     size_t total = 0;
     for (size_t p = 0; p < s->count; p++) {
         const char *key;
-        total += 1 + c->ns_len + call_key(call, c->order[s->first + p], &key);
+        total += 1 + c->ns_len + call_key(c, c->order[s->first + p], &key);
     }
     /* Worst case every key starts a line of its own. */
     size_t per_line = 32 + 2;
@@ -420,7 +431,7 @@ static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
     s->ends_due = 1;
     for (size_t p = 0; p < s->count; p++) {
         const char *key;
-        size_t kl = call_key(call, c->order[s->first + p], &key);
+        size_t kl = call_key(c, c->order[s->first + p], &key);
         if (split && p > 0 && (size_t)(w - line) + 1 + c->ns_len + kl > GAT_LINE_MAX) {
             *w++ = '\r';
             *w++ = '\n';
@@ -429,8 +440,10 @@ static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
             s->ends_due++;
         }
         *w++ = ' ';
-        memcpy(w, c->ns, c->ns_len);
-        w += c->ns_len;
+        if (c->ns_len) {
+            memcpy(w, c->ns, c->ns_len);
+            w += c->ns_len;
+        }
         memcpy(w, key, kl);
         w += kl;
     }
@@ -587,6 +600,14 @@ static int ensure_scratch(mcf_client *c, size_t n)
     if (!a)
         return -1;
     c->answered = a;
+    const char **kp = realloc(c->kptr, cap * sizeof *kp);
+    if (!kp)
+        return -1;
+    c->kptr = kp;
+    o = realloc(c->klen, cap * sizeof *o);
+    if (!o)
+        return -1;
+    c->klen = o;
     c->scratch_cap = cap;
     return 0;
 }
@@ -612,7 +633,9 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
     if (!is_item_call(call) && call->kind != CALL_GET)
         return call->kind == CALL_FLUSH ? (uint32_t)i : (uint32_t)call->server;
     const char *key;
-    size_t kl = call_key(call, i, &key);
+    size_t kl = caller_key(call, i, &key);
+    c->kptr[i] = key;
+    c->klen[i] = kl;
     c->zoff[i] = SIZE_MAX;
     if (mcf_check_key(c->ns, c->ns_len, key, kl) != MCF_OK) {
         mcf_note_error(c, MCF_ERR_BAD_KEY,
@@ -686,11 +709,17 @@ static void fail_unstarted(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
     s->active = 0;
 }
 
-static int start_server(mcf_client *c, mcf_call *call, mcf_server *s)
+/* A connection idle longer than this is checked before reuse (one recv
+ * with MSG_PEEK): long enough that back-to-back calls skip the syscall,
+ * short enough to catch a server restart or a late reply. */
+#define IDLE_CHECK_US 1000
+
+static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
 {
     /* Unread bytes before a request means the stream is out of step (a
      * late reply): never let them be read as this call's answers. */
-    if (s->fd >= 0 && (s->rlen != s->rpos || !mcf_conn_idle_ok(s)))
+    if (s->fd >= 0 && (s->rlen != s->rpos ||
+                       (now - s->last_used_us > IDLE_CHECK_US && !mcf_conn_idle_ok(s))))
         mcf_conn_close(s);
     s->rlen = s->rpos = 0;
     s->held_off = SIZE_MAX;
@@ -722,6 +751,40 @@ static void time_out(mcf_client *c, mcf_call *call, mcf_server *s)
              s->seg_i < s->nsegs ? "progress sending the request" : "complete reply",
              c->io_timeout_ms);
     fail_server(c, call, s, MCF_ERR_TIMEOUT, msg);
+}
+
+/* Blocking reads for the single-server case, bounded by the deadline
+ * through SO_RCVTIMEO (re-set only when the time left differs from it by
+ * more than a couple of milliseconds, so steady state costs no syscall). */
+static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline)
+{
+    while (s->active) {
+        int left = mcf_ms_left(deadline);
+        if (left == 0) {
+            time_out(c, call, s);
+            return;
+        }
+        if (s->rcvtimeo_ms == 0 || s->rcvtimeo_ms > left + 2 || s->rcvtimeo_ms < left - 2) {
+            int e = mcf_conn_set_rcvtimeo(s, left);
+            if (e < 0) {
+                fail_server(c, call, s, MCF_ERR_IO, strerror(-e));
+                return;
+            }
+        }
+        ssize_t got = mcf_conn_recv(s, s->need, 1);
+        if (got == -EAGAIN)
+            continue; /* SO_RCVTIMEO passed: the deadline check above decides */
+        if (got == 0) {
+            fail_server(c, call, s, MCF_ERR_IO, "connection closed by server");
+            return;
+        }
+        if (got < 0) {
+            fail_server(c, call, s, got == -ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_IO,
+                        strerror((int)-got));
+            return;
+        }
+        parse_replies(c, call, s);
+    }
 }
 
 int mcf_run(mcf_client *c, mcf_call *call)
@@ -772,7 +835,7 @@ int mcf_run(mcf_client *c, mcf_call *call)
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
         s->cursor = 0;
-        if (s->count && start_server(c, call, s) == MCF_OK)
+        if (s->count && start_server(c, call, s, now) == MCF_OK)
             active++;
     }
 
@@ -781,6 +844,17 @@ int mcf_run(mcf_client *c, mcf_call *call)
     for (size_t k = 0; k < c->nservers; k++)
         if (c->servers[k].active)
             try_send(c, call, &c->servers[k]);
+
+    /* One server with its whole request sent: wait in recv() itself. */
+    mcf_server *only = NULL;
+    size_t nactive = 0;
+    for (size_t k = 0; k < c->nservers; k++)
+        if (c->servers[k].active) {
+            only = &c->servers[k];
+            nactive++;
+        }
+    if (nactive == 1 && only->seg_i == only->nsegs && only->await_replies)
+        wait_one(c, call, only, deadline);
 
     while (active) {
         nfds_t nfds = 0;
@@ -820,6 +894,10 @@ int mcf_run(mcf_client *c, mcf_call *call)
         }
     }
 
+    int64_t end = mcf_now_us();
+    for (size_t k = 0; k < c->nservers; k++)
+        if (c->servers[k].count)
+            c->servers[k].last_used_us = end;
     if (call->held_server) {
         mcf_server *s = call->held_server;
         if (s->held_off != SIZE_MAX)

@@ -52,6 +52,8 @@ typedef struct mcf_server {
 
     size_t need;       /* bytes the reply being parsed needs in total, if known */
     size_t ends_due;   /* retrieval: END lines still to come (one per command line) */
+    int64_t last_used_us; /* when the last call on this connection ended */
+    int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
 
     /* Failure accounting (max_failures / failure_timeout). */
     unsigned failures;
@@ -88,6 +90,8 @@ struct mcf_client {
     size_t *zoff; /* compressed value offset in zbuf per item, SIZE_MAX if none */
     size_t *zlen;
     unsigned char *answered; /* per item: its result was handed out */
+    const char **kptr;       /* per item: the key, resolved once in route() */
+    size_t *klen;
     size_t scratch_cap;
     char *zbuf; /* compression output for this call's values */
     size_t zcap, zused;
@@ -147,9 +151,12 @@ void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size
 /* Sends what it can: 1 all sent, 0 would block, -errno on error. */
 int mcf_conn_send(mcf_client *c, mcf_server *s);
 /* Reads what is there, making room for `need` unread bytes in total first:
- * > 0 bytes read, 0 peer closed, -EAGAIN nothing now, other -errno error,
- * -ENOMEM when room cannot be made. */
-ssize_t mcf_conn_recv(mcf_server *s, size_t need);
+ * > 0 bytes read, 0 peer closed, -EAGAIN nothing now (or SO_RCVTIMEO passed
+ * when blocking), other -errno error, -ENOMEM when room cannot be made.
+ * Sockets are blocking; block = 0 adds MSG_DONTWAIT. */
+ssize_t mcf_conn_recv(mcf_server *s, size_t need, int block);
+/* Sets SO_RCVTIMEO for a blocking recv that must end by the deadline. */
+int mcf_conn_set_rcvtimeo(mcf_server *s, int ms);
 /* 1 if an idle connection is still in step: nothing unread, not closed. */
 int mcf_conn_idle_ok(mcf_server *s);
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s);
