@@ -37,6 +37,7 @@ int mcf_conn_open(mcf_client *c, mcf_server *s)
     }
     s->fd = res.fd;
     s->rcvtimeo_ms = 0;
+    s->rcvlowat = 1;
     s->family = res.addr.family;
     s->connect_ms = res.elapsed_ms;
     mcf_addr_format(&res.addr, s->address, sizeof s->address);
@@ -211,6 +212,16 @@ int mcf_conn_set_rcvtimeo(mcf_server *s, int ms)
     return 0;
 }
 
+int mcf_conn_set_lowat(mcf_server *s, int bytes)
+{
+    if (bytes == s->rcvlowat)
+        return 0;
+    if (setsockopt(s->fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) < 0)
+        return -errno;
+    s->rcvlowat = bytes;
+    return 0;
+}
+
 ssize_t mcf_conn_recv(mcf_server *s, size_t need, int block)
 {
     if (make_room(s, need) < 0)
@@ -290,6 +301,7 @@ void mcf_conn_sync(mcf_client *c, mcf_server *s)
         }
         return;
     }
+    mcf_conn_set_lowat(s, 1);
     for (;;) {
         if (s->rlen > s->rpos && memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos))
             break;

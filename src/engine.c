@@ -753,6 +753,29 @@ static void time_out(mcf_client *c, mcf_call *call, mcf_server *s)
     fail_server(c, call, s, MCF_ERR_TIMEOUT, msg);
 }
 
+/* The fewest bytes the replies still due can take: recv() is woken only
+ * when they can all be there (SO_RCVLOWAT), so a pipelined write is read
+ * in one go instead of in the batches memcached flushes.  Retrieval
+ * replies have no useful lower bound. */
+static int wake_bytes(const mcf_client *c, const mcf_call *call, const mcf_server *s)
+{
+    size_t min_reply;
+    if (call->kind == CALL_STORE)
+        min_reply = 8; /* "STORED\r\n", "EXISTS\r\n" */
+    else if (call->kind == CALL_DELETE || call->kind == CALL_TOUCH)
+        min_reply = 9; /* "DELETED\r\n", "TOUCHED\r\n" */
+    else if (call->kind == CALL_ARITH)
+        min_reply = 3; /* "0\r\n" */
+    else
+        return 1;
+    (void)c;
+    size_t due = (s->count - s->cursor) * min_reply, have = s->rlen - s->rpos;
+    if (due <= have + 1)
+        return 1;
+    due -= have;
+    return due > 65536 ? 65536 : (int)due;
+}
+
 /* Blocking reads for the single-server case, bounded by the deadline
  * through SO_RCVTIMEO (re-set only when the time left differs from it by
  * more than a couple of milliseconds, so steady state costs no syscall). */
@@ -770,6 +793,11 @@ static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadl
                 fail_server(c, call, s, MCF_ERR_IO, strerror(-e));
                 return;
             }
+        }
+        int e = mcf_conn_set_lowat(s, wake_bytes(c, call, s));
+        if (e < 0) {
+            fail_server(c, call, s, MCF_ERR_IO, strerror(-e));
+            return;
         }
         ssize_t got = mcf_conn_recv(s, s->need, 1);
         if (got == -EAGAIN)
@@ -863,6 +891,10 @@ int mcf_run(mcf_client *c, mcf_call *call)
             if (!s->active)
                 continue;
             short ev = (short)((s->seg_i < s->nsegs ? POLLOUT : 0) | (s->await_replies ? POLLIN : 0));
+            if (s->rcvlowat != 1 && mcf_conn_set_lowat(s, 1) < 0) {
+                fail_server(c, call, s, MCF_ERR_IO, strerror(errno));
+                continue;
+            }
             c->pfds[nfds] = (struct pollfd){s->fd, ev, 0};
             c->pmap[nfds++] = s;
         }

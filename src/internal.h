@@ -54,6 +54,7 @@ typedef struct mcf_server {
     size_t ends_due;   /* retrieval: END lines still to come (one per command line) */
     int64_t last_used_us; /* when the last call on this connection ended */
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
+    int rcvlowat;         /* SO_RCVLOWAT now set on fd (poll honours it: 1 before polling) */
 
     /* Failure accounting (max_failures / failure_timeout). */
     unsigned failures;
@@ -157,6 +158,8 @@ int mcf_conn_send(mcf_client *c, mcf_server *s);
 ssize_t mcf_conn_recv(mcf_server *s, size_t need, int block);
 /* Sets SO_RCVTIMEO for a blocking recv that must end by the deadline. */
 int mcf_conn_set_rcvtimeo(mcf_server *s, int ms);
+/* Sets SO_RCVLOWAT if it differs from what is set. */
+int mcf_conn_set_lowat(mcf_server *s, int bytes);
 /* 1 if an idle connection is still in step: nothing unread, not closed. */
 int mcf_conn_idle_ok(mcf_server *s);
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s);
