@@ -3,9 +3,9 @@
 #   make fuzz FUZZ_SECONDS=N      (builds first, then runs this)
 #   B=build FUZZ_SECONDS=N fuzz/run.sh [fuzz_reply fuzz_spec ...]
 # Each target build/fuzz/fuzz_NAME starts from a scratch copy of
-# fuzz/corpus/NAME/ plus fuzz/regressions/NAME/ (in $B/fuzz/work-NAME/, so
-# the committed corpus is never modified) and prints its executions and
-# time.  A crash, leak, timeout or OOM input is copied to
+# fuzz/corpus/NAME/ plus fuzz/regressions/NAME/ in $B/fuzz/work-NAME-PID/
+# (the committed corpus is never modified; the copy is kept only on
+# failure) and prints its executions and time.  A crash, leak, timeout or OOM input is copied to
 # fuzz/regressions/NAME/regress-<kind>-<sha1> (replayed by tests/t_fuzz.sh;
 # commit it with the fix) and the script exits 1.
 # FUZZ_MERGE=1 also merges new coverage back into fuzz/corpus/NAME/.
@@ -34,7 +34,8 @@ for t in "${targets[@]}"; do
         fail=1
         continue
     fi
-    work=$B/fuzz/work-$name
+    # Per run (PID): two runs with the same B never share a scratch corpus.
+    work=$B/fuzz/work-$name-$$
     rm -rf "$work"
     mkdir -p "$work/corpus" "$work/artifacts"
     for d in fuzz/corpus/$name fuzz/regressions/$name; do
@@ -75,5 +76,6 @@ for t in "${targets[@]}"; do
         "$bin" -merge=1 "${opts[@]:2}" "fuzz/corpus/$name" "$work/corpus" >>"$work/log" 2>&1 &&
             echo "$t: merged new coverage into fuzz/corpus/$name"
     fi
+    rm -rf "$work" # kept only when something was found
 done
 exit $fail
