@@ -151,6 +151,31 @@ TEST(key_rules)
     CHECK(mcf_check_key(NULL, 0, "caf\xc3\xa9", 5) == MCF_OK);
 }
 
+/* The key check reads eight bytes at a time: every byte value in every
+ * position of a 250-byte key must be judged exactly. */
+TEST(key_rules_every_byte_every_position)
+{
+    char key[250];
+    for (int b = 0; b < 256; b++) {
+        int bad = b <= 0x20 || b == 0x7f;
+        for (size_t pos = 0; pos < sizeof key; pos++) {
+            memset(key, 'k', sizeof key);
+            key[pos] = (char)b;
+            int rc = mcf_check_key(NULL, 0, key, sizeof key);
+            if (rc != (bad ? MCF_ERR_BAD_KEY : MCF_OK)) {
+                CHECKF(0, "byte 0x%02x at %zu: rc %d", b, pos, rc);
+                return;
+            }
+            /* and in the namespace */
+            rc = mcf_check_key(key, pos + 1, "x", 1);
+            if (pos + 2 <= 250 && rc != (bad ? MCF_ERR_BAD_KEY : MCF_OK)) {
+                CHECKF(0, "namespace byte 0x%02x at %zu: rc %d", b, pos, rc);
+                return;
+            }
+        }
+    }
+}
+
 int main(void)
 {
     RUN(value_without_cas);
@@ -161,5 +186,6 @@ int main(void)
     RUN(line_without_crlf_is_bounded);
     RUN(encoders);
     RUN(key_rules);
+    RUN(key_rules_every_byte_every_position);
     return t_exit_code();
 }
