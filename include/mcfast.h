@@ -243,9 +243,10 @@ typedef void (*mcf_get_cb)(void *ctx, size_t index, int rc, const mcf_value *val
  * at once from one poll loop under one I/O deadline.  key_lens may be
  * NULL (keys are then NUL-terminated strings).  exptime is used by
  * MCF_GAT/MCF_GATS only.  Returns MCF_OK when every key got a hit or a
- * miss, otherwise the first error met (each key still gets its callback);
- * bad keys are reported as MCF_ERR_BAD_KEY before anything is sent and
- * nothing is sent at all. */
+ * miss, otherwise the first error met; every key gets exactly one
+ * callback.  A bad key gets MCF_ERR_BAD_KEY and is never sent; the other
+ * keys are still fetched.  A server that fails (connect, I/O, timeout,
+ * protocol) fails only its own keys. */
 MCF_API int mcf_get_multi(mcf_client *c, mcf_get_mode mode, int64_t exptime,
                           const char *const *keys, const size_t *key_lens, size_t n,
                           mcf_get_cb cb, void *ctx);
@@ -281,7 +282,9 @@ typedef enum mcf_op {
 /* Runs op on n items: all requests for a server go out in one write and
  * replies are read in order, all servers in parallel.  Each item gets its
  * own rc.  Returns MCF_OK when no item has an error (misses, NOT_STORED
- * and the like are not errors), otherwise the first error. */
+ * and the like are not errors), otherwise the first error.  An item with
+ * a bad key or an oversize value gets its error and is never sent; the
+ * others still run. */
 MCF_API int mcf_multi(mcf_client *c, mcf_op op, mcf_item *items, size_t n,
                       unsigned call_flags);
 
