@@ -534,6 +534,48 @@ TEST(single_incr_decr)
     TEARDOWN(1);
 }
 
+TEST(incr_64bit_boundaries)
+{
+    SETUP(1, NULL);
+    uint64_t nv = 0;
+    CHECK_RC(mcf_set(c, KS("i64"), "18446744073709551614", 20, 0, 0), MCF_OK);
+    CHECK_RC(mcf_incr(c, KS("i64"), 1, &nv, 0), MCF_OK);
+    CHECKF(nv == UINT64_MAX, "incr to 2^64-1 gave %" PRIu64, nv);
+    CHECK_RC(mcf_incr(c, KS("i64"), 1, &nv, 0), MCF_OK); /* memcached wraps */
+    CHECKF(nv == 0, "incr past 2^64-1 gave %" PRIu64, nv);
+    CHECK_RC(mcf_set(c, KS("i64"), "0", 1, 0, 0), MCF_OK);
+    CHECK_RC(mcf_incr(c, KS("i64"), UINT64_MAX, &nv, 0), MCF_OK);
+    CHECKF(nv == UINT64_MAX, "incr by 2^64-1 gave %" PRIu64, nv);
+    CHECK_RC(mcf_decr(c, KS("i64"), UINT64_MAX - 9, &nv, 0), MCF_OK);
+    CHECKF(nv == 9, "decr gave %" PRIu64, nv);
+    CHECK_RC(mcf_incr(c, KS("i64"), 1, &nv, 0), MCF_OK); /* 9 -> 10: one digit more */
+    CHECKF(nv == 10, "incr 9+1 gave %" PRIu64, nv);
+    CHECK_RC(mcf_incr(c, KS("i64"), 0, &nv, 0), MCF_OK);
+    CHECK(nv == 10);
+    TEARDOWN(1);
+}
+
+TEST(negative_and_absolute_exptime)
+{
+    SETUP(1, NULL);
+    mcf_value v;
+    /* a negative exptime: stored already expired */
+    CHECK_RC(mcf_set(c, KS("exp:neg"), "x", 1, 0, -1), MCF_OK);
+    CHECK_RC(mcf_get(c, KS("exp:neg"), &v), MCF_MISS);
+    /* an absolute unix time an hour ahead */
+    int64_t at = (int64_t)time(NULL) + 3600;
+    CHECK_RC(mcf_set(c, KS("exp:abs"), "x", 1, 0, at), MCF_OK);
+    long t = raw_ttl(&srv[0], "exp:abs");
+    CHECKF(t > 3500 && t <= 3601, "ttl %ld for an absolute exptime 1 h ahead", t);
+    CHECK_RC(mcf_set(c, KS("exp:rel"), "x", 1, 0, 100), MCF_OK);
+    t = raw_ttl(&srv[0], "exp:rel");
+    CHECKF(t > 90 && t <= 100, "ttl %ld for exptime 100", t);
+    /* touch and gat with a negative time expire the item */
+    CHECK_RC(mcf_touch(c, KS("exp:rel"), -1, 0), MCF_OK);
+    CHECK_RC(mcf_get(c, KS("exp:rel"), &v), MCF_MISS);
+    TEARDOWN(1);
+}
+
 TEST(single_delete)
 {
     SETUP(1, NULL);
@@ -1193,6 +1235,58 @@ TEST(multi_touch)
     TEARDOWN(4);
 }
 
+TEST(multi_many_items_one_server)
+{
+    /* thousands of pipelined items on one server, every op */
+    SETUP(1, NULL);
+    const size_t N = 5000;
+    mcf_item *it = calloc(N, sizeof *it);
+    char (*keys)[24] = calloc(N, sizeof *keys);
+    char (*vals)[24] = calloc(N, sizeof *vals);
+    for (size_t i = 0; i < N; i++) {
+        snprintf(keys[i], sizeof keys[i], "mm:%zu", i);
+        snprintf(vals[i], sizeof vals[i], "%zu", i);
+        it[i] = (mcf_item){.key = keys[i], .key_len = strlen(keys[i]), .value = vals[i],
+                           .value_len = strlen(vals[i]), .delta = 1, .exptime = 900};
+    }
+    static const mcf_op ops[] = {MCF_OP_SET, MCF_OP_ADD, MCF_OP_INCR, MCF_OP_DECR,
+                                 MCF_OP_TOUCH, MCF_OP_DELETE, MCF_OP_DELETE, MCF_OP_TOUCH};
+    static const int want[] = {MCF_OK, MCF_NOT_STORED, MCF_OK, MCF_OK,
+                               MCF_OK, MCF_OK, MCF_NOT_FOUND, MCF_NOT_FOUND};
+    /* a few rounds: a stall that hits only some pipelines still shows */
+    int failed = 0;
+    for (int round = 0; round < 6 && !failed; round++) {
+        for (size_t k = 0; k < sizeof ops / sizeof ops[0] && !failed; k++) {
+            for (size_t i = 0; i < N; i++)
+                it[i].rc = -99;
+            double t0 = now_ms();
+            int rc = mcf_multi(c, ops[k], it, N, 0);
+            size_t bad = 0, badnum = 0;
+            for (size_t i = 0; i < N; i++) {
+                bad += it[i].rc != want[k];
+                if (ops[k] == MCF_OP_INCR)
+                    badnum += it[i].number != i + 1;
+                if (ops[k] == MCF_OP_DECR)
+                    badnum += it[i].number != i;
+            }
+            if (rc != MCF_OK || bad || badnum) {
+                failed = 1;
+                t_fail(__FILE__, __LINE__,
+                       "round %d, op %d: rc %d after %.0f ms, %zu wrong rc, %zu wrong numbers: %s",
+                       round, (int)ops[k], rc, now_ms() - t0, bad, badnum, mcf_last_error(c));
+            }
+            if (!failed && ops[k] == MCF_OP_TOUCH && want[k] == MCF_OK) {
+                long t = raw_ttl(&srv[0], keys[N - 1]);
+                CHECKF(t > 800 && t <= 900, "ttl %ld", t);
+            }
+        }
+    }
+    free(it);
+    free(keys);
+    free(vals);
+    TEARDOWN(1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Values                                                              */
 /* ------------------------------------------------------------------ */
@@ -1534,6 +1628,100 @@ TEST(noreply_free_keeps_last)
     TEARDOWN(1);
 }
 
+TEST(noreply_synced_on_disconnect_and_new_list)
+{
+    SETUP(2, NULL);
+    mcf_client *one = client_n(srv, 1);
+    if (one) {
+        size_t bn = 300 * 1024;
+        char *big = malloc(bn);
+        fill_text(big, bn);
+        /* noreply, then mcf_disconnect_all: the set must have been applied */
+        CHECK_RC(mcf_store(one, MCF_SET, KS("nrs:a"), big, bn, 0, 0, 0, MCF_CALL_NOREPLY),
+                 MCF_OK);
+        mcf_disconnect_all(one);
+        mcf_server_info info;
+        CHECK_RC(mcf_server_info_get(one, 0, &info), MCF_OK);
+        CHECK(!info.connected);
+        const char *d;
+        size_t l = 0;
+        CHECK(raw_get(&srv[0], "nrs:a", NULL, &d, &l) == 1 && l == bn && memcmp(d, big, bn) == 0);
+        /* the client reconnects by itself */
+        CHECK_RC(mcf_get(one, KS("nrs:a"), &(mcf_value){0}), MCF_OK);
+        /* noreply, then a new server list: synced before the old one goes */
+        CHECK_RC(mcf_store(one, MCF_SET, KS("nrs:b"), big, bn, 0, 0, 0, MCF_CALL_NOREPLY),
+                 MCF_OK);
+        CHECK_RC(mcf_set_servers(one, srv[1].spec), MCF_OK);
+        CHECK(raw_get(&srv[0], "nrs:b", NULL, NULL, &l) == 1 && l == bn);
+        CHECK_RC(mcf_set(one, KS("nrs:c"), "c", 1, 0, 0), MCF_OK);
+        CHECK(raw_has(&srv[1], "nrs:c", "c"));
+        CHECK(raw_get(&srv[0], "nrs:c", NULL, NULL, NULL) == 0);
+        free(big);
+        mcf_free(one);
+    }
+    TEARDOWN(2);
+}
+
+TEST(server_info_and_connect)
+{
+    SETUP(2, NULL);
+    CHECK(mcf_server_count(c) == 2);
+    mcf_server_info info;
+    CHECK_RC(mcf_server_info_get(c, 1, &info), MCF_OK);
+    CHECK(!info.connected && info.family == 0 && info.weight == 1);
+    CHECKF(strcmp(info.spec, srv[1].spec) == 0, "spec '%s'", info.spec);
+    CHECK_RC(mcf_connect_server(c, 1), MCF_OK);
+    CHECK_RC(mcf_server_info_get(c, 1, &info), MCF_OK);
+    CHECK(info.connected && info.family == AF_INET && info.connect_ms >= 0);
+    CHECKF(strcmp(info.address, srv[1].spec) == 0, "address '%s'", info.address);
+    CHECK_RC(mcf_server_info_get(c, 0, &info), MCF_OK);
+    CHECK(!info.connected);
+    CHECK_RC(mcf_server_info_get(c, 2, &info), MCF_ERR_ARG);
+    CHECK_RC(mcf_connect_server(c, 2), MCF_ERR_ARG);
+    TEARDOWN(2);
+}
+
+TEST(add_server_weights)
+{
+    mcserver srv[2];
+    if (start_n(srv, 2, NULL) < 0) {
+        t_fail(__FILE__, __LINE__, "cannot start memcached");
+        return;
+    }
+    mcf_client *c = mcf_new();
+    CHECK_RC(mcf_add_server(c, srv[0].spec, 1), MCF_OK);
+    CHECK_RC(mcf_add_server(c, srv[1].spec, 3), MCF_OK);
+    CHECK_RC(mcf_add_server(c, srv[1].spec, 0), MCF_ERR_ARG);
+    CHECK(mcf_server_count(c) == 2);
+    mcf_server_info info;
+    CHECK(mcf_server_info_get(c, 1, &info) == MCF_OK && info.weight == 3);
+    for (int mode = 0; mode < 3; mode++) {
+        CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, mode), MCF_OK);
+        char prefix[16];
+        snprintf(prefix, sizeof prefix, "w%d", mode);
+        keyset ks;
+        ks_make(&ks, 400, prefix);
+        CHECK(set_keys(c, ks.k, ks.n, 0, 0) == 0);
+        size_t per[2] = {0, 0}, wrong = 0;
+        for (size_t i = 0; i < ks.n; i++) {
+            size_t s = server_of(c, ks.k[i]);
+            char want[80];
+            val_of(ks.k[i], want, sizeof want);
+            if (s < 2 && raw_has(&srv[s], ks.k[i], want))
+                per[s]++;
+            else
+                wrong++;
+        }
+        CHECKF(wrong == 0, "mode %d: %zu keys not where predicted", mode, wrong);
+        /* weight 3 vs 1: clearly more keys on the second server */
+        CHECKF(per[1] > per[0] * 3 / 2, "mode %d: weights 1:3 gave %zu:%zu keys", mode, per[0],
+               per[1]);
+        ks_free(&ks);
+    }
+    mcf_free(c);
+    stop_n(srv, 2);
+}
+
 /* ------------------------------------------------------------------ */
 /* namespace                                                           */
 /* ------------------------------------------------------------------ */
@@ -1710,6 +1898,9 @@ TEST(bad_keys_single)
     CHECKF(b2 - b1 == d0, "the server read %lld bytes during bad-key calls (probe alone: %lld)",
            b2 - b1, d0);
     CHECK(get_eq(c, "good", "g"));
+    CHECK_RC(mcf_set(c, key251, 250, "250", 3, 0, 0), MCF_OK); /* 250 bytes is the limit */
+    CHECK(get_eq(c, (key251[250] = 0, key251), "250"));
+    key251[250] = 'k';
     /* a printable key with every allowed byte class works */
     CHECK_RC(mcf_set(c, KS("ok:~!@#$%^&*()_+{}|:\"<>?`-=[]\\;',./\x80\xff"), "1", 1, 0, 0),
              MCF_OK);
@@ -2000,6 +2191,50 @@ TEST(failure_sigstop_timeout)
     gm_free(&g);
     ks_free(&ks);
     TEARDOWN(4);
+}
+
+TEST(failure_sigstop_single_server)
+{
+    /* one server: the call waits in recv() itself; the deadline must hold */
+    SETUP(1, "-I 2m");
+    CHECK_RC(mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, 300), MCF_OK);
+    CHECK_RC(mcf_set(c, KS("ss:k"), "v", 1, 0, 0), MCF_OK);
+    mcserver_kill(&srv[0], SIGSTOP);
+    mcf_value v;
+    uint64_t nv;
+    double t0 = now_ms();
+    CHECK_RC(mcf_get(c, KS("ss:k"), &v), MCF_ERR_TIMEOUT);
+    double el = now_ms() - t0;
+    printf("# get from a SIGSTOPped server: %.0f ms\n", el);
+    CHECKF(el >= 250 && el < 2000, "get took %.0f ms", el);
+    CHECKF(contains(mcf_last_error(c), srv[0].spec), "last error '%s'", mcf_last_error(c));
+    t0 = now_ms();
+    CHECK_RC(mcf_set(c, KS("ss:k"), "w", 1, 0, 0), MCF_ERR_TIMEOUT);
+    CHECK_RC(mcf_incr(c, KS("ss:n"), 1, &nv, 0), MCF_ERR_TIMEOUT);
+    /* pipelined items, with values too big for the socket buffers */
+    size_t n = 1000 * 1000;
+    char *big = malloc(n);
+    fill_text(big, n);
+    mcf_item it[6];
+    for (int i = 0; i < 6; i++)
+        it[i] = (mcf_item){.key = "ss:big", .key_len = 6, .value = big, .value_len = n,
+                           .rc = -99};
+    CHECK_RC(mcf_multi(c, MCF_OP_SET, it, 6, 0), MCF_ERR_TIMEOUT);
+    for (int i = 0; i < 6; i++)
+        CHECK_RC(it[i].rc, MCF_ERR_TIMEOUT);
+    el = now_ms() - t0;
+    printf("# set, incr and a 6 MB pipelined set to a SIGSTOPped server: %.0f ms\n", el);
+    CHECKF(el >= 750 && el < 4000, "three calls took %.0f ms", el);
+    kill(srv[0].pid, SIGCONT);
+    /* the timed-out set may still be applied once the server runs again:
+     * "v" or "w", but a hit */
+    CHECK_RC(mcf_get(c, KS("ss:k"), &v), MCF_OK);
+    CHECK(v.len == 1 && (v.data[0] == 'v' || v.data[0] == 'w'));
+    CHECK_RC(mcf_multi(c, MCF_OP_SET, it, 6, 0), MCF_OK);
+    CHECK_RC(mcf_get(c, KS("ss:big"), &v), MCF_OK);
+    CHECK(v.len == n && memcmp(v.data, big, n) == 0);
+    free(big);
+    TEARDOWN(1);
 }
 
 /* A key that lives on server `want`. */
@@ -2328,6 +2563,60 @@ TEST(compress_multi_many)
     TEARDOWN(4);
 }
 
+TEST(compress_inflate_limit)
+{
+    SETUP(1, NULL);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_COMPRESS_THRESHOLD, 100), MCF_OK);
+    size_t n = 100000;
+    char *p = malloc(n);
+    fill_text(p, n);
+    CHECK_RC(mcf_set(c, KS("zl:k"), p, n, 0, 0), MCF_OK);
+    CHECK_RC(mcf_set(c, KS("zl:small"), "v:zl:small", 10, 0, 0), MCF_OK);
+    mcf_value v;
+    CHECK_RC(mcf_set_option(c, MCF_OPT_MAX_INFLATE_SIZE, (int64_t)n), MCF_OK);
+    CHECK_RC(mcf_get(c, KS("zl:k"), &v), MCF_OK); /* exactly the limit */
+    CHECK(v.len == n && memcmp(v.data, p, n) == 0);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_MAX_INFLATE_SIZE, (int64_t)n - 1), MCF_OK);
+    CHECK_RC(mcf_get(c, KS("zl:k"), &v), MCF_ERR_TOO_LARGE);
+    const char *keys[] = {"zl:k", "zl:small"};
+    gm g;
+    gm_init(&g, keys, 2);
+    CHECK_RC(mcf_get_multi(c, MCF_GET, 0, keys, NULL, 2, gm_cb, &g), MCF_ERR_TOO_LARGE);
+    CHECK(g.rc[0] == MCF_ERR_TOO_LARGE && g.rc[1] == MCF_OK && g.ok[1]);
+    gm_free(&g);
+    CHECK(get_eq(c, "zl:small", "v:zl:small"));
+    free(p);
+    TEARDOWN(1);
+}
+
+TEST(compress_ratio)
+{
+    SETUP(1, NULL);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_COMPRESS_THRESHOLD, 100), MCF_OK);
+    size_t n = 10000;
+    char *p = malloc(n);
+    /* half text, half random: compresses to roughly 50-60% */
+    fill_text(p, n / 2);
+    fill_random((unsigned char *)p + n / 2, n / 2, 7);
+    uint32_t f;
+    size_t l;
+    CHECK_RC(mcf_set_option(c, MCF_OPT_COMPRESS_RATIO, 40), MCF_OK);
+    CHECK_RC(mcf_set(c, KS("zr:k"), p, n, 0, 0), MCF_OK);
+    CHECK(raw_get(&srv[0], "zr:k", &f, NULL, &l) == 1);
+    CHECKF(f == 0 && l == n, "ratio 40%%: flags %u, %zu bytes", f, l);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_COMPRESS_RATIO, 80), MCF_OK);
+    CHECK_RC(mcf_set(c, KS("zr:k"), p, n, 0, 0), MCF_OK);
+    CHECK(raw_get(&srv[0], "zr:k", &f, NULL, &l) == 1);
+    CHECKF((f & 2) && l < n * 80 / 100 && l > n * 40 / 100, "ratio 80%%: flags %u, %zu bytes",
+           f, l);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_COMPRESS_RATIO, 0), MCF_ERR_ARG);
+    mcf_value v;
+    CHECK_RC(mcf_get(c, KS("zr:k"), &v), MCF_OK);
+    CHECK(v.len == n && memcmp(v.data, p, n) == 0);
+    free(p);
+    TEARDOWN(1);
+}
+
 TEST(compress_corrupt_value)
 {
     /* a value flagged compressed that is not zlib data: an error for that
@@ -2372,6 +2661,8 @@ int main(void)
     RUN(single_append_prepend);
     RUN(single_cas);
     RUN(single_incr_decr);
+    RUN(incr_64bit_boundaries);
+    RUN(negative_and_absolute_exptime);
     RUN(single_delete);
     RUN(single_touch);
     RUN(flush_all_now);
@@ -2402,6 +2693,7 @@ int main(void)
     RUN(multi_incr_decr);
     RUN(multi_delete);
     RUN(multi_touch);
+    RUN(multi_many_items_one_server);
 
     RUN(value_empty);
     RUN(value_binary);
@@ -2414,6 +2706,9 @@ int main(void)
     RUN(noreply_per_call);
     RUN(noreply_client_default);
     RUN(noreply_free_keeps_last);
+    RUN(noreply_synced_on_disconnect_and_new_list);
+    RUN(server_info_and_connect);
+    RUN(add_server_weights);
 
     RUN(namespace_prefix);
     RUN(namespace_key_limit);
@@ -2430,6 +2725,7 @@ int main(void)
 
     RUN(failure_sigkill_one_of_four);
     RUN(failure_sigstop_timeout);
+    RUN(failure_sigstop_single_server);
     RUN(max_failures_server_down);
     RUN(failover);
 
@@ -2442,6 +2738,8 @@ int main(void)
     RUN(compress_incompressible);
     RUN(compress_append_never);
     RUN(compress_multi_many);
+    RUN(compress_inflate_limit);
+    RUN(compress_ratio);
     RUN(compress_corrupt_value);
 
     free(rawbuf);
