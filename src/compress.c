@@ -1,7 +1,7 @@
-/* compress.c - zlib compression of values, flagged with MCF_FLAG_COMPRESSED
- * (0x2) as Cache::Memcached and Cache::Memcached::Fast do.  Both use the
- * zlib format (Compress::Zlib::memGzip is not used; compress()/uncompress()
- * are), so values interoperate. */
+/* compress.c - compression of values, flagged with MCF_FLAG_COMPRESSED (0x2)
+ * as Cache::Memcached and Cache::Memcached::Fast do.  Both write the gzip
+ * format (Compress::Zlib::memGzip, magic 1f 8b), so mcfast writes gzip too;
+ * reading accepts gzip and the zlib format (inflateInit2 with 15 + 32). */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -25,12 +25,24 @@ static int grow(char **buf, size_t *cap, size_t need)
 
 int mcf_compress(mcf_client *c, const void *src, size_t len, size_t *off, size_t *out_len)
 {
-    uLongf bound = compressBound((uLong)len);
-    if (grow(&c->zbuf, &c->zcap, c->zused + bound) < 0)
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    /* windowBits 15 + 16: a gzip header and trailer, as memGzip writes. */
+    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return MCF_ERR_NOMEM;
-    uLongf dlen = bound;
-    if (compress2((Bytef *)c->zbuf + c->zused, &dlen, src, (uLong)len, Z_DEFAULT_COMPRESSION) !=
-        Z_OK)
+    size_t bound = deflateBound(&zs, (uLong)len);
+    if (grow(&c->zbuf, &c->zcap, c->zused + bound) < 0) {
+        deflateEnd(&zs);
+        return MCF_ERR_NOMEM;
+    }
+    zs.next_in = (Bytef *)(uintptr_t)src;
+    zs.avail_in = (uInt)len;
+    zs.next_out = (Bytef *)c->zbuf + c->zused;
+    zs.avail_out = (uInt)bound;
+    int zrc = deflate(&zs, Z_FINISH);
+    size_t dlen = bound - zs.avail_out;
+    deflateEnd(&zs);
+    if (zrc != Z_STREAM_END)
         return MCF_ERR_COMPRESS;
     /* Keep it only if it saves enough: compressed <= ratio% of the original. */
     if ((uint64_t)dlen * 100 > (uint64_t)len * (uint64_t)c->compress_ratio)
@@ -45,7 +57,8 @@ int mcf_inflate(mcf_client *c, const char *src, size_t len, const char **out, si
 {
     z_stream zs;
     memset(&zs, 0, sizeof zs);
-    if (inflateInit(&zs) != Z_OK)
+    /* 15 + 32: detect gzip or zlib from the header. */
+    if (inflateInit2(&zs, 15 + 32) != Z_OK)
         return MCF_ERR_NOMEM;
     zs.next_in = (Bytef *)(uintptr_t)src;
     zs.avail_in = (uInt)len;

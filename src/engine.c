@@ -776,9 +776,34 @@ static int wake_bytes(const mcf_client *c, const mcf_call *call, const mcf_serve
     return due > 65536 ? 65536 : (int)due;
 }
 
-/* Blocking reads for the single-server case, bounded by the deadline
- * through SO_RCVTIMEO (re-set only when the time left differs from it by
- * more than a couple of milliseconds, so steady state costs no syscall). */
+/* Waits until fd is readable with at least `lowat` bytes unread (TCP
+ * poll honours SO_RCVLOWAT): 1 readable, 0 deadline passed, -errno. */
+static int wait_lowat(mcf_server *s, int lowat, int64_t deadline)
+{
+    int e = mcf_conn_set_lowat(s, lowat);
+    if (e < 0)
+        return e;
+    for (;;) {
+        struct pollfd p = {s->fd, POLLIN, 0};
+        int left = mcf_ms_left(deadline);
+        if (left == 0)
+            return 0;
+        int r = poll(&p, 1, left);
+        if (r > 0)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+/* Reads for the single-server case.  Retrieval blocks in recv() itself
+ * under SO_RCVTIMEO (re-set only when the time left differs from it by
+ * more than a couple of milliseconds, so steady state costs no extra
+ * syscall).  A pipelined write waits in poll() for the fewest bytes its
+ * replies can take, so it wakes once instead of once per batch memcached
+ * flushes.  (SO_RCVLOWAT is not used on a blocking recv: a recv that has
+ * copied part of the data sleeps until the *unread* bytes reach the mark,
+ * which may never happen.) */
 static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline)
 {
     while (s->active) {
@@ -787,21 +812,28 @@ static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadl
             time_out(c, call, s);
             return;
         }
-        if (s->rcvtimeo_ms == 0 || s->rcvtimeo_ms > left + 2 || s->rcvtimeo_ms < left - 2) {
-            int e = mcf_conn_set_rcvtimeo(s, left);
+        int lowat = wake_bytes(c, call, s), block = lowat == 1;
+        if (block) {
+            int e = mcf_conn_set_lowat(s, 1);
+            if (e == 0 && (s->rcvtimeo_ms == 0 || s->rcvtimeo_ms > left + 2 ||
+                           s->rcvtimeo_ms < left - 2))
+                e = mcf_conn_set_rcvtimeo(s, left);
             if (e < 0) {
                 fail_server(c, call, s, MCF_ERR_IO, strerror(-e));
                 return;
             }
+        } else {
+            int w = wait_lowat(s, lowat, deadline);
+            if (w == 0)
+                continue; /* the deadline check above times it out */
+            if (w < 0) {
+                fail_server(c, call, s, MCF_ERR_IO, strerror(-w));
+                return;
+            }
         }
-        int e = mcf_conn_set_lowat(s, wake_bytes(c, call, s));
-        if (e < 0) {
-            fail_server(c, call, s, MCF_ERR_IO, strerror(-e));
-            return;
-        }
-        ssize_t got = mcf_conn_recv(s, s->need, 1);
+        ssize_t got = mcf_conn_recv(s, s->need, block);
         if (got == -EAGAIN)
-            continue; /* SO_RCVTIMEO passed: the deadline check above decides */
+            continue; /* SO_RCVTIMEO passed or a spurious wakeup: recheck the deadline */
         if (got == 0) {
             fail_server(c, call, s, MCF_ERR_IO, "connection closed by server");
             return;

@@ -39,11 +39,17 @@ static void on_fatal(int sig)
     raise(sig);
 }
 
+/* Sanitizers end the process without atexit handlers or signals: ask them
+ * to call us first, when they are linked in. */
+extern void __sanitizer_set_death_callback(void (*cb)(void)) __attribute__((weak));
+
 static void track(pid_t pid, int add)
 {
     if (!hooks_installed) {
         hooks_installed = 1;
         atexit(kill_all);
+        if (__sanitizer_set_death_callback)
+            __sanitizer_set_death_callback(kill_all);
         int sigs[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTERM, SIGINT};
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
             signal(sigs[i], on_fatal);
