@@ -295,8 +295,9 @@ MCF_API int mcf_multi(mcf_client *c, mcf_op op, mcf_item *items, size_t n,
 MCF_API size_t mcf_server_count(const mcf_client *c);
 
 /* flush_all on every server.  With delay > 0, server i of n is told to
- * flush after delay - delay * i / n seconds, so the fleet does not go cold
- * at once (Cache::Memcached::Fast's spreading). */
+ * flush after round(delay - delay * i / (n - 1)) seconds (the last one at
+ * once), so the fleet does not go cold at once: Cache::Memcached::Fast's
+ * spreading.  One server gets the delay itself. */
 MCF_API int mcf_flush_all(mcf_client *c, int64_t delay, unsigned call_flags);
 
 /* The version string of server i (e.g. "1.6.18"), copied into buf. */

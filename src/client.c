@@ -108,6 +108,10 @@ int mcf_add_server(mcf_client *c, const char *spec, unsigned weight)
     int rc = mcf_spec_parse(spec, strlen(spec), &one, msg, sizeof msg);
     if (rc != MCF_OK)
         return mcf_set_error(c, rc, "%s", msg);
+    if (one.weight_written)
+        return mcf_set_error(c, MCF_ERR_BAD_SPEC,
+                             "server spec '%s' carries a weight; pass it as the argument instead",
+                             spec);
     one.weight = weight;
     mcf_spec *specs = malloc((c->nservers + 1) * sizeof *specs);
     if (!specs)

@@ -536,11 +536,14 @@ static int build_server_cmd(mcf_client *c, const mcf_call *call, mcf_server *s)
         memcpy(w, "flush_all", 9);
         w += 9;
         if (call->exptime > 0) {
-            /* Spread the flush like Cache::Memcached::Fast: server i of n
-             * flushes after delay - delay * i / n seconds. */
-            int64_t n = (int64_t)c->nservers, d = call->exptime;
+            /* Spread the flush as Cache::Memcached::Fast does (its
+             * client.c, client_flush_all): server i of n flushes after
+             * round(delay - delay * i / (n - 1)) seconds, the last at once. */
+            double d = (double)call->exptime, n = (double)c->nservers;
+            int64_t at = c->nservers > 1 ? (int64_t)(d - d * (double)idx / (n - 1) + 0.5)
+                                         : call->exptime;
             *w++ = ' ';
-            w += mcf_i64_to_dec(w, d - d * (int64_t)idx / n);
+            w += mcf_i64_to_dec(w, at);
         }
         if (call->noreply) {
             memcpy(w, " noreply", 8);

@@ -169,6 +169,7 @@ static int take_weight(const char *s, size_t len, const char *p, size_t n, mcf_s
         return bad_spec(err, errlen, s, len, "weight %.*s out of range 1..%u",
                         (int)(n > 16 ? 16 : n), p, SPEC_WEIGHT_MAX);
     out->weight = (unsigned)v;
+    out->weight_written = 1;
     return 0;
 }
 

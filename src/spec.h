@@ -19,6 +19,7 @@ typedef struct mcf_spec {
     int port_written;        /* TCP: the spec carried an explicit port */
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* unix: NUL-terminated */
     unsigned weight;         /* >= 1; 1 if none written */
+    int weight_written;      /* the spec carried a ":weight" field */
 } mcf_spec;
 
 /* Parses one spec of `len` bytes.  Returns 0 or MCF_ERR_BAD_SPEC with a
