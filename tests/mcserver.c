@@ -247,11 +247,34 @@ int mcserver_restart(mcserver *s)
     return spawn(s);
 }
 
+/* The process state letter from /proc/PID/stat ('T' when stopped), or 0. */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *paren = strrchr(buf, ')'); /* the command name may hold spaces */
+    return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
 void mcserver_kill(mcserver *s, int sig)
 {
     if (s->pid <= 0)
         return;
     kill(s->pid, sig);
+    if (sig == SIGSTOP) {
+        /* kill() returns before the process stops: a request sent at once
+         * could still be served.  Wait (at most 2 s) until it is stopped. */
+        for (int i = 0; i < 2000 && proc_state(s->pid) != 'T'; i++) {
+            struct timespec ts = {0, 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
     if (sig == SIGKILL || sig == SIGTERM) {
         waitpid(s->pid, NULL, 0);
         track(s->pid, 0);
