@@ -144,8 +144,31 @@ typedef enum mcf_option {
     MCF_OPT_MAX_FAILURES,           /* failures within FAILURE_TIMEOUT that mark a server down; 0 off (default) */
     MCF_OPT_FAILURE_TIMEOUT_S,      /* seconds; default 10 */
     MCF_OPT_FAILOVER,               /* 0/1: remap a down server's keys to live ones; default 0 */
-    MCF_OPT_MAX_INFLATE_SIZE        /* largest decompressed value accepted; default 64 MiB */
+    MCF_OPT_MAX_INFLATE_SIZE,       /* largest decompressed value accepted; default 64 MiB */
+    MCF_OPT_PROTOCOL                /* an mcf_protocol; default MCF_PROTO_TEXT */
 } mcf_option;
+
+/* Which memcached protocol the key commands speak (MCF_OPT_PROTOCOL).
+ * Server-level commands (version, stats, flush_all) always use text.
+ * Results are the same in every mode, with these differences in meta mode:
+ *   - keys may hold any bytes (space, control, NUL, non-UTF-8): a key that
+ *     is not a valid text key goes base64-encoded with the 'b' flag, so
+ *     namespace + key must be 1..186 bytes (MCF_ERR_BAD_KEY otherwise);
+ *   - a noreply call is sent quiet and still waits for the one "MN" that
+ *     ends the pipeline (one round trip; every item reports MCF_OK, as in
+ *     text mode);
+ *   - a multi-key write in which the server sends an error line (e.g.
+ *     SERVER_ERROR object too large) fails every item of that server not
+ *     answered yet: quiet replies cannot be told apart by position. */
+typedef enum mcf_protocol {
+    MCF_PROTO_TEXT = 0, /* get/set/... (memcached's classic text protocol) */
+    MCF_PROTO_META = 1, /* mg/ms/md/ma/mn (memcached >= 1.6): quiet pipelines
+                           matched by opaque, binary-safe keys */
+    /* Meta where the server has it, learned once per connection: "mn" is
+     * sent right after connecting ("MN" = meta, "ERROR" = text).  Keys must
+     * be valid text keys (the choice is made per server). */
+    MCF_PROTO_AUTO = 2
+} mcf_protocol;
 
 /* Sets an option.  MCF_ERR_ARG for an unknown option or a value out of
  * range.  Distribution options take effect for the next call. */

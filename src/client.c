@@ -214,6 +214,11 @@ int mcf_set_option(mcf_client *c, mcf_option opt, int64_t v)
             break;
         c->max_inflate_size = (size_t)v;
         return MCF_OK;
+    case MCF_OPT_PROTOCOL:
+        if (v != MCF_PROTO_TEXT && v != MCF_PROTO_META && v != MCF_PROTO_AUTO)
+            break;
+        c->protocol = (int)v;
+        return MCF_OK;
     }
     return mcf_set_error(c, MCF_ERR_ARG, "option %d: value %lld out of range or unknown option",
                          (int)opt, (long long)v);
@@ -237,6 +242,7 @@ int64_t mcf_get_option(const mcf_client *c, mcf_option opt)
     case MCF_OPT_FAILURE_TIMEOUT_S: return c->failure_timeout_s;
     case MCF_OPT_FAILOVER: return c->failover;
     case MCF_OPT_MAX_INFLATE_SIZE: return (int64_t)c->max_inflate_size;
+    case MCF_OPT_PROTOCOL: return c->protocol;
     }
     return -1;
 }
@@ -445,7 +451,7 @@ int mcf_server_for_key(mcf_client *c, const char *key, size_t key_len, size_t *s
 {
     if (!c || !server)
         return MCF_ERR_ARG;
-    if (mcf_check_key(c->ns, c->ns_len, key, key_len) != MCF_OK)
+    if (mcf_key_ok(c, key, key_len) != MCF_OK)
         return mcf_set_error(c, MCF_ERR_BAD_KEY, "bad key");
     if (c->nservers == 0)
         return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");

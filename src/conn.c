@@ -51,6 +51,7 @@ void mcf_conn_close(mcf_server *s)
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
+    s->proto = PROTO_UNKNOWN; /* learned again on the next connection */
     /* rbuf and held_off stay: a value handed out this call lives there. */
     s->noreply_dirty = 0;
 }

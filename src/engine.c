@@ -1,17 +1,20 @@
 /* engine.c - runs one call: validates keys, groups them per server, builds
  * one pipelined request per server, and drives every server from a single
  * poll loop under one I/O deadline, matching replies to keys in order.
- * The protocol bytes come from codec.c; sockets from conn.c; the choice of
- * server from dist.c. */
+ * The protocol bytes come from codec.c (text) or meta.c (meta: one quiet
+ * pipeline per server, replies matched by opaque, ended by "mn"); sockets
+ * from conn.c; the choice of server from dist.c. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "clock.h"
 #include "codec.h"
 #include "internal.h"
+#include "meta.h"
 
 #define NO_SERVER UINT32_MAX
 /* Values up to this size are copied into the request buffer; larger ones
@@ -324,9 +327,206 @@ static void dispatch_reply(mcf_client *c, mcf_call *call, mcf_server *s, const m
         server_reply(c, call, s, r);
 }
 
+/* ---- meta replies ----
+ * Every request carries O<position in the server's group> and k, most are
+ * quiet, and "mn" ends the pipeline.  A reply is matched by its opaque,
+ * then its key is checked; s->cursor is one past the position of the last
+ * reply seen (replies come in request order).  At MN every item without a
+ * reply gets its quiet outcome. */
+
+/* The outcome of an item the server did not answer before MN. */
+static int meta_quiet_rc(const mcf_call *call)
+{
+    if (call->noreply)
+        return MCF_OK;
+    switch (call->kind) {
+    case CALL_GET: return MCF_MISS;
+    case CALL_TOUCH: return MCF_NOT_FOUND;
+    case CALL_STORE:
+    case CALL_DELETE: return MCF_OK;
+    default: return -1; /* ma v is never quiet */
+    }
+}
+
+static void meta_end(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    int rc = meta_quiet_rc(call);
+    for (size_t p = 0; p < s->count; p++) {
+        size_t i = c->order[s->first + p];
+        if (c->answered[i])
+            continue;
+        if (rc < 0) {
+            fail_server(c, call, s, MCF_ERR_PROTOCOL, "no reply to a request before MN");
+            return;
+        }
+        finish(c, call, i, rc, NULL);
+    }
+    s->cursor = s->count;
+    server_done(s);
+}
+
+/* An error line: it carries no opaque, so only its position places it.
+ * The item is known when one request at most is still unanswered at or
+ * after the cursor, or when the requests are not quiet (ma v); otherwise
+ * every unanswered item of the server fails. */
+static void meta_error(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_meta_reply *r)
+{
+    int rc = r->type == MCF_M_CLIENT_ERROR ? MCF_ERR_CLIENT : MCF_ERR_SERVER;
+    char msg[300];
+    if (r->type == MCF_M_ERROR)
+        snprintf(msg, sizeof msg, "server replied ERROR (unknown command: no meta protocol?)");
+    else
+        snprintf(msg, sizeof msg, "%s %.*s",
+                 r->type == MCF_M_CLIENT_ERROR ? "CLIENT_ERROR" : "SERVER_ERROR",
+                 (int)(r->data_len > 200 ? 200 : r->data_len), r->data ? r->data : "");
+    if (call->noreply) {
+        /* Nothing to report (as with text noreply); the stream may be out
+         * of step, so the connection goes. */
+        for (size_t p = 0; p < s->count; p++) {
+            size_t i = c->order[s->first + p];
+            if (!c->answered[i])
+                finish(c, call, i, MCF_OK, NULL);
+        }
+        s->cursor = s->count;
+        mcf_conn_close(s);
+        s->active = 0;
+        return;
+    }
+    /* After ms, CLIENT_ERROR may mean the data block was read as a command. */
+    if (r->type == MCF_M_ERROR || (r->type == MCF_M_CLIENT_ERROR && call->kind == CALL_STORE)) {
+        fail_server(c, call, s, rc, msg);
+        return;
+    }
+    size_t p, cand = SIZE_MAX, ncand = 0;
+    for (p = s->cursor; p < s->count; p++)
+        if (!c->answered[c->order[s->first + p]]) {
+            if (cand == SIZE_MAX)
+                cand = p;
+            ncand++;
+        }
+    if (cand == SIZE_MAX) {
+        fail_server(c, call, s, MCF_ERR_PROTOCOL, "error line after every request was answered");
+        return;
+    }
+    if (ncand > 1 && call->kind != CALL_ARITH) {
+        fail_server(c, call, s, rc, msg);
+        return;
+    }
+    size_t i = c->order[s->first + cand];
+    const char *key;
+    char label[LABEL_MAX];
+    size_t kl = call_key(c, i, &key);
+    mcf_note_error(c, rc, "server %s: key '%.*s': %s", srv_label(s, label, sizeof label),
+                   (int)(kl > 250 ? 250 : kl), key, msg);
+    s->cursor = cand + 1;
+    finish(c, call, i, rc, NULL);
+}
+
+static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_meta_reply *r)
+{
+    if (r->type == MCF_M_MN) {
+        meta_end(c, call, s);
+        return;
+    }
+    if (r->type == MCF_M_ERROR || r->type == MCF_M_CLIENT_ERROR || r->type == MCF_M_SERVER_ERROR) {
+        meta_error(c, call, s, r);
+        return;
+    }
+    if (!(r->has & MCF_MR_OPAQUE_U32) || r->opaque_u32 >= s->count) {
+        fail_server(c, call, s, MCF_ERR_PROTOCOL, "reply without an opaque that was sent");
+        return;
+    }
+    size_t p = r->opaque_u32, i = c->order[s->first + p];
+    if (c->answered[i]) {
+        fail_server(c, call, s, MCF_ERR_PROTOCOL, "a second reply for one request");
+        return;
+    }
+    mcf_meta_key mk;
+    if (mcf_meta_key_init(&mk, c->ns, c->ns_len, c->kptr[i], c->klen[i], 1) != MCF_OK ||
+        (!mk.b64 && !mcf_meta_reply_key_is(r, &mk))) {
+        char msg[320];
+        snprintf(msg, sizeof msg, "reply with opaque %zu names key '%.*s', not the one asked",
+                 p, (int)(r->key_len > 250 ? 250 : r->key_len), r->key ? r->key : "");
+        fail_server(c, call, s, MCF_ERR_PROTOCOL, msg);
+        return;
+    }
+    if (p + 1 > s->cursor)
+        s->cursor = p + 1;
+    int rc = -1;
+    switch (call->kind) {
+    case CALL_GET:
+        if (r->type == MCF_M_VA) {
+            mcf_reply tr = {.type = MCF_R_VALUE, .key = r->key, .key_len = r->key_len,
+                            .data = r->data, .data_len = r->data_len,
+                            .flags = (r->has & MCF_MR_FLAGS) ? r->client_flags : 0,
+                            .cas = (r->has & MCF_MR_CAS) ? r->cas : 0};
+            deliver_value(c, call, s, i, &tr);
+            return;
+        }
+        if (r->type == MCF_M_EN)
+            rc = MCF_MISS;
+        break;
+    case CALL_TOUCH:
+        rc = r->type == MCF_M_HD ? MCF_OK : r->type == MCF_M_EN ? MCF_NOT_FOUND : -1;
+        break;
+    case CALL_STORE:
+        rc = r->type == MCF_M_HD   ? MCF_OK
+             : r->type == MCF_M_NS ? MCF_NOT_STORED
+             : r->type == MCF_M_EX ? MCF_EXISTS
+             : r->type == MCF_M_NF ? MCF_NOT_FOUND
+                                   : -1;
+        break;
+    case CALL_DELETE:
+        rc = r->type == MCF_M_HD ? MCF_OK : r->type == MCF_M_NF ? MCF_NOT_FOUND : -1;
+        break;
+    case CALL_ARITH:
+        if (r->type == MCF_M_VA && (r->has & MCF_MR_NUMBER)) {
+            call->items[i].number = r->number;
+            rc = MCF_OK;
+        } else if (r->type == MCF_M_HD) {
+            rc = MCF_OK;
+        } else if (r->type == MCF_M_NF) {
+            rc = MCF_NOT_FOUND;
+        }
+        break;
+    default:
+        break;
+    }
+    if (rc < 0) {
+        fail_server(c, call, s, MCF_ERR_PROTOCOL, "unexpected meta reply for this command");
+        return;
+    }
+    finish(c, call, i, call->noreply && !mcf_is_error(rc) ? MCF_OK : rc, NULL);
+}
+
+static void parse_meta_replies(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    size_t max_value = c->max_value_size;
+    s->need = 0;
+    while (s->active) {
+        mcf_meta_reply r;
+        ssize_t n = mcf_meta_parse_reply(s->rbuf + s->rpos, s->rlen - s->rpos, max_value, &r);
+        if (n == 0) {
+            s->need = r.need;
+            return;
+        }
+        if (n < 0) {
+            fail_server(c, call, s, n == MCF_PARSE_TOO_LARGE ? MCF_ERR_TOO_LARGE : MCF_ERR_PROTOCOL,
+                        mcf_parse_strerror(n));
+            return;
+        }
+        s->rpos += (size_t)n;
+        meta_reply(c, call, s, &r);
+    }
+}
+
 /* Parses every complete reply in the buffer. */
 static void parse_replies(mcf_client *c, mcf_call *call, mcf_server *s)
 {
+    if (s->meta_call) {
+        parse_meta_replies(c, call, s);
+        return;
+    }
     size_t max_value = c->max_value_size;
     s->need = 0;
     while (s->active) {
@@ -557,9 +757,145 @@ static int build_server_cmd(mcf_client *c, const mcf_call *call, mcf_server *s)
     return MCF_OK;
 }
 
+/* ---- meta requests: O<position> k on every request, quiet where the
+ * outcome can be implied, then "mn" ---- */
+
+/* k (echo the key) for the check after matching by opaque; not for base64
+ * keys: memcached 1.6.18 echoes the key of an appended/prepended/touched
+ * binary item raw ("ka b" for "a b"), so those are matched by opaque alone. */
+static unsigned meta_k(const mcf_meta_key *k)
+{
+    return k->b64 ? 0 : MCF_MF_K;
+}
+
+static const char meta_store_mode[] = {MCF_MM_SET,    MCF_MM_ADD,     MCF_MM_REPLACE,
+                                       MCF_MM_APPEND, MCF_MM_PREPEND, MCF_MM_SET};
+
+/* The request line of item p (position in the server's group) for every
+ * meta command but ms; returns its length (0: refused by the encoder). */
+static size_t enc_meta_simple(mcf_client *c, const mcf_call *call, size_t p, size_t i, char *w)
+{
+    mcf_meta_key k;
+    if (mcf_meta_key_init(&k, c->ns, c->ns_len, c->kptr[i], c->klen[i], 1) != MCF_OK)
+        return 0;
+    mcf_meta_args a = {.flags = MCF_MF_OPAQUE | meta_k(&k), .opaque = (uint32_t)p};
+    switch (call->kind) {
+    case CALL_GET:
+        a.flags |= MCF_MF_V | MCF_MF_F | MCF_MF_Q;
+        if (call->mode == MCF_GETS || call->mode == MCF_GATS)
+            a.flags |= MCF_MF_C;
+        if (call->mode == MCF_GAT || call->mode == MCF_GATS) {
+            a.flags |= MCF_MF_TTL;
+            a.ttl = call->exptime;
+        }
+        return mcf_meta_enc_mg(w, &k, &a);
+    case CALL_TOUCH:
+        a.flags |= MCF_MF_Q | MCF_MF_TTL;
+        a.ttl = call->items[i].exptime;
+        return mcf_meta_enc_mg(w, &k, &a);
+    case CALL_DELETE:
+        a.flags |= MCF_MF_Q;
+        return mcf_meta_enc_md(w, &k, &a);
+    case CALL_ARITH:
+        /* ma q would hide the new value: quiet only for noreply. */
+        a.flags |= MCF_MF_DELTA | MCF_MF_MODE | (call->noreply ? MCF_MF_Q : MCF_MF_V);
+        a.delta = call->items[i].delta;
+        a.mode = call->mode ? MCF_MM_INCR : MCF_MM_DECR;
+        return mcf_meta_enc_ma(w, &k, &a);
+    default:
+        return 0;
+    }
+}
+
+static int build_meta_store(mcf_client *c, const mcf_call *call, mcf_server *s, size_t p,
+                            size_t i)
+{
+    const mcf_item *it = &call->items[i];
+    int compressed = c->zoff[i] != SIZE_MAX;
+    size_t vlen = compressed ? c->zlen[i] : it->value_len;
+    uint32_t flags = it->flags;
+    if (compressed)
+        flags |= MCF_FLAG_COMPRESSED;
+    else if (c->compress_threshold >= 0)
+        flags &= ~MCF_FLAG_COMPRESSED;
+    int copy = !compressed && vlen <= COPY_MAX;
+    if (mcf_conn_wreserve(s, MCF_META_MAX_REQUEST + (copy ? vlen : 0) + 2) < 0 ||
+        mcf_conn_seg_reserve(s, 3) < 0)
+        return MCF_ERR_NOMEM;
+    mcf_meta_key k;
+    if (mcf_meta_key_init(&k, c->ns, c->ns_len, c->kptr[i], c->klen[i], 1) != MCF_OK)
+        return MCF_ERR_BAD_KEY;
+    mcf_meta_args a = {.flags = MCF_MF_OPAQUE | meta_k(&k) | MCF_MF_Q | MCF_MF_TTL |
+                                MCF_MF_CFLAGS | MCF_MF_MODE,
+                       .opaque = (uint32_t)p,
+                       .ttl = it->exptime,
+                       .client_flags = flags,
+                       .mode = (mcf_meta_mode)meta_store_mode[call->mode]};
+    if (call->mode == MCF_CAS) {
+        a.flags |= MCF_MF_CAS;
+        a.cas = it->cas;
+    }
+    size_t start = s->wlen;
+    size_t hl = mcf_meta_enc_ms(s->wbuf + s->wlen, &k, vlen, &a);
+    if (!hl)
+        return MCF_ERR_ARG;
+    s->wlen += hl;
+    if (copy) {
+        if (vlen)
+            memcpy(s->wbuf + s->wlen, it->value, vlen);
+        s->wlen += vlen;
+    } else {
+        mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+        if (compressed)
+            mcf_conn_add_seg(s, SEG_ZBUF, c->zoff[i], NULL, vlen);
+        else
+            mcf_conn_add_seg(s, SEG_EXTERNAL, 0, it->value, vlen);
+        start = s->wlen;
+    }
+    memcpy(s->wbuf + s->wlen, "\r\n", 2);
+    s->wlen += 2;
+    mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+    return MCF_OK;
+}
+
+/* One quiet pipeline for the server's items, ended by "mn".  Consecutive
+ * wbuf bytes share one segment. */
+static int build_meta(mcf_client *c, const mcf_call *call, mcf_server *s)
+{
+    size_t start = s->wlen;
+    for (size_t p = 0; p < s->count; p++) {
+        size_t i = c->order[s->first + p];
+        if (call->kind == CALL_STORE) {
+            if (s->wlen > start) {
+                if (mcf_conn_seg_reserve(s, 1) < 0)
+                    return MCF_ERR_NOMEM;
+                mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+            }
+            int rc = build_meta_store(c, call, s, p, i);
+            if (rc != MCF_OK)
+                return rc;
+            start = s->wlen;
+            continue;
+        }
+        if (mcf_conn_wreserve(s, MCF_META_MAX_REQUEST) < 0)
+            return MCF_ERR_NOMEM;
+        size_t n = enc_meta_simple(c, call, p, i, s->wbuf + s->wlen);
+        if (!n)
+            return MCF_ERR_ARG;
+        s->wlen += n;
+    }
+    if (mcf_conn_wreserve(s, 8) < 0 || mcf_conn_seg_reserve(s, 1) < 0)
+        return MCF_ERR_NOMEM;
+    s->wlen += mcf_meta_enc_mn(s->wbuf + s->wlen);
+    mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+    return MCF_OK;
+}
+
 static int build_request(mcf_client *c, const mcf_call *call, mcf_server *s)
 {
     mcf_conn_reset_request(s);
+    if (s->meta_call)
+        return build_meta(c, call, s);
     if (call->kind == CALL_GET)
         return build_get(c, call, s);
     if (!is_item_call(call))
@@ -630,6 +966,17 @@ static uint32_t pick_server(mcf_client *c, const char *key, size_t kl)
 
 int mcf_engine_prepare_dist(mcf_client *c);
 
+int mcf_key_ok(const mcf_client *c, const char *key, size_t len)
+{
+    if (!key)
+        return MCF_ERR_BAD_KEY;
+    if (c->protocol == MCF_PROTO_META) {
+        mcf_meta_key k;
+        return mcf_meta_key_init(&k, c->ns, c->ns_len, key, len, 1);
+    }
+    return mcf_check_key(c->ns, c->ns_len, key, len);
+}
+
 /* Server for item i, or NO_SERVER after finishing it with an error. */
 static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
 {
@@ -640,10 +987,13 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
     c->kptr[i] = key;
     c->klen[i] = kl;
     c->zoff[i] = SIZE_MAX;
-    if (mcf_check_key(c->ns, c->ns_len, key, kl) != MCF_OK) {
+    if (mcf_key_ok(c, key, kl) != MCF_OK) {
         mcf_note_error(c, MCF_ERR_BAD_KEY,
-                       "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes "
-                       "with no space or control character; nothing was sent for it",
+                       c->protocol == MCF_PROTO_META
+                           ? "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes, "
+                             "or 1..186 bytes of any kind (sent base64); nothing was sent for it"
+                           : "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes "
+                             "with no space or control character; nothing was sent for it",
                        (int)(kl > 250 || !key ? (key ? 250 : 0) : kl), key ? key : "",
                        kl + c->ns_len);
         finish(c, call, i, MCF_ERR_BAD_KEY, NULL);
@@ -717,6 +1067,57 @@ static void fail_unstarted(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
  * short enough to catch a server restart or a late reply. */
 #define IDLE_CHECK_US 1000
 
+/* MCF_PROTO_AUTO: asks a new connection whether it speaks meta ("mn" is
+ * answered "MN" by memcached >= 1.6, "ERROR" before).  MCF_OK and s->proto
+ * set, or an error (the connection is then closed). */
+static int probe_protocol(mcf_client *c, mcf_server *s)
+{
+    static const char req[] = "mn\r\n";
+    char label[LABEL_MAX];
+    const char *why = NULL;
+    int rc = MCF_ERR_IO;
+    ssize_t w;
+    do
+        w = send(s->fd, req, sizeof req - 1, MSG_NOSIGNAL);
+    while (w < 0 && errno == EINTR);
+    if (w != (ssize_t)(sizeof req - 1))
+        why = w < 0 ? strerror(errno) : "short send";
+    else if (mcf_conn_set_lowat(s, 1) < 0 || mcf_conn_set_rcvtimeo(s, c->io_timeout_ms) < 0)
+        why = strerror(errno);
+    while (!why && !(s->rlen > s->rpos && memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos))) {
+        ssize_t got = mcf_conn_recv(s, 0, 1);
+        if (got == -EAGAIN) {
+            rc = MCF_ERR_TIMEOUT;
+            why = "no answer to the protocol probe (mn) within the I/O timeout";
+        } else if (got == 0) {
+            why = "connection closed by server";
+        } else if (got < 0) {
+            why = strerror((int)-got);
+        } else if (s->rlen - s->rpos > 64) {
+            rc = MCF_ERR_PROTOCOL;
+            why = "unexpected answer to the protocol probe (mn)";
+        }
+    }
+    if (!why) {
+        const char *l = s->rbuf + s->rpos;
+        size_t len = s->rlen - s->rpos;
+        if (len == 4 && memcmp(l, "MN\r\n", 4) == 0)
+            s->proto = PROTO_IS_META;
+        else if (len >= 7 && memcmp(l, "ERROR", 5) == 0 && l[len - 1] == '\n')
+            s->proto = PROTO_IS_TEXT;
+        else {
+            rc = MCF_ERR_PROTOCOL;
+            why = "unexpected answer to the protocol probe (mn)";
+        }
+    }
+    s->rlen = s->rpos = 0;
+    if (!why)
+        return MCF_OK;
+    mcf_note_error(c, rc, "server %s: %s", srv_label(s, label, sizeof label), why);
+    mcf_conn_close(s);
+    return rc;
+}
+
 static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
 {
     /* Unread bytes before a request means the stream is out of step (a
@@ -735,6 +1136,20 @@ static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t no
             return rc;
         }
     }
+    if (s->proto == PROTO_UNKNOWN) {
+        if (c->protocol == MCF_PROTO_AUTO) {
+            int rc = probe_protocol(c, s);
+            if (rc != MCF_OK) {
+                mcf_conn_record_failure(c, s);
+                fail_unstarted(c, call, s, rc);
+                return rc;
+            }
+        } else {
+            s->proto = c->protocol == MCF_PROTO_META ? PROTO_IS_META : PROTO_IS_TEXT;
+        }
+    }
+    /* version, stats and flush_all always speak text. */
+    s->meta_call = s->proto == PROTO_IS_META && (call->kind == CALL_GET || is_item_call(call));
     int rc = build_request(c, call, s);
     if (rc != MCF_OK) {
         mcf_note_error(c, rc, "server %s: out of memory building the request", s->spec.text);
@@ -743,7 +1158,7 @@ static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t no
     }
     s->active = 1;
     s->await_replies = !call->noreply || call->kind == CALL_GET || call->kind == CALL_VERSION ||
-                       call->kind == CALL_STATS;
+                       call->kind == CALL_STATS || s->meta_call;
     return MCF_OK;
 }
 
@@ -763,6 +1178,8 @@ static void time_out(mcf_client *c, mcf_call *call, mcf_server *s)
 static int wake_bytes(const mcf_client *c, const mcf_call *call, const mcf_server *s)
 {
     size_t min_reply;
+    if (s->meta_call)
+        return 1; /* quiet: "MN\r\n" may be all there is */
     if (call->kind == CALL_STORE)
         min_reply = 8; /* "STORED\r\n", "EXISTS\r\n" */
     else if (call->kind == CALL_DELETE || call->kind == CALL_TOUCH)

@@ -53,6 +53,8 @@ typedef struct mcf_server {
     size_t need;       /* bytes the reply being parsed needs in total, if known */
     size_t ends_due;   /* retrieval: END lines still to come (one per command line) */
     int64_t last_used_us; /* when the last call on this connection ended */
+    int proto;            /* this connection's protocol: 0 not known yet, PROTO_* */
+    int meta_call;        /* this call speaks meta on this server */
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
     int rcvlowat;         /* SO_RCVLOWAT now set on fd (poll honours it: 1 before polling) */
 
@@ -76,6 +78,7 @@ struct mcf_client {
     size_t max_value_size, max_inflate_size;
     int64_t compress_threshold;
     int compress_ratio;
+    int protocol; /* mcf_protocol */
     unsigned max_failures;
     int failure_timeout_s;
 
@@ -101,6 +104,9 @@ struct mcf_client {
     struct pollfd *pfds; /* one per server, for the event loop */
     mcf_server **pmap;
 };
+
+/* mcf_server.proto */
+enum { PROTO_UNKNOWN = 0, PROTO_IS_TEXT = 1, PROTO_IS_META = 2 };
 
 /* ---- engine.c: one call over many servers ---- */
 typedef enum mcf_call_kind {
@@ -140,6 +146,9 @@ typedef struct mcf_call {
 } mcf_call;
 
 int mcf_run(mcf_client *c, mcf_call *call);
+/* MCF_OK when ns + key can be sent in the client's protocol (any bytes,
+ * base64-encoded, in MCF_PROTO_META), else MCF_ERR_BAD_KEY. */
+int mcf_key_ok(const mcf_client *c, const char *key, size_t len);
 
 /* ---- conn.c: a server's connection and buffers ---- */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
