@@ -384,6 +384,25 @@ check cli_usage_no_servers 64
 mcx --servers="$S4" --distribution=ketama --ketama-points=100 get no-such-key
 check cli_option_equals_form 1 ""
 
+# --protocol: meta sends keys with spaces base64; text and auto refuse them
+mc --protocol meta set "meta key" mv
+check cli_protocol_meta_set 0 ""
+mc --protocol meta get "meta key"
+check cli_protocol_meta_get 0 "mv
+"
+mc set autokey autoval
+mc --protocol auto get autokey
+check cli_protocol_auto_get 0 "autoval
+"
+mc --protocol text get "meta key"
+check cli_protocol_text_bad_key 2
+mc --protocol meta incr no-such-counter 1
+check cli_protocol_meta_incr_miss 1
+mcx --servers "$S4" --protocol binary get x
+check cli_usage_bad_protocol 64
+mcx --help
+if grep -q -- "--protocol" "$T/out"; then pass cli_help_protocol; else fail cli_help_protocol "no --protocol in --help"; fi
+
 if [ -n "$DEAD" ]; then
     mcx --servers "127.0.0.1:$DEAD" get x
     if [ "$RC" = 2 ] && grep -q "127.0.0.1:$DEAD" "$T/err" && grep -qi refused "$T/err"; then

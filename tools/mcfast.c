@@ -50,6 +50,7 @@ enum {
     OPT_DISTRIBUTION,
     OPT_KETAMA_POINTS,
     OPT_NOREPLY,
+    OPT_PROTOCOL,
     OPT_VERSION
 };
 
@@ -64,6 +65,7 @@ static const struct option long_options[] = {
     {"distribution", required_argument, NULL, OPT_DISTRIBUTION},
     {"ketama-points", required_argument, NULL, OPT_KETAMA_POINTS},
     {"noreply", no_argument, NULL, OPT_NOREPLY},
+    {"protocol", required_argument, NULL, OPT_PROTOCOL},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -103,6 +105,7 @@ struct options {
     uint32_t flags;
     const char *ns;
     int distribution; /* -1: library default */
+    int protocol;     /* -1: library default */
     int noreply;
     int verbose;
     int given[N_CLIENT_OPTS];
@@ -189,6 +192,9 @@ static void print_help(void)
            "                          ketama (Cache::Memcached::Fast ketama_points),\n"
            "                          ketama-libmemcached (libmemcached weighted ketama)\n"
            "  --ketama-points N       points per server for ketama (default 150)\n"
+           "  --protocol NAME         text (default), meta (memcached >= 1.6 meta\n"
+           "                          commands; keys may then hold any bytes), or auto\n"
+           "                          (meta where the server has it)\n"
            "  --noreply               do not wait for replies (results are not known:\n"
            "                          exit 0, incr/decr print nothing)\n"
            "  -v, --verbose           get: print each hit as \"VALUE KEY FLAGS BYTES [CAS]\"\n"
@@ -965,6 +971,21 @@ static int set_distribution(struct options *o, const char *arg)
     return XC_USAGE;
 }
 
+static int set_protocol(struct options *o, const char *arg)
+{
+    if (strcmp(arg, "text") == 0)
+        o->protocol = MCF_PROTO_TEXT;
+    else if (strcmp(arg, "meta") == 0)
+        o->protocol = MCF_PROTO_META;
+    else if (strcmp(arg, "auto") == 0)
+        o->protocol = MCF_PROTO_AUTO;
+    else {
+        usage_error("--protocol: '%s' is not text, meta or auto", arg);
+        return XC_USAGE;
+    }
+    return 0;
+}
+
 static int set_flags(struct options *o, const char *arg)
 {
     uint64_t v;
@@ -1007,6 +1028,7 @@ static int handle_option(struct options *o, int c, char **argv)
     case OPT_NAMESPACE: o->ns = optarg; return 0;
     case OPT_FLAGS: return set_flags(o, optarg);
     case OPT_DISTRIBUTION: return set_distribution(o, optarg);
+    case OPT_PROTOCOL: return set_protocol(o, optarg);
     case OPT_TTL: return parse_i64(optarg, &o->ttl) ? bad_number("--ttl", optarg) : 0;
     case '?':
     case ':': return bad_option(c, argv);
@@ -1020,6 +1042,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     int c;
     memset(o, 0, sizeof *o);
     o->distribution = -1;
+    o->protocol = -1;
     opterr = 0;
     /* "+": stop at the command, so a VALUE such as "-5" is never taken
      * for an option; ":": report a missing value apart from a bad option. */
@@ -1052,6 +1075,8 @@ static int apply_options(mcf_client *c, const struct options *o)
     int rc = MCF_OK;
     if (o->distribution >= 0)
         rc = mcf_set_option(c, MCF_OPT_DISTRIBUTION, o->distribution);
+    if (rc == MCF_OK && o->protocol >= 0)
+        rc = mcf_set_option(c, MCF_OPT_PROTOCOL, o->protocol);
     if (rc == MCF_OK && o->noreply)
         rc = mcf_set_option(c, MCF_OPT_NOREPLY, 1);
     if (rc == MCF_OK && o->ns)
