@@ -232,16 +232,27 @@ static ssize_t parse_value(const char *buf, size_t len, const char *line, size_t
     return (ssize_t)total;
 }
 
-ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r)
+ssize_t mcf_reply_line(const char *buf, size_t len)
 {
-    memset(r, 0, sizeof *r);
+    if (len == 0)
+        return 0; /* memchr must not see a NULL buf */
     size_t scan = len < MCF_MAX_REPLY_LINE ? len : MCF_MAX_REPLY_LINE;
     const char *nl = memchr(buf, '\n', scan);
     if (!nl)
         return len >= MCF_MAX_REPLY_LINE ? MCF_PARSE_LINE_TOO_LONG : 0;
-    size_t header_len = (size_t)(nl - buf) + 1;
-    if (header_len < 2 || nl[-1] != '\r')
+    size_t line_len = (size_t)(nl - buf) + 1;
+    if (line_len < 2 || nl[-1] != '\r')
         return MCF_PARSE_BAD_LINE;
+    return (ssize_t)line_len;
+}
+
+ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    ssize_t found = mcf_reply_line(buf, len);
+    if (found <= 0)
+        return found;
+    size_t header_len = (size_t)found;
     const char *line = buf;
     size_t ll = header_len - 2;
 

@@ -59,6 +59,11 @@ typedef struct mcf_reply {
 #define MCF_PARSE_BAD_DATA (-4)  /* data block not followed by CRLF */
 ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r);
 
+/* The length of the CRLF-terminated line at buf, CRLF included: > 0 found,
+ * 0 not complete yet, MCF_PARSE_LINE_TOO_LONG past MCF_MAX_REPLY_LINE,
+ * MCF_PARSE_BAD_LINE for a bare LF.  Shared by the text and meta parsers. */
+ssize_t mcf_reply_line(const char *buf, size_t len);
+
 /* A short description of a MCF_PARSE_* code. */
 const char *mcf_parse_strerror(ssize_t code);
 

@@ -32,25 +32,29 @@ const char *mcf_strerror(int rc)
     }
 }
 
+static void set_message(mcf_client *c, int rc, const char *fmt, va_list ap)
+{
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    c->err_rc = rc;
+}
+
 int mcf_set_error(mcf_client *c, int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    set_message(c, rc, fmt, ap);
     va_end(ap);
-    c->err_rc = rc;
     return rc;
 }
 
 int mcf_note_error(mcf_client *c, int rc, const char *fmt, ...)
 {
     if (c->err_rc)
-        return rc;
+        return rc; /* the call's first error is the one reported */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    set_message(c, rc, fmt, ap);
     va_end(ap);
-    c->err_rc = rc;
     return rc;
 }
 

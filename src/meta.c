@@ -483,15 +483,10 @@ ssize_t mcf_meta_parse_reply(const char *buf, size_t len, size_t max_value, mcf_
 {
     /* bkey is large and only meaningful with MCF_MR_B64: leave it alone. */
     memset(r, 0, offsetof(mcf_meta_reply, bkey));
-    if (len == 0)
-        return 0; /* also: memchr must not see a NULL buf */
-    size_t scan = len < MCF_MAX_REPLY_LINE ? len : MCF_MAX_REPLY_LINE;
-    const char *nl = memchr(buf, '\n', scan);
-    if (!nl)
-        return len >= MCF_MAX_REPLY_LINE ? MCF_PARSE_LINE_TOO_LONG : 0;
-    size_t header_len = (size_t)(nl - buf) + 1;
-    if (header_len < 2 || nl[-1] != '\r')
-        return MCF_PARSE_BAD_LINE;
+    ssize_t found = mcf_reply_line(buf, len);
+    if (found <= 0)
+        return found;
+    size_t header_len = (size_t)found;
     const char *line = buf, *end = buf + header_len - 2;
     size_t ll = header_len - 2;
 
