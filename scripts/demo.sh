@@ -4,11 +4,13 @@
 # values across them, then stops the servers.
 set -eu
 cd "$(dirname "$0")/.."
+. tests/lib.sh
 B=${B:-build}
 MC=$B/mcfast
 dir=$(mktemp -d /tmp/mcfast-demo.XXXXXX)
 pids=()
 cleanup() {
+    mc_stop_all
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
@@ -20,29 +22,11 @@ trap cleanup EXIT
 ns=mcfdemo-$$
 nspeer=mcfdemop-$$
 
-free_port() { # a free TCP port on the given address
-    python3 - "$1" <<'PY' 2>/dev/null || echo $((20000 + RANDOM % 20000))
-import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam); s.bind((sys.argv[1], 0)); print(s.getsockname()[1])
-PY
-}
-
-start() { # start memcached with the given listen arguments
-    memcached -u root -U 0 -m 16 "$@" >/dev/null 2>&1 &
-    pids+=($!)
-}
-
-p4=$(free_port 127.0.0.1)
-p6=$(free_port ::1)
-start -l 127.0.0.1 -p "$p4"
-start -l ::1 -p "$p6"
-start -s "$dir/mc.sock"
-for _ in $(seq 50); do
-    [ -S "$dir/mc.sock" ] && break
-    sleep 0.1
-done
-sleep 0.2
+mc_start_tcp 127.0.0.1 -m 16
+p4=$MC_PORT
+mc_start_tcp ::1 -m 16
+p6=$MC_PORT
+mc_start_unix "$dir/mc.sock" -m 16
 
 servers="127.0.0.1:$p4,[::1]:$p6,$dir/mc.sock"
 run() { echo; echo "\$ mcfast $*"; "$MC" "$@"; }

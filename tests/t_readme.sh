@@ -6,8 +6,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=${MCF_BUILD:-build}
 work=$(mktemp -d /tmp/mcfast-readme.XXXXXX)
-pid=""
-trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+trap 'mc_stop_all 2>/dev/null; rm -rf "$work"' EXIT
 
 # The first ```c block of the README.
 awk '/^```c$/{f=1;next} /^```$/{if(f){exit}} f' README.md >"$work/example.c"
@@ -55,13 +54,12 @@ if ! command -v memcached >/dev/null; then
     echo "SKIP: readme_example_runs: memcached not installed"
     exit 0
 fi
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+. tests/lib.sh
+mc_start_tcp 127.0.0.1 || { echo "FAIL: readme_example_runs: cannot start memcached"; exit 1; }
+port=$MC_PORT
 sed -i "s/127.0.0.1:11211, \[::1\]:11211/127.0.0.1:$port/" "$work/example.c"
 cc -std=c11 $san $(pkg-config --cflags mcfast) "$work/example.c" -o "$work/example" \
     -Wl,-rpath,"$work/prefix/lib" $(pkg-config --libs mcfast)
-memcached -u root -U 0 -l 127.0.0.1 -p $port >/dev/null 2>&1 &
-pid=$!
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 out=$("$work/example" 2>&1)
 if grep -q '^greeting = hello$' <<<"$out" && grep -q '^nope: miss' <<<"$out"; then
     echo "PASS: readme_example_runs"
