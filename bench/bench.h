@@ -36,6 +36,7 @@ typedef enum wl_id {
     W_SETM,
     W_GET64K,
     W_MISSM,
+    W_GETM_META, /* get_multi100 with mcfast on MCF_PROTO_META (others: text, as get_multi100) */
     W_COUNT
 } wl_id;
 

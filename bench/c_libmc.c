@@ -264,6 +264,7 @@ static runner *make(const workload *w, int binary, int api)
         break;
     case W_GETM:
     case W_GETM4:
+    case W_GETM_META:
         r->run = run_getm;
         break;
     case W_MISSM:
@@ -320,6 +321,7 @@ int lmc_runners(const workload *w, runner **out, int max, const char **why)
         break;
     case W_GETM:
     case W_GETM4:
+    case W_GETM_META:
     case W_MISSM:
         apis[napi++] = API_MGET_FETCH;
         apis[napi++] = API_FETCH_EXECUTE;

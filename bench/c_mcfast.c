@@ -175,6 +175,7 @@ runner *mcfast_runner(const workload *w)
         break;
     case W_GETM:
     case W_GETM4:
+    case W_GETM_META:
         r->run = run_getm;
         api = "mcf_get_multi + callback";
         break;
@@ -194,9 +195,16 @@ runner *mcfast_runner(const workload *w)
         runner_free(r);
         return NULL;
     }
-    snprintf(r->label, sizeof r->label, "text");
-    snprintf(r->config, sizeof r->config, "%s, text protocol, %d server%s, default options (%s)",
-             api, w->nsrv, w->nsrv > 1 ? "s" : "", w->nsrv > 1 ? "modula crc32" : "one server");
+    int meta = w->id == W_GETM_META;
+    if (meta && mcf_set_option(st->c, MCF_OPT_PROTOCOL, MCF_PROTO_META) != MCF_OK) {
+        runner_free(r);
+        return NULL;
+    }
+    snprintf(r->label, sizeof r->label, meta ? "meta" : "text");
+    snprintf(r->config, sizeof r->config, "%s, %s, %d server%s, default options (%s)", api,
+             meta ? "meta protocol (quiet mg pipeline + mn; libmemcached and raw: text)"
+                  : "text protocol",
+             w->nsrv, w->nsrv > 1 ? "s" : "", w->nsrv > 1 ? "modula crc32" : "one server");
     return r;
 }
 

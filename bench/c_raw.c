@@ -129,6 +129,7 @@ static int build(rstate *st, const workload *w)
             break;
         case W_GETM:
         case W_GETM4:
+        case W_GETM_META:
         case W_MISSM: {
             const char **keys = w->id == W_MISSM ? g_kmiss : g_kget;
             for (int s = 0; s < st->nsrv; s++)
@@ -170,6 +171,7 @@ static int build(rstate *st, const workload *w)
             break;
         case W_GETM:
         case W_GETM4:
+        case W_GETM_META:
             st->expect[s] = per * value_reply_len(VLEN) + 5;
             st->tail = "END\r\n";
             break;

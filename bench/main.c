@@ -35,6 +35,7 @@ const workload g_workloads[W_COUNT] = {
     {W_SETM, "set_multi100", BATCH, 1, 1.5, 0, 0},
     {W_GET64K, "get_64k", 1, 1, 1.1, 0, 0},
     {W_MISSM, "get_miss_multi100", BATCH, 1, 0, 0, 0},
+    {W_GETM_META, "get_multi100_meta", BATCH, 1, 0, 0, 1},
 };
 
 #define MAX_ROUNDS 101
