@@ -218,6 +218,10 @@ int mcf_set_option(mcf_client *c, mcf_option opt, int64_t v)
         if (v != MCF_PROTO_TEXT && v != MCF_PROTO_META && v != MCF_PROTO_AUTO)
             break;
         c->protocol = (int)v;
+        /* Open connections choose again on their next call (auto probes
+         * an idle connection: it is in step). */
+        for (size_t i = 0; i < c->nservers; i++)
+            c->servers[i].proto = PROTO_UNKNOWN;
         return MCF_OK;
     }
     return mcf_set_error(c, MCF_ERR_ARG, "option %d: value %lld out of range or unknown option",

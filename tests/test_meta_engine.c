@@ -198,6 +198,32 @@ TEST(meta_auto_falls_back_to_text)
     reap(pid);
 }
 
+TEST(meta_protocol_change_on_open_connection)
+{
+    /* meta, then text on the same connection: the option takes effect at once */
+    const step s[] = {{"mg a O0 v f k q\r\nmn\r\n", "MN\r\n"},
+                      {"get a\r\n", "VALUE a 0 1\r\nx\r\nEND\r\n"},
+                      {"mn\r\n", "MN\r\n"},
+                      {"mg a O0 v f k q\r\nmn\r\n", "VA 1 O0 ka f0\r\ny\r\nMN\r\n"}};
+    pid_t pid = serve(s, 4);
+    CHECK(pid > 0);
+    mcf_client *c = client(MCF_PROTO_META);
+    CHECK(c != NULL);
+    if (c) {
+        mcf_value v;
+        CHECK_RC(mcf_get(c, "a", 1, &v), MCF_MISS);
+        CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_TEXT), MCF_OK);
+        CHECKF(mcf_get(c, "a", 1, &v) == MCF_OK && v.len == 1 && v.data[0] == 'x', "%s",
+               mcf_last_error(c));
+        /* auto probes the open connection */
+        CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_AUTO), MCF_OK);
+        CHECKF(mcf_get(c, "a", 1, &v) == MCF_OK && v.len == 1 && v.data[0] == 'y', "%s",
+               mcf_last_error(c));
+    }
+    mcf_free(c);
+    reap(pid);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -208,5 +234,6 @@ int main(void)
     RUN(meta_unknown_or_repeated_opaque);
     RUN(meta_single_store_error_placed);
     RUN(meta_auto_falls_back_to_text);
+    RUN(meta_protocol_change_on_open_connection);
     return t_exit_code();
 }
