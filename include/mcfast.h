@@ -249,6 +249,23 @@ MCF_API int mcf_delete(mcf_client *c, const char *key, size_t key_len, unsigned 
 MCF_API int mcf_touch(mcf_client *c, const char *key, size_t key_len, int64_t exptime,
                       unsigned call_flags);
 
+/* get with item metadata (meta protocol only: MCF_PROTO_META, or
+ * MCF_PROTO_AUTO on a server that has it; otherwise MCF_ERR_NOT_SUPPORTED
+ * and nothing is sent).  get_flags says what to fetch with the value: */
+#define MCF_GET_TTL 0x1u         /* info->ttl: seconds left, -1 = never expires */
+#define MCF_GET_LAST_ACCESS 0x2u /* info->last_access: seconds since it was last read */
+#define MCF_GET_HIT_BEFORE 0x4u  /* info->hit_before: 1 if it was read before this call */
+#define MCF_GET_NO_BUMP 0x8u     /* neither bump it in the LRU nor update its access time */
+typedef struct mcf_item_info {
+    int64_t ttl;
+    uint64_t last_access;
+    int hit_before;
+} mcf_item_info;
+/* MCF_OK with *out (as mcf_gets: cas filled) and *info (fields not asked
+ * for are 0), MCF_MISS, or an error.  info may be NULL. */
+MCF_API int mcf_get_ex(mcf_client *c, const char *key, size_t key_len, unsigned get_flags,
+                       mcf_value *out, mcf_item_info *info);
+
 /* ------------------------------------------------------------------ */
 /* Multi-key commands                                                  */
 /* ------------------------------------------------------------------ */

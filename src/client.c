@@ -292,6 +292,26 @@ static int get_one(mcf_client *c, mcf_get_mode mode, int64_t exptime, const char
     return out->data ? MCF_OK : MCF_MISS;
 }
 
+int mcf_get_ex(mcf_client *c, const char *key, size_t key_len, unsigned get_flags,
+               mcf_value *out, mcf_item_info *info)
+{
+    if (!c || !out || (get_flags & ~(unsigned)(MCF_GET_TTL | MCF_GET_LAST_ACCESS |
+                                               MCF_GET_HIT_BEFORE | MCF_GET_NO_BUMP)))
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_get_ex: invalid argument") : MCF_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (info)
+        memset(info, 0, sizeof *info);
+    const char *keys[1] = {key};
+    size_t lens[1] = {key_len};
+    /* get_flags | 0x100: marks the call as mcf_get_ex even with no flag */
+    mcf_call call = {.kind = CALL_GET, .mode = MCF_GETS, .keys = keys, .key_lens = lens, .n = 1,
+                     .hold = 1, .held = out, .get_flags = get_flags | 0x100u, .info = info};
+    int rc = mcf_run(c, &call);
+    if (rc != MCF_OK)
+        return rc;
+    return out->data ? MCF_OK : MCF_MISS;
+}
+
 int mcf_get(mcf_client *c, const char *key, size_t key_len, mcf_value *out)
 {
     return get_one(c, MCF_GET, 0, key, key_len, out);

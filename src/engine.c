@@ -460,6 +460,14 @@ static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
                             .data = r->data, .data_len = r->data_len,
                             .flags = (r->has & MCF_MR_FLAGS) ? r->client_flags : 0,
                             .cas = (r->has & MCF_MR_CAS) ? r->cas : 0};
+            if (call->info) {
+                if (r->has & MCF_MR_TTL)
+                    call->info->ttl = r->ttl;
+                if (r->has & MCF_MR_LA)
+                    call->info->last_access = r->last_access;
+                if (r->has & MCF_MR_HIT)
+                    call->info->hit_before = r->hit_before;
+            }
             deliver_value(c, call, s, i, &tr);
             return;
         }
@@ -788,6 +796,14 @@ static size_t enc_meta_simple(mcf_client *c, const mcf_call *call, size_t p, siz
             a.flags |= MCF_MF_TTL;
             a.ttl = call->exptime;
         }
+        if (call->get_flags & MCF_GET_TTL)
+            a.flags |= MCF_MF_T;
+        if (call->get_flags & MCF_GET_LAST_ACCESS)
+            a.flags |= MCF_MF_L;
+        if (call->get_flags & MCF_GET_HIT_BEFORE)
+            a.flags |= MCF_MF_H;
+        if (call->get_flags & MCF_GET_NO_BUMP)
+            a.flags |= MCF_MF_U;
         return mcf_meta_enc_mg(w, &k, &a);
     case CALL_TOUCH:
         a.flags |= MCF_MF_Q | MCF_MF_TTL;
@@ -1150,6 +1166,15 @@ static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t no
     }
     /* version, stats and flush_all always speak text. */
     s->meta_call = s->proto == PROTO_IS_META && (call->kind == CALL_GET || is_item_call(call));
+    if (call->get_flags && !s->meta_call) {
+        char label[LABEL_MAX];
+        mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
+                       "server %s: item metadata (mcf_get_ex) needs the meta protocol "
+                       "(MCF_OPT_PROTOCOL meta or auto on memcached >= 1.6)",
+                       srv_label(s, label, sizeof label));
+        fail_unstarted(c, call, s, MCF_ERR_NOT_SUPPORTED);
+        return MCF_ERR_NOT_SUPPORTED;
+    }
     int rc = build_request(c, call, s);
     if (rc != MCF_OK) {
         mcf_note_error(c, rc, "server %s: out of memory building the request", s->spec.text);

@@ -143,6 +143,9 @@ typedef struct mcf_call {
     char *version_buf;
     size_t version_len;
     int first_error;
+    /* mcf_get_ex: MCF_GET_* flags (meta only) and where the metadata goes */
+    unsigned get_flags;
+    mcf_item_info *info;
 } mcf_call;
 
 int mcf_run(mcf_client *c, mcf_call *call);

@@ -1703,6 +1703,37 @@ TEST(meta_opaque_matching)
     TEARDOWN(3);
 }
 
+/* mcf_get_ex: item metadata with the value (meta only). */
+TEST(meta_get_ex)
+{
+    SETUP(1, NULL);
+    mcf_value v;
+    mcf_item_info info;
+    CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_TEXT), MCF_OK);
+    CHECK_RC(mcf_set(c, KS("ex:k"), "val", 3, 9, 1000), MCF_OK);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), MCF_GET_TTL, &v, &info), MCF_ERR_NOT_SUPPORTED);
+    CHECKF(contains(mcf_last_error(c), "meta"), "last error '%s'", mcf_last_error(c));
+    CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_META), MCF_OK);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), 0x80, &v, &info), MCF_ERR_ARG);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), MCF_GET_TTL | MCF_GET_HIT_BEFORE | MCF_GET_LAST_ACCESS,
+                        &v, &info),
+             MCF_OK);
+    CHECK(v.len == 3 && memcmp(v.data, "val", 3) == 0 && v.flags == 9 && v.cas != 0);
+    CHECKF(info.ttl > 990 && info.ttl <= 1000, "ttl %lld", (long long)info.ttl);
+    CHECKF(info.hit_before == 0 && info.last_access <= 2, "hit %d la %llu", info.hit_before,
+           (unsigned long long)info.last_access);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), MCF_GET_HIT_BEFORE, &v, &info), MCF_OK);
+    CHECK(info.hit_before == 1 && info.ttl == 0);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), MCF_GET_NO_BUMP, &v, NULL), MCF_OK);
+    CHECK(v.len == 3);
+    CHECK_RC(mcf_set(c, KS("ex:forever"), "f", 1, 0, 0), MCF_OK);
+    CHECK_RC(mcf_get_ex(c, KS("ex:forever"), MCF_GET_TTL, &v, &info), MCF_OK);
+    CHECKF(info.ttl == -1, "ttl %lld", (long long)info.ttl);
+    CHECK_RC(mcf_get_ex(c, KS("ex:missing"), MCF_GET_TTL, &v, &info), MCF_MISS);
+    CHECK(v.data == NULL);
+    TEARDOWN(1);
+}
+
 /* MCF_PROTO_AUTO learns meta from memcached 1.6; keys stay text keys. */
 TEST(meta_auto)
 {
@@ -2946,6 +2977,7 @@ int main(void)
     RUN(meta_binary_keys);
     RUN(meta_opaque_matching);
     RUN(meta_auto);
+    RUN(meta_get_ex);
     RUN_TEXT_ONLY(bad_key_injection, "meta mode sends such keys base64: no injection possible; see meta_binary_keys");
 
     RUN(error_connect_refused);
