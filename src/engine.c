@@ -507,50 +507,48 @@ static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
     finish(c, call, i, call->noreply && !mcf_is_error(rc) ? MCF_OK : rc, NULL);
 }
 
-static void parse_meta_replies(mcf_client *c, mcf_call *call, mcf_server *s)
+/* Parses one reply of the server's protocol and hands it on: > 0 consumed,
+ * 0 incomplete (s->need set), < 0 a MCF_PARSE_* error. */
+static ssize_t parse_one(mcf_client *c, mcf_call *call, mcf_server *s)
 {
-    size_t max_value = c->max_value_size;
-    s->need = 0;
-    while (s->active) {
+    const char *buf = s->rbuf + s->rpos;
+    size_t len = s->rlen - s->rpos;
+    ssize_t n;
+    if (s->meta_call) {
         mcf_meta_reply r;
-        ssize_t n = mcf_meta_parse_reply(s->rbuf + s->rpos, s->rlen - s->rpos, max_value, &r);
-        if (n == 0) {
+        n = mcf_meta_parse_reply(buf, len, c->max_value_size, &r);
+        if (n > 0) {
+            s->rpos += (size_t)n;
+            meta_reply(c, call, s, &r);
+        } else if (n == 0) {
             s->need = r.need;
-            return;
         }
-        if (n < 0) {
-            fail_server(c, call, s, n == MCF_PARSE_TOO_LARGE ? MCF_ERR_TOO_LARGE : MCF_ERR_PROTOCOL,
-                        mcf_parse_strerror(n));
-            return;
+    } else {
+        mcf_reply r;
+        n = mcf_parse_reply(buf, len, c->max_value_size, &r);
+        if (n > 0) {
+            s->rpos += (size_t)n;
+            dispatch_reply(c, call, s, &r);
+        } else if (n == 0) {
+            s->need = r.need;
         }
-        s->rpos += (size_t)n;
-        meta_reply(c, call, s, &r);
     }
+    return n;
 }
 
 /* Parses every complete reply in the buffer. */
 static void parse_replies(mcf_client *c, mcf_call *call, mcf_server *s)
 {
-    if (s->meta_call) {
-        parse_meta_replies(c, call, s);
-        return;
-    }
-    size_t max_value = c->max_value_size;
     s->need = 0;
     while (s->active) {
-        mcf_reply r;
-        ssize_t n = mcf_parse_reply(s->rbuf + s->rpos, s->rlen - s->rpos, max_value, &r);
-        if (n == 0) {
-            s->need = r.need;
+        ssize_t n = parse_one(c, call, s);
+        if (n == 0)
             return;
-        }
         if (n < 0) {
             fail_server(c, call, s, n == MCF_PARSE_TOO_LARGE ? MCF_ERR_TOO_LARGE : MCF_ERR_PROTOCOL,
                         mcf_parse_strerror(n));
             return;
         }
-        s->rpos += (size_t)n;
-        dispatch_reply(c, call, s, &r);
     }
 }
 
