@@ -660,6 +660,31 @@ static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
     return MCF_OK;
 }
 
+/* Appends a storage request's data block and CRLF after its header line,
+ * which begins at wbuf offset `start` (text "set ..." and meta "ms ..."
+ * alike).  Small values are copied next to the header; large and compressed
+ * ones are sent from where they are (caller memory, zbuf) without a copy.
+ * The caller has reserved room for vlen (if copied) + 2 bytes and 3 segments. */
+static void append_data_block(mcf_client *c, mcf_server *s, size_t start, const void *value,
+                              size_t i, size_t vlen, int compressed, int copy)
+{
+    if (copy) {
+        if (vlen)
+            memcpy(s->wbuf + s->wlen, value, vlen);
+        s->wlen += vlen;
+    } else {
+        mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+        if (compressed)
+            mcf_conn_add_seg(s, SEG_ZBUF, c->zoff[i], NULL, vlen);
+        else
+            mcf_conn_add_seg(s, SEG_EXTERNAL, 0, value, vlen);
+        start = s->wlen;
+    }
+    memcpy(s->wbuf + s->wlen, "\r\n", 2);
+    s->wlen += 2;
+    mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+}
+
 static int build_store_item(mcf_client *c, const mcf_call *call, mcf_server *s, size_t i)
 {
     const mcf_item *it = &call->items[i];
@@ -679,23 +704,7 @@ static int build_store_item(mcf_client *c, const mcf_call *call, mcf_server *s, 
     s->wlen += mcf_enc_storage(s->wbuf + s->wlen, cmd->name, cmd->len, c->ns, c->ns_len, it->key,
                                it->key_len, flags, it->exptime, vlen, it->cas,
                                call->mode == MCF_CAS, call->noreply);
-    if (copy) {
-        if (vlen)
-            memcpy(s->wbuf + s->wlen, it->value, vlen);
-        s->wlen += vlen;
-        mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
-        start = s->wlen;
-    } else {
-        mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
-        if (compressed)
-            mcf_conn_add_seg(s, SEG_ZBUF, c->zoff[i], NULL, vlen);
-        else
-            mcf_conn_add_seg(s, SEG_EXTERNAL, 0, it->value, vlen);
-        start = s->wlen;
-    }
-    memcpy(s->wbuf + s->wlen, "\r\n", 2);
-    s->wlen += 2;
-    mcf_conn_add_seg(s, SEG_WBUF, start, NULL, 2);
+    append_data_block(c, s, start, it->value, i, vlen, compressed, copy);
     return MCF_OK;
 }
 
@@ -854,21 +863,7 @@ static int build_meta_store(mcf_client *c, const mcf_call *call, mcf_server *s, 
     if (!hl)
         return MCF_ERR_ARG;
     s->wlen += hl;
-    if (copy) {
-        if (vlen)
-            memcpy(s->wbuf + s->wlen, it->value, vlen);
-        s->wlen += vlen;
-    } else {
-        mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
-        if (compressed)
-            mcf_conn_add_seg(s, SEG_ZBUF, c->zoff[i], NULL, vlen);
-        else
-            mcf_conn_add_seg(s, SEG_EXTERNAL, 0, it->value, vlen);
-        start = s->wlen;
-    }
-    memcpy(s->wbuf + s->wlen, "\r\n", 2);
-    s->wlen += 2;
-    mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+    append_data_block(c, s, start, it->value, i, vlen, compressed, copy);
     return MCF_OK;
 }
 
