@@ -21,6 +21,7 @@
 
 #include "addr.h"
 #include "harness.h"
+#include "test_addrs.h"
 #include "mcfast.h"
 #include "spec.h"
 
@@ -272,27 +273,6 @@ static const char *fmt_list(const mcf_addrlist *l)
     return buf;
 }
 
-static mcf_addr mk(const char *ip, unsigned port)
-{
-    mcf_addr a;
-    memset(&a, 0, sizeof a);
-    if (strchr(ip, ':')) {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a.ss;
-        s->sin6_family = AF_INET6;
-        s->sin6_port = htons((uint16_t)port);
-        inet_pton(AF_INET6, ip, &s->sin6_addr);
-        a.len = sizeof *s;
-        a.family = AF_INET6;
-    } else {
-        struct sockaddr_in *s = (struct sockaddr_in *)&a.ss;
-        s->sin_family = AF_INET;
-        s->sin_port = htons((uint16_t)port);
-        inet_pton(AF_INET, ip, &s->sin_addr);
-        a.len = sizeof *s;
-        a.family = AF_INET;
-    }
-    return a;
-}
 
 /* ---- cases ----------------------------------------------------------- */
 
@@ -573,7 +553,7 @@ TEST(interleave_hand_made)
         mcf_addrlist l;
         memset(&l, 0, sizeof l);
         for (k = 0; k < 8 && cases[i].in[k]; k++)
-            l.addr[l.n++] = mk(cases[i].in[k], 1);
+            l.addr[l.n++] = t_ip_addr(cases[i].in[k], 1);
         mcf_addr_interleave(&l);
         CHECKF(strcmp(fmt_list(&l), cases[i].out) == 0, "case %zu: %s, want %s", i,
                fmt_list(&l), cases[i].out);
@@ -582,7 +562,7 @@ TEST(interleave_hand_made)
 
 TEST(format_and_family_names)
 {
-    mcf_addr a = mk("192.0.2.9", 65535), b = mk("2001:db8::abcd", 1);
+    mcf_addr a = t_ip_addr("192.0.2.9", 65535), b = t_ip_addr("2001:db8::abcd", 1);
     char small[6];
     CHECK(strcmp(fmt(&a), "192.0.2.9:65535") == 0);
     CHECK(strcmp(fmt(&b), "[2001:db8::abcd]:1") == 0);

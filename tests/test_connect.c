@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "connect.h"
 #include "harness.h"
+#include "test_addrs.h"
 #include "mcfast.h"
 #include "spec.h"
 
@@ -70,27 +71,6 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static mcf_addr ip_addr(const char *ip, unsigned port)
-{
-    mcf_addr a;
-    memset(&a, 0, sizeof a);
-    if (strchr(ip, ':')) {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a.ss;
-        s->sin6_family = AF_INET6;
-        s->sin6_port = htons((uint16_t)port);
-        inet_pton(AF_INET6, ip, &s->sin6_addr);
-        a.len = sizeof *s;
-        a.family = AF_INET6;
-    } else {
-        struct sockaddr_in *s = (struct sockaddr_in *)&a.ss;
-        s->sin_family = AF_INET;
-        s->sin_port = htons((uint16_t)port);
-        inet_pton(AF_INET, ip, &s->sin_addr);
-        a.len = sizeof *s;
-        a.family = AF_INET;
-    }
-    return a;
-}
 
 static unsigned addr_port(const mcf_addr *a)
 {
@@ -111,7 +91,7 @@ static const char *fmt(const mcf_addr *a)
 /* A TCP listener on ip, port chosen by the kernel; -1 on failure. */
 static int tcp_listen(const char *ip, int backlog, mcf_addr *out)
 {
-    mcf_addr a = ip_addr(ip, 0);
+    mcf_addr a = t_ip_addr(ip, 0);
     int fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
@@ -382,7 +362,7 @@ static void check_spec(const char *fmt_spec, const char *listen_ip, const char *
     CHECK_RC(mcf_spec_parse(spec, strlen(spec), &sp, err, sizeof err), 0);
     CHECKF(mcf_connect(&sp, &o, &c, err, sizeof err) == 0, "%s: %s", spec, err);
     if (c.fd >= 0) {
-        mcf_addr want = ip_addr(want_ip, addr_port(&a));
+        mcf_addr want = t_ip_addr(want_ip, addr_port(&a));
         CHECKF(same(&c.addr, &want), "%s: won %s", spec, fmt(&c.addr));
         /* A refused first address costs no attempt delay (RFC 8305 §5). */
         CHECKF(c.elapsed_ms < 500, "%s: %.1f ms", spec, c.elapsed_ms);
