@@ -371,6 +371,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *ctl = data;
     const uint8_t *stream = data + 4;
     size_t len = size - 4;
+
+    /* The version line parser reads server bytes too (the probe's answer). */
+    uint32_t version;
+    if (mcf_meta_parse_version((const char *)stream, len, &version) &&
+        version > MCF_META_VERSION(999, 999, 999))
+        abort();
     static const size_t max_values[] = {1024 * 1024, 0, 1, 5, 64, 4096, SIZE_MAX / 2, SIZE_MAX};
     size_t max_value = max_values[(ctl[0] >> 4) % (sizeof max_values / sizeof max_values[0])];
 

@@ -145,7 +145,7 @@ static const struct {
     char ch;
 } letters[] = {{MCF_MF_V, 'v'}, {MCF_MF_F, 'f'}, {MCF_MF_C, 'c'}, {MCF_MF_T, 't'},
                {MCF_MF_L, 'l'}, {MCF_MF_H, 'h'}, {MCF_MF_K, 'k'}, {MCF_MF_S, 's'},
-               {MCF_MF_U, 'u'}, {MCF_MF_Q, 'q'}, {MCF_MF_I, 'I'}};
+               {MCF_MF_U, 'u'}, {MCF_MF_Q, 'q'}, {MCF_MF_I, 'I'}, {MCF_MF_X, 'x'}};
 
 static char *put_u(char *p, char flag, uint64_t v)
 {
@@ -576,4 +576,45 @@ int mcf_meta_reply_key_is(const mcf_meta_reply *r, const mcf_meta_key *k)
         return 0;
     return (k->ns_len == 0 || memcmp(got, k->ns, k->ns_len) == 0) &&
            memcmp(got + k->ns_len, k->key, k->key_len) == 0;
+}
+
+/* ---- server versions ---- */
+
+int mcf_meta_parse_version(const char *s, size_t len, uint32_t *v)
+{
+    if (len >= 8 && memcmp(s, "VERSION ", 8) == 0) {
+        s += 8;
+        len -= 8;
+    }
+    uint32_t part[3];
+    size_t i = 0;
+    for (int n = 0; n < 3; n++) {
+        if (n > 0) {
+            if (i >= len || s[i] != '.')
+                return 0;
+            i++;
+        }
+        size_t start = i;
+        part[n] = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3)
+            part[n] = part[n] * 10 + (uint32_t)(s[i++] - '0');
+        if (i == start || (i < len && s[i] >= '0' && s[i] <= '9'))
+            return 0;
+    }
+    *v = MCF_META_VERSION(part[0], part[1], part[2]);
+    return 1;
+}
+
+unsigned mcf_meta_unsupported(unsigned flags, uint32_t version, uint32_t *since)
+{
+    static const struct {
+        unsigned flag;
+        uint32_t since;
+    } gated[] = {{MCF_MF_NEWCAS, MCF_META_SINCE_NEWCAS}, {MCF_MF_X, MCF_META_SINCE_X}};
+    for (size_t i = 0; i < sizeof gated / sizeof gated[0]; i++)
+        if ((flags & gated[i].flag) && version < gated[i].since) {
+            *since = gated[i].since;
+            return gated[i].flag;
+        }
+    return 0;
 }

@@ -7,7 +7,7 @@
  * Behaviour of memcached 1.6.18 (the version tests run against), found by
  * sending requests to it (see tests/test_meta.c, "live_*"):
  *   - every flag below exists except E (new CAS): "CLIENT_ERROR invalid
- *     flag".  md x is also rejected, so it has no encoder flag.  Accepted but
+ *     flag", and so is md x (both came in 1.6.27).  Accepted but
  *     without effect in 1.6.18: mg C, ms s, ms N (append autovivify).
  *   - a miss without q answers "EN" followed by the k/O/b flags asked for
  *     ("EN kfoo O7"), so misses can be matched by opaque too.
@@ -94,6 +94,7 @@ ssize_t mcf_meta_b64_decode(void *out, size_t cap, const char *in, size_t len);
 #define MCF_MF_Q 0x00200u /* q  quiet: hide EN (mg) / HD (ms, md, ma) */
 #define MCF_MF_I 0x00400u /* I  invalidate: ms with C older than the item's
                            *    stores it stale; md marks stale, bumps CAS */
+#define MCF_MF_X 0x00800u /* x  md: empty the value, keep the item (>= 1.6.27) */
 /* Flags with a token, taken from the mcf_meta_args field named: */
 #define MCF_MF_OPAQUE 0x01000u  /* O opaque (all) */
 #define MCF_MF_TTL 0x02000u     /* T ttl: mg/ma update TTL, ms TTL, md with I */
@@ -116,7 +117,7 @@ ssize_t mcf_meta_b64_decode(void *out, size_t cap, const char *in, size_t len);
     (MCF_MF_C | MCF_MF_K | MCF_MF_Q | MCF_MF_I | MCF_MF_OPAQUE | MCF_MF_TTL |           \
      MCF_MF_CAS | MCF_MF_NEWCAS | MCF_MF_CFLAGS | MCF_MF_MODE)
 #define MCF_MD_FLAGS                                                                    \
-    (MCF_MF_K | MCF_MF_Q | MCF_MF_I | MCF_MF_OPAQUE | MCF_MF_TTL | MCF_MF_CAS |          \
+    (MCF_MF_K | MCF_MF_Q | MCF_MF_I | MCF_MF_X | MCF_MF_OPAQUE | MCF_MF_TTL | MCF_MF_CAS |          \
      MCF_MF_NEWCAS)
 #define MCF_MA_FLAGS                                                                    \
     (MCF_MF_V | MCF_MF_C | MCF_MF_T | MCF_MF_K | MCF_MF_Q | MCF_MF_OPAQUE | MCF_MF_TTL | \
@@ -167,6 +168,29 @@ size_t mcf_meta_enc_ma(char *out, const mcf_meta_key *key, const mcf_meta_args *
 size_t mcf_meta_enc_mn(char *out);
 /* "me <key> [b]\r\n" (debug). */
 size_t mcf_meta_enc_me(char *out, const mcf_meta_key *key);
+
+/* ---- server versions ----
+ * What each memcached release added, from its release notes
+ * (github.com/memcached/memcached/wiki/ReleaseNotesNNN): 1.6.10 the HD/NS/
+ * EX/NF codes (before: OK), "ms <key> <datalen>" and base64 keys (b);
+ * 1.6.27 E (new CAS) and md x.  A client that speaks meta to an older
+ * server misreads its replies, and an unknown flag costs a CLIENT_ERROR,
+ * so these are checked before sending. */
+#define MCF_META_VERSION(major, minor, patch)                                          \
+    ((uint32_t)(major) * 1000000u + (uint32_t)(minor) * 1000u + (uint32_t)(patch))
+#define MCF_META_SINCE_HD MCF_META_VERSION(1, 6, 10)
+#define MCF_META_SINCE_NEWCAS MCF_META_VERSION(1, 6, 27)
+#define MCF_META_SINCE_X MCF_META_VERSION(1, 6, 27)
+
+/* Parses the version in a "VERSION 1.6.18[suffix]" line (or a bare
+ * "1.6.18"): 1 and *v = MCF_META_VERSION(...), or 0 when it is not three
+ * dot-separated numbers of at most 3 digits (other servers, odd builds). */
+int mcf_meta_parse_version(const char *s, size_t len, uint32_t *v);
+
+/* The first of the request flags (MCF_MF_*) a server of this version does
+ * not have: that flag, with *since the version that added it; 0 when the
+ * server has them all. */
+unsigned mcf_meta_unsupported(unsigned flags, uint32_t version, uint32_t *since);
 
 /* ---- replies ---- */
 

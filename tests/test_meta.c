@@ -244,10 +244,10 @@ TEST(encode_md_ma_mn_me)
     CHECK(enc_is(mcf_meta_enc_md(b, &k, NULL), b, "md foo\r\n"));
     mcf_meta_args d = {.flags = MCF_MD_FLAGS, .opaque = 1, .ttl = 30, .cas = 5, .new_cas = 6};
     memset(b, 0xAA, sizeof b);
-    CHECK(enc_is(mcf_meta_enc_md(b, &k, &d), b, "md foo O1 T30 C5 E6 k q I\r\n"));
+    CHECK(enc_is(mcf_meta_enc_md(b, &k, &d), b, "md foo O1 T30 C5 E6 k q I x\r\n"));
     mcf_meta_key kb = key_of(NULL, "a b", 3);
     memset(b, 0xAA, sizeof b);
-    CHECK(enc_is(mcf_meta_enc_md(b, &kb, &d), b, "md YSBi b O1 T30 C5 E6 k q I\r\n"));
+    CHECK(enc_is(mcf_meta_enc_md(b, &kb, &d), b, "md YSBi b O1 T30 C5 E6 k q I x\r\n"));
     memset(b, 0xAA, sizeof b);
     CHECK(enc_is(mcf_meta_enc_ma(b, &kb, NULL), b, "ma YSBi b\r\n"));
     memset(b, 0xAA, sizeof b);
@@ -962,9 +962,37 @@ TEST(live_version_gates)
     /* opaque: 31 bytes pass, 32 do not */
     add_str(&q, "mg live:gate O0123456789012345678901234567890\r\n");
     add_str(&q, "mg live:gate O01234567890123456789012345678901\r\n");
+    /* md x (empty the value) is not either */
+    mcf_meta_args x = {.flags = MCF_MF_X};
+    add(&q, mcf_meta_enc_md(room(&q), &k, &x));
     int n = roundtrip(&q, r, 8);
-    CHECK(n == 4 && r[0].type == MCF_M_CLIENT_ERROR && r[1].type == MCF_M_EN &&
-          r[1].opaque_len == 31 && r[2].type == MCF_M_CLIENT_ERROR);
+    CHECK(n == 5 && r[0].type == MCF_M_CLIENT_ERROR && r[1].type == MCF_M_EN &&
+          r[1].opaque_len == 31 && r[2].type == MCF_M_CLIENT_ERROR &&
+          r[3].type == MCF_M_CLIENT_ERROR);
+}
+
+TEST(version_parse_and_gates)
+{
+    uint32_t v = 0;
+    CHECK(mcf_meta_parse_version("VERSION 1.6.18\r\n", 16, &v) && v == MCF_META_VERSION(1, 6, 18));
+    CHECK(mcf_meta_parse_version("1.6.9", 5, &v) && v == MCF_META_VERSION(1, 6, 9));
+    CHECK(mcf_meta_parse_version("VERSION 1.6.27-rc1", 18, &v) && v == MCF_META_VERSION(1, 6, 27));
+    CHECK(MCF_META_VERSION(1, 6, 9) < MCF_META_SINCE_HD &&
+          MCF_META_VERSION(1, 10, 0) > MCF_META_SINCE_NEWCAS);
+    static const char *bad[] = {"", "VERSION ", "1.6", "1.6.", "1..6", "x1.6.18",
+                                "1.6.1234", "1234.6.1", "VERSION mcrouter 0.41", "1,6,18"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECKF(!mcf_meta_parse_version(bad[i], strlen(bad[i]), &v), "accepted '%s'", bad[i]);
+    uint32_t since = 0;
+    CHECK(mcf_meta_unsupported(MCF_MF_V | MCF_MF_VIVIFY | MCF_MF_I, MCF_META_VERSION(1, 6, 10),
+                               &since) == 0);
+    CHECK(mcf_meta_unsupported(MCF_MF_NEWCAS, MCF_META_VERSION(1, 6, 18), &since) ==
+              MCF_MF_NEWCAS &&
+          since == MCF_META_SINCE_NEWCAS);
+    CHECK(mcf_meta_unsupported(MCF_MF_X | MCF_MF_Q, MCF_META_VERSION(1, 6, 26), &since) ==
+              MCF_MF_X &&
+          since == MCF_META_SINCE_X);
+    CHECK(mcf_meta_unsupported(MCF_MF_X | MCF_MF_NEWCAS, MCF_META_VERSION(1, 6, 27), &since) == 0);
 }
 
 int main(void)
@@ -979,6 +1007,7 @@ int main(void)
     RUN(encode_md_ma_mn_me);
     RUN(encode_rejects_flags_and_modes_a_command_does_not_take);
     RUN(encode_worst_case_fits_max_request);
+    RUN(version_parse_and_gates);
     RUN(reply_hd_en_nf_ns_ex_mn);
     RUN(reply_va);
     RUN(reply_base64_key);
