@@ -164,9 +164,11 @@ typedef enum mcf_protocol {
     MCF_PROTO_TEXT = 0, /* get/set/... (memcached's classic text protocol) */
     MCF_PROTO_META = 1, /* mg/ms/md/ma/mn (memcached >= 1.6): quiet pipelines
                            matched by opaque, binary-safe keys */
-    /* Meta where the server has it, learned once per connection: "mn" is
-     * sent right after connecting ("MN" = meta, "ERROR" = text).  Keys must
-     * be valid text keys (the choice is made per server). */
+    /* Meta where the server has it, learned once per connection:
+     * "version" and "mn" are sent right after connecting; meta is used when
+     * the answer is "MN" and the version is 1.6.10 or later (older meta
+     * replies differ), text otherwise.  Keys must be valid text keys (the
+     * choice is made per server). */
     MCF_PROTO_AUTO = 2
 } mcf_protocol;
 
@@ -249,22 +251,118 @@ MCF_API int mcf_delete(mcf_client *c, const char *key, size_t key_len, unsigned 
 MCF_API int mcf_touch(mcf_client *c, const char *key, size_t key_len, int64_t exptime,
                       unsigned call_flags);
 
-/* get with item metadata (meta protocol only: MCF_PROTO_META, or
- * MCF_PROTO_AUTO on a server that has it; otherwise MCF_ERR_NOT_SUPPORTED
- * and nothing is sent).  get_flags says what to fetch with the value: */
-#define MCF_GET_TTL 0x1u         /* info->ttl: seconds left, -1 = never expires */
-#define MCF_GET_LAST_ACCESS 0x2u /* info->last_access: seconds since it was last read */
-#define MCF_GET_HIT_BEFORE 0x4u  /* info->hit_before: 1 if it was read before this call */
-#define MCF_GET_NO_BUMP 0x8u     /* neither bump it in the LRU nor update its access time */
+/* ------------------------------------------------------------------ */
+/* Meta-protocol commands                                              */
+/* ------------------------------------------------------------------ */
+/*
+ * The _ex calls expose what only memcached's meta commands can do (item
+ * metadata, stale-while-revalidate, invalidation, auto-create).  They need
+ * the meta protocol: MCF_OPT_PROTOCOL meta, or auto on a server that has it
+ * (memcached >= 1.6.10).  On a text connection they fail with
+ * MCF_ERR_NOT_SUPPORTED and nothing is sent.  A flag the connected server's
+ * version does not have (see MCF_META_NEW_CAS, MCF_META_REMOVE_VALUE) also
+ * fails with MCF_ERR_NOT_SUPPORTED, "... not supported by server S (version
+ * V) ...", before anything is sent; the version is asked once per
+ * connection, only when such a flag is used.
+ *
+ * Stale-while-revalidate (anti-stampede), the pattern these serve:
+ *
+ *   mcf_meta_opts o = {.flags = MCF_META_VIVIFY | MCF_META_RECACHE,
+ *                      .vivify_ttl = 30, .recache_ttl = 30};
+ *   rc = mcf_get_ex(c, key, klen, &o, &v, &info);
+ *   if (info.win)            -> this caller recomputes and stores the value
+ *                               (every other caller sees info.won meanwhile)
+ *   else if (v.len || !info.won) -> use v (info.stale: it is old but usable)
+ *   else                     -> another caller is computing it: retry soon
+ *
+ * A miss with MCF_META_VIVIFY creates an empty placeholder item (so the call
+ * returns MCF_OK with an empty value and info.win set for the one caller
+ * that created it, info.won for everyone after).  MCF_META_RECACHE makes
+ * one caller win early, while the TTL left is below recache_ttl, so a hot
+ * key is refreshed before it expires.  mcf_delete_ex with
+ * MCF_META_INVALIDATE marks an item stale instead of removing it: readers
+ * keep getting the old value with info.stale, and the first of them wins.
+ */
+
+/* mcf_meta_opts.flags; each call takes the flags listed for it and fails
+ * with MCF_ERR_ARG on any other. */
+#define MCF_META_GET_TTL 0x0001u         /* get, incr/decr: info->ttl, seconds left
+                                          * (-1 = never expires) */
+#define MCF_META_GET_LAST_ACCESS 0x0002u /* get: info->last_access, seconds since
+                                          * the item was last read */
+#define MCF_META_GET_HIT_BEFORE 0x0004u  /* get: info->hit_before, 1 if it was read
+                                          * before this call */
+#define MCF_META_NO_BUMP 0x0008u         /* get: no LRU bump, no access-time update */
+#define MCF_META_SET_TTL 0x0010u         /* get (get-and-touch), incr/decr (on
+                                          * success), delete with INVALIDATE: set
+                                          * the item's TTL to opts->ttl */
+#define MCF_META_VIVIFY 0x0020u          /* get: on a miss create an empty item
+                                          * with TTL opts->vivify_ttl (info->win);
+                                          * incr/decr: on a miss create the item
+                                          * with value opts->initial and TTL
+                                          * opts->vivify_ttl */
+#define MCF_META_RECACHE 0x0040u         /* get: win (info->win) when the TTL
+                                          * left is below opts->recache_ttl */
+#define MCF_META_INVALIDATE 0x0080u      /* store in MCF_CAS mode: a CAS older
+                                          * than the item's still stores the
+                                          * value, marked stale; delete: mark
+                                          * the item stale (and give it a new
+                                          * CAS) instead of removing it */
+#define MCF_META_COMPARE_CAS 0x0100u     /* delete, incr/decr: only if the item's
+                                          * CAS is opts->cas (else MCF_EXISTS);
+                                          * store: use mode MCF_CAS */
+#define MCF_META_NEW_CAS 0x0200u         /* get, store, delete, incr/decr: give
+                                          * the item CAS opts->new_cas if the call
+                                          * modifies it (memcached >= 1.6.27) */
+#define MCF_META_REMOVE_VALUE 0x0400u    /* delete: empty the value but keep the
+                                          * item (memcached >= 1.6.27) */
+
+typedef struct mcf_meta_opts {
+    unsigned flags;      /* MCF_META_* */
+    int64_t ttl;         /* MCF_META_SET_TTL (exptime rules as everywhere) */
+    int64_t vivify_ttl;  /* MCF_META_VIVIFY */
+    int64_t recache_ttl; /* MCF_META_RECACHE */
+    uint64_t cas;        /* MCF_META_COMPARE_CAS */
+    uint64_t new_cas;    /* MCF_META_NEW_CAS */
+    uint64_t initial;    /* MCF_META_VIVIFY on incr/decr: the created value */
+} mcf_meta_opts;
+
+/* What a meta call learned about the item.  Fields not asked for are 0. */
 typedef struct mcf_item_info {
-    int64_t ttl;
-    uint64_t last_access;
-    int hit_before;
+    int64_t ttl;          /* MCF_META_GET_TTL */
+    uint64_t last_access; /* MCF_META_GET_LAST_ACCESS */
+    int hit_before;       /* MCF_META_GET_HIT_BEFORE */
+    int win;   /* this caller won the right to recompute the item (W) */
+    int stale; /* the item is stale: invalidated, awaiting a new value (X) */
+    int won;   /* another caller already won; its new value is pending (Z) */
+    uint64_t cas; /* the item's CAS after the call (get: as out->cas) */
 } mcf_item_info;
-/* MCF_OK with *out (as mcf_gets: cas filled) and *info (fields not asked
- * for are 0), MCF_MISS, or an error.  info may be NULL. */
-MCF_API int mcf_get_ex(mcf_client *c, const char *key, size_t key_len, unsigned get_flags,
-                       mcf_value *out, mcf_item_info *info);
+
+/* mg: MCF_OK with *out (cas filled, as mcf_gets) and *info, MCF_MISS, or an
+ * error.  opts and info may be NULL. */
+MCF_API int mcf_get_ex(mcf_client *c, const char *key, size_t key_len,
+                       const mcf_meta_opts *opts, mcf_value *out, mcf_item_info *info);
+
+/* ms: as mcf_store (MCF_OK, MCF_NOT_STORED, MCF_EXISTS, MCF_NOT_FOUND), with
+ * MCF_META_INVALIDATE (mode MCF_CAS) and MCF_META_NEW_CAS; info->cas gets the
+ * stored item's CAS.  Compression applies as in mcf_store. */
+MCF_API int mcf_store_ex(mcf_client *c, mcf_store_mode mode, const char *key, size_t key_len,
+                         const void *value, size_t value_len, uint32_t flags, int64_t exptime,
+                         uint64_t cas, const mcf_meta_opts *opts, mcf_item_info *info);
+
+/* md: MCF_OK (deleted, or marked stale with MCF_META_INVALIDATE),
+ * MCF_NOT_FOUND, MCF_EXISTS (MCF_META_COMPARE_CAS mismatch), or an error. */
+MCF_API int mcf_delete_ex(mcf_client *c, const char *key, size_t key_len,
+                          const mcf_meta_opts *opts);
+
+/* ma: MCF_OK and *new_value (may be NULL), MCF_NOT_FOUND (a miss without
+ * MCF_META_VIVIFY), MCF_EXISTS (CAS mismatch), MCF_NOT_STORED (the item
+ * could not be created), or an error; info->cas (and info->ttl with
+ * MCF_META_GET_TTL) describe the item after the change. */
+MCF_API int mcf_incr_ex(mcf_client *c, const char *key, size_t key_len, uint64_t delta,
+                        const mcf_meta_opts *opts, uint64_t *new_value, mcf_item_info *info);
+MCF_API int mcf_decr_ex(mcf_client *c, const char *key, size_t key_len, uint64_t delta,
+                        const mcf_meta_opts *opts, uint64_t *new_value, mcf_item_info *info);
 
 /* ------------------------------------------------------------------ */
 /* Multi-key commands                                                  */

@@ -292,26 +292,6 @@ static int get_one(mcf_client *c, mcf_get_mode mode, int64_t exptime, const char
     return out->data ? MCF_OK : MCF_MISS;
 }
 
-int mcf_get_ex(mcf_client *c, const char *key, size_t key_len, unsigned get_flags,
-               mcf_value *out, mcf_item_info *info)
-{
-    if (!c || !out || (get_flags & ~(unsigned)(MCF_GET_TTL | MCF_GET_LAST_ACCESS |
-                                               MCF_GET_HIT_BEFORE | MCF_GET_NO_BUMP)))
-        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_get_ex: invalid argument") : MCF_ERR_ARG;
-    memset(out, 0, sizeof *out);
-    if (info)
-        memset(info, 0, sizeof *info);
-    const char *keys[1] = {key};
-    size_t lens[1] = {key_len};
-    /* get_flags | 0x100: marks the call as mcf_get_ex even with no flag */
-    mcf_call call = {.kind = CALL_GET, .mode = MCF_GETS, .keys = keys, .key_lens = lens, .n = 1,
-                     .hold = 1, .held = out, .get_flags = get_flags | 0x100u, .info = info};
-    int rc = mcf_run(c, &call);
-    if (rc != MCF_OK)
-        return rc;
-    return out->data ? MCF_OK : MCF_MISS;
-}
-
 int mcf_get(mcf_client *c, const char *key, size_t key_len, mcf_value *out)
 {
     return get_one(c, MCF_GET, 0, key, key_len, out);
@@ -431,6 +411,126 @@ int mcf_touch(mcf_client *c, const char *key, size_t key_len, int64_t exptime,
 {
     mcf_item it = {.key = key, .key_len = key_len, .exptime = exptime};
     return one_item(c, MCF_OP_TOUCH, &it, call_flags);
+}
+
+/* ---- meta-only calls (mcf_*_ex) ---- */
+
+/* The MCF_META_* flags each _ex call takes. */
+#define EX_GET_FLAGS                                                                    \
+    (MCF_META_GET_TTL | MCF_META_GET_LAST_ACCESS | MCF_META_GET_HIT_BEFORE |            \
+     MCF_META_NO_BUMP | MCF_META_SET_TTL | MCF_META_VIVIFY | MCF_META_RECACHE |         \
+     MCF_META_NEW_CAS)
+#define EX_STORE_FLAGS (MCF_META_INVALIDATE | MCF_META_NEW_CAS)
+#define EX_DELETE_FLAGS                                                                 \
+    (MCF_META_INVALIDATE | MCF_META_SET_TTL | MCF_META_COMPARE_CAS | MCF_META_NEW_CAS |  \
+     MCF_META_REMOVE_VALUE)
+#define EX_ARITH_FLAGS                                                                  \
+    (MCF_META_GET_TTL | MCF_META_SET_TTL | MCF_META_VIVIFY | MCF_META_COMPARE_CAS |     \
+     MCF_META_NEW_CAS)
+
+static const mcf_meta_opts no_opts;
+
+/* MCF_OK when opts (NULL: none) only has flags from `allowed`. */
+static int ex_check(mcf_client *c, const char *fn, const mcf_meta_opts *opts, unsigned allowed)
+{
+    if (opts && (opts->flags & ~allowed))
+        return mcf_set_error(c, MCF_ERR_ARG, "%s: option flags 0x%x do not apply to it", fn,
+                             opts->flags & ~allowed);
+    return MCF_OK;
+}
+
+int mcf_get_ex(mcf_client *c, const char *key, size_t key_len, const mcf_meta_opts *opts,
+               mcf_value *out, mcf_item_info *info)
+{
+    if (!c || !out)
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_get_ex: invalid argument") : MCF_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (info)
+        memset(info, 0, sizeof *info);
+    int rc = ex_check(c, "mcf_get_ex", opts, EX_GET_FLAGS);
+    if (rc != MCF_OK)
+        return rc;
+    const char *keys[1] = {key};
+    size_t lens[1] = {key_len};
+    mcf_call call = {.kind = CALL_GET, .mode = MCF_GETS, .keys = keys, .key_lens = lens, .n = 1,
+                     .hold = 1, .held = out, .meta = opts ? opts : &no_opts, .info = info};
+    rc = mcf_run(c, &call);
+    if (rc != MCF_OK)
+        return rc;
+    return out->data ? MCF_OK : MCF_MISS;
+}
+
+/* One item of an _ex call through the engine; the outcome is the item's rc. */
+static int ex_item(mcf_client *c, mcf_call_kind kind, int mode, mcf_item *it,
+                   const mcf_meta_opts *opts, mcf_item_info *info)
+{
+    if (info)
+        memset(info, 0, sizeof *info);
+    mcf_call call = {.kind = kind, .mode = mode, .items = it, .n = 1,
+                     .meta = opts ? opts : &no_opts, .info = info};
+    int rc = mcf_run(c, &call);
+    return rc == MCF_OK ? it->rc : rc;
+}
+
+int mcf_store_ex(mcf_client *c, mcf_store_mode mode, const char *key, size_t key_len,
+                 const void *value, size_t value_len, uint32_t flags, int64_t exptime,
+                 uint64_t cas, const mcf_meta_opts *opts, mcf_item_info *info)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    if (mode < MCF_SET || mode > MCF_CAS)
+        return mcf_set_error(c, MCF_ERR_ARG, "mcf_store_ex: unknown mode");
+    int rc = ex_check(c, "mcf_store_ex", opts, EX_STORE_FLAGS);
+    if (rc != MCF_OK)
+        return rc;
+    if (opts && (opts->flags & MCF_META_INVALIDATE) && mode != MCF_CAS)
+        return mcf_set_error(c, MCF_ERR_ARG,
+                             "mcf_store_ex: MCF_META_INVALIDATE needs mode MCF_CAS");
+    mcf_item it = {.key = key, .key_len = key_len, .value = value, .value_len = value_len,
+                   .flags = flags, .exptime = exptime, .cas = cas};
+    return ex_item(c, CALL_STORE, (int)mode, &it, opts, info);
+}
+
+int mcf_delete_ex(mcf_client *c, const char *key, size_t key_len, const mcf_meta_opts *opts)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    int rc = ex_check(c, "mcf_delete_ex", opts, EX_DELETE_FLAGS);
+    if (rc != MCF_OK)
+        return rc;
+    /* md takes T only with I (protocol.txt, Meta Delete). */
+    if (opts && (opts->flags & MCF_META_SET_TTL) && !(opts->flags & MCF_META_INVALIDATE))
+        return mcf_set_error(c, MCF_ERR_ARG,
+                             "mcf_delete_ex: MCF_META_SET_TTL needs MCF_META_INVALIDATE");
+    mcf_item it = {.key = key, .key_len = key_len};
+    return ex_item(c, CALL_DELETE, 0, &it, opts, NULL);
+}
+
+static int arith_ex(mcf_client *c, int incr, const char *key, size_t key_len, uint64_t delta,
+                    const mcf_meta_opts *opts, uint64_t *new_value, mcf_item_info *info)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    int rc = ex_check(c, incr ? "mcf_incr_ex" : "mcf_decr_ex", opts, EX_ARITH_FLAGS);
+    if (rc != MCF_OK)
+        return rc;
+    mcf_item it = {.key = key, .key_len = key_len, .delta = delta};
+    rc = ex_item(c, CALL_ARITH, incr, &it, opts, info);
+    if (rc == MCF_OK && new_value)
+        *new_value = it.number;
+    return rc;
+}
+
+int mcf_incr_ex(mcf_client *c, const char *key, size_t key_len, uint64_t delta,
+                const mcf_meta_opts *opts, uint64_t *new_value, mcf_item_info *info)
+{
+    return arith_ex(c, 1, key, key_len, delta, opts, new_value, info);
+}
+
+int mcf_decr_ex(mcf_client *c, const char *key, size_t key_len, uint64_t delta,
+                const mcf_meta_opts *opts, uint64_t *new_value, mcf_item_info *info)
+{
+    return arith_ex(c, 0, key, key_len, delta, opts, new_value, info);
 }
 
 /* ---- per-server and fleet commands ---- */

@@ -52,6 +52,7 @@ void mcf_conn_close(mcf_server *s)
         close(s->fd);
     s->fd = -1;
     s->proto = PROTO_UNKNOWN; /* learned again on the next connection */
+    s->version_known = 0;     /* an upgrade may come with a restart */
     /* rbuf and held_off stay: a value handed out this call lives there. */
     s->noreply_dirty = 0;
 }

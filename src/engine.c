@@ -422,6 +422,22 @@ static void meta_error(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
     finish(c, call, i, rc, NULL);
 }
 
+/* What a reply said about the item, for the _ex calls (one item each). */
+static void note_item_info(mcf_item_info *info, const mcf_meta_reply *r)
+{
+    if (r->has & MCF_MR_TTL)
+        info->ttl = r->ttl;
+    if (r->has & MCF_MR_LA)
+        info->last_access = r->last_access;
+    if (r->has & MCF_MR_HIT)
+        info->hit_before = r->hit_before;
+    if (r->has & MCF_MR_CAS)
+        info->cas = r->cas;
+    info->win = (r->has & MCF_MR_WIN) != 0;
+    info->stale = (r->has & MCF_MR_STALE) != 0;
+    info->won = (r->has & MCF_MR_WON) != 0;
+}
+
 static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_meta_reply *r)
 {
     if (r->type == MCF_M_MN) {
@@ -452,6 +468,8 @@ static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
     }
     if (p + 1 > s->cursor)
         s->cursor = p + 1;
+    if (call->info)
+        note_item_info(call->info, r);
     int rc = -1;
     switch (call->kind) {
     case CALL_GET:
@@ -460,14 +478,6 @@ static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
                             .data = r->data, .data_len = r->data_len,
                             .flags = (r->has & MCF_MR_FLAGS) ? r->client_flags : 0,
                             .cas = (r->has & MCF_MR_CAS) ? r->cas : 0};
-            if (call->info) {
-                if (r->has & MCF_MR_TTL)
-                    call->info->ttl = r->ttl;
-                if (r->has & MCF_MR_LA)
-                    call->info->last_access = r->last_access;
-                if (r->has & MCF_MR_HIT)
-                    call->info->hit_before = r->hit_before;
-            }
             deliver_value(c, call, s, i, &tr);
             return;
         }
@@ -485,16 +495,23 @@ static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
                                    : -1;
         break;
     case CALL_DELETE:
-        rc = r->type == MCF_M_HD ? MCF_OK : r->type == MCF_M_NF ? MCF_NOT_FOUND : -1;
+        /* EX: a compare-CAS (mcf_delete_ex) did not match. */
+        rc = r->type == MCF_M_HD   ? MCF_OK
+             : r->type == MCF_M_NF ? MCF_NOT_FOUND
+             : r->type == MCF_M_EX ? MCF_EXISTS
+                                   : -1;
         break;
     case CALL_ARITH:
         if (r->type == MCF_M_VA && (r->has & MCF_MR_NUMBER)) {
             call->items[i].number = r->number;
             rc = MCF_OK;
-        } else if (r->type == MCF_M_HD) {
-            rc = MCF_OK;
-        } else if (r->type == MCF_M_NF) {
-            rc = MCF_NOT_FOUND;
+        } else {
+            /* EX and NS: compare-CAS and auto-create (mcf_incr_ex). */
+            rc = r->type == MCF_M_HD   ? MCF_OK
+                 : r->type == MCF_M_NF ? MCF_NOT_FOUND
+                 : r->type == MCF_M_EX ? MCF_EXISTS
+                 : r->type == MCF_M_NS ? MCF_NOT_STORED
+                                       : -1;
         }
         break;
     default:
@@ -783,6 +800,57 @@ static unsigned meta_k(const mcf_meta_key *k)
     return k->b64 ? 0 : MCF_MF_K;
 }
 
+/* The request flags and tokens of an _ex call's options (call->meta). */
+static void apply_meta_opts(const mcf_call *call, mcf_meta_args *a)
+{
+    const mcf_meta_opts *o = call->meta;
+    if (!o)
+        return;
+    unsigned f = o->flags;
+    if (f & MCF_META_GET_TTL)
+        a->flags |= MCF_MF_T;
+    if (f & MCF_META_GET_LAST_ACCESS)
+        a->flags |= MCF_MF_L;
+    if (f & MCF_META_GET_HIT_BEFORE)
+        a->flags |= MCF_MF_H;
+    if (f & MCF_META_NO_BUMP)
+        a->flags |= MCF_MF_U;
+    if (f & MCF_META_SET_TTL) {
+        a->flags |= MCF_MF_TTL;
+        a->ttl = o->ttl;
+    }
+    if (f & MCF_META_VIVIFY) {
+        a->flags |= MCF_MF_VIVIFY;
+        a->vivify_ttl = o->vivify_ttl;
+        if (call->kind == CALL_ARITH) {
+            a->flags |= MCF_MF_INITIAL;
+            a->initial = o->initial;
+        }
+    }
+    if (f & MCF_META_RECACHE) {
+        a->flags |= MCF_MF_RECACHE;
+        a->recache = o->recache_ttl;
+    }
+    if (f & MCF_META_INVALIDATE)
+        a->flags |= MCF_MF_I;
+    if (f & MCF_META_COMPARE_CAS) {
+        a->flags |= MCF_MF_CAS;
+        a->cas = o->cas;
+    }
+    if (f & MCF_META_NEW_CAS) {
+        a->flags |= MCF_MF_NEWCAS;
+        a->new_cas = o->new_cas;
+    }
+    if (f & MCF_META_REMOVE_VALUE)
+        a->flags |= MCF_MF_X;
+    /* The item's CAS after a write goes to info->cas; q would hide the HD
+     * that carries it. */
+    if (call->kind == CALL_STORE || call->kind == CALL_ARITH) {
+        a->flags |= MCF_MF_C;
+        a->flags &= ~MCF_MF_Q;
+    }
+}
+
 static const char meta_store_mode[] = {MCF_MM_SET,    MCF_MM_ADD,     MCF_MM_REPLACE,
                                        MCF_MM_APPEND, MCF_MM_PREPEND, MCF_MM_SET};
 
@@ -803,14 +871,7 @@ static size_t enc_meta_simple(mcf_client *c, const mcf_call *call, size_t p, siz
             a.flags |= MCF_MF_TTL;
             a.ttl = call->exptime;
         }
-        if (call->get_flags & MCF_GET_TTL)
-            a.flags |= MCF_MF_T;
-        if (call->get_flags & MCF_GET_LAST_ACCESS)
-            a.flags |= MCF_MF_L;
-        if (call->get_flags & MCF_GET_HIT_BEFORE)
-            a.flags |= MCF_MF_H;
-        if (call->get_flags & MCF_GET_NO_BUMP)
-            a.flags |= MCF_MF_U;
+        apply_meta_opts(call, &a);
         return mcf_meta_enc_mg(w, &k, &a);
     case CALL_TOUCH:
         a.flags |= MCF_MF_Q | MCF_MF_TTL;
@@ -818,12 +879,14 @@ static size_t enc_meta_simple(mcf_client *c, const mcf_call *call, size_t p, siz
         return mcf_meta_enc_mg(w, &k, &a);
     case CALL_DELETE:
         a.flags |= MCF_MF_Q;
+        apply_meta_opts(call, &a);
         return mcf_meta_enc_md(w, &k, &a);
     case CALL_ARITH:
         /* ma q would hide the new value: quiet only for noreply. */
         a.flags |= MCF_MF_DELTA | MCF_MF_MODE | (call->noreply ? MCF_MF_Q : MCF_MF_V);
         a.delta = call->items[i].delta;
         a.mode = call->mode ? MCF_MM_INCR : MCF_MM_DECR;
+        apply_meta_opts(call, &a);
         return mcf_meta_enc_ma(w, &k, &a);
     default:
         return 0;
@@ -858,6 +921,7 @@ static int build_meta_store(mcf_client *c, const mcf_call *call, mcf_server *s, 
         a.flags |= MCF_MF_CAS;
         a.cas = it->cas;
     }
+    apply_meta_opts(call, &a);
     size_t start = s->wlen;
     size_t hl = mcf_meta_enc_ms(s->wbuf + s->wlen, &k, vlen, &a);
     if (!hl)
@@ -1076,55 +1140,180 @@ static void fail_unstarted(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
  * short enough to catch a server restart or a late reply. */
 #define IDLE_CHECK_US 1000
 
-/* MCF_PROTO_AUTO: asks a new connection whether it speaks meta ("mn" is
- * answered "MN" by memcached >= 1.6, "ERROR" before).  MCF_OK and s->proto
- * set, or an error (the connection is then closed). */
-static int probe_protocol(mcf_client *c, mcf_server *s)
+/* One synchronous exchange on a fresh or idle connection: sends req and
+ * reads until `lines` lines have arrived, all within the I/O timeout.
+ * Returns NULL and the lines in s->rbuf[rpos..rlen), or why it failed
+ * (*rc set; the caller closes the connection). */
+static const char *exchange(mcf_client *c, mcf_server *s, const char *req, size_t len,
+                            int lines, int *rc)
 {
-    static const char req[] = "mn\r\n";
-    char label[LABEL_MAX];
-    const char *why = NULL;
-    int rc = MCF_ERR_IO;
+    *rc = MCF_ERR_IO;
     ssize_t w;
     do
-        w = send(s->fd, req, sizeof req - 1, MSG_NOSIGNAL);
+        w = send(s->fd, req, len, MSG_NOSIGNAL);
     while (w < 0 && errno == EINTR);
-    if (w != (ssize_t)(sizeof req - 1))
-        why = w < 0 ? strerror(errno) : "short send";
-    else if (mcf_conn_set_lowat(s, 1) < 0 || mcf_conn_set_rcvtimeo(s, c->io_timeout_ms) < 0)
-        why = strerror(errno);
-    while (!why && !(s->rlen > s->rpos && memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos))) {
-        ssize_t got = mcf_conn_recv(s, 0, 1);
-        if (got == -EAGAIN) {
-            rc = MCF_ERR_TIMEOUT;
-            why = "no answer to the protocol probe (mn) within the I/O timeout";
-        } else if (got == 0) {
-            why = "connection closed by server";
-        } else if (got < 0) {
-            why = strerror((int)-got);
-        } else if (s->rlen - s->rpos > 64) {
-            rc = MCF_ERR_PROTOCOL;
-            why = "unexpected answer to the protocol probe (mn)";
+    if (w != (ssize_t)len)
+        return w < 0 ? strerror(errno) : "short send";
+    int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
+    for (;;) {
+        int have = 0;
+        for (size_t i = s->rpos; i < s->rlen; i++)
+            have += s->rbuf[i] == '\n';
+        if (have >= lines)
+            return NULL;
+        if (s->rlen - s->rpos > 256) {
+            *rc = MCF_ERR_PROTOCOL;
+            return "unexpected answer";
         }
+        int ms = mcf_ms_left(deadline);
+        if (ms == 0 || mcf_conn_set_lowat(s, 1) < 0 || mcf_conn_set_rcvtimeo(s, ms) < 0) {
+            if (ms != 0)
+                return strerror(errno);
+            *rc = MCF_ERR_TIMEOUT;
+            return "no answer within the I/O timeout";
+        }
+        ssize_t got = mcf_conn_recv(s, 0, 1);
+        if (got == 0)
+            return "connection closed by server";
+        if (got < 0 && got != -EAGAIN)
+            return strerror((int)-got);
     }
+}
+
+/* Records the version from a "VERSION x.y.z" line. */
+static void note_version(mcf_server *s, const char *l, size_t len)
+{
+    while (len && (l[len - 1] == '\n' || l[len - 1] == '\r'))
+        len--;
+    size_t n = len > 8 ? len - 8 : 0;
+    if (n >= sizeof s->version_str)
+        n = sizeof s->version_str - 1;
+    memcpy(s->version_str, l + (len - n), n);
+    s->version_str[n] = 0;
+    s->version_known = len > 8 && memcmp(l, "VERSION ", 8) == 0 &&
+                               mcf_meta_parse_version(l, len, &s->version)
+                           ? 1
+                           : -1;
+}
+
+/* MCF_PROTO_AUTO: asks a new connection its version and whether it speaks
+ * meta, in one round trip: "version" then "mn" ("MN" from memcached >= 1.6,
+ * "ERROR" before).  Meta is used from 1.6.10 on (MCF_META_SINCE_HD: older
+ * meta replies say OK, not HD), or when the version is not memcached's
+ * x.y.z and the server answers MN.  MCF_OK and s->proto set, or an error
+ * (the connection is then closed). */
+static int probe_protocol(mcf_client *c, mcf_server *s)
+{
+    static const char req[] = "version\r\nmn\r\n";
+    char label[LABEL_MAX];
+    int rc;
+    const char *why = exchange(c, s, req, sizeof req - 1, 2, &rc);
     if (!why) {
-        const char *l = s->rbuf + s->rpos;
-        size_t len = s->rlen - s->rpos;
-        if (len == 4 && memcmp(l, "MN\r\n", 4) == 0)
-            s->proto = PROTO_IS_META;
-        else if (len >= 7 && memcmp(l, "ERROR", 5) == 0 && l[len - 1] == '\n')
-            s->proto = PROTO_IS_TEXT;
-        else {
+        const char *l = s->rbuf + s->rpos, *end = s->rbuf + s->rlen;
+        const char *nl = memchr(l, '\n', (size_t)(end - l));
+        const char *l2 = nl + 1;
+        size_t len2 = (size_t)(end - l2);
+        if (nl - l < 9 || memcmp(l, "VERSION ", 8) != 0) {
             rc = MCF_ERR_PROTOCOL;
-            why = "unexpected answer to the protocol probe (mn)";
+            why = "unexpected answer";
+        } else if (note_version(s, l, (size_t)(nl + 1 - l)),
+                   len2 == 4 && memcmp(l2, "MN\r\n", 4) == 0) {
+            s->proto = s->version_known > 0 && s->version < MCF_META_SINCE_HD ? PROTO_IS_TEXT
+                                                                             : PROTO_IS_META;
+        } else if (len2 >= 7 && memcmp(l2, "ERROR", 5) == 0 && l2[len2 - 1] == '\n') {
+            s->proto = PROTO_IS_TEXT;
+        } else {
+            rc = MCF_ERR_PROTOCOL;
+            why = "unexpected answer";
         }
     }
     s->rlen = s->rpos = 0;
     if (!why)
         return MCF_OK;
-    mcf_note_error(c, rc, "server %s: %s", srv_label(s, label, sizeof label), why);
+    mcf_note_error(c, rc, "server %s: protocol probe (version, mn): %s",
+                   srv_label(s, label, sizeof label), why);
     mcf_conn_close(s);
     return rc;
+}
+
+/* Asks the server's version once per connection (for version-gated meta
+ * flags).  MCF_OK, or an error (the connection is then closed). */
+static int probe_version(mcf_client *c, mcf_server *s)
+{
+    static const char req[] = "version\r\n";
+    char label[LABEL_MAX];
+    int rc;
+    const char *why = exchange(c, s, req, sizeof req - 1, 1, &rc);
+    if (!why) {
+        const char *l = s->rbuf + s->rpos;
+        size_t len = s->rlen - s->rpos;
+        if (len < 9 || memcmp(l, "VERSION ", 8) != 0 || l[len - 1] != '\n') {
+            rc = MCF_ERR_PROTOCOL;
+            why = "unexpected answer";
+        } else {
+            note_version(s, l, len);
+        }
+    }
+    s->rlen = s->rpos = 0;
+    if (!why)
+        return MCF_OK;
+    mcf_note_error(c, rc, "server %s: version request: %s", srv_label(s, label, sizeof label),
+                   why);
+    mcf_conn_close(s);
+    return rc;
+}
+
+/* The public name of an _ex call, for messages. */
+static const char *ex_name(const mcf_call *call)
+{
+    switch (call->kind) {
+    case CALL_GET: return "mcf_get_ex";
+    case CALL_STORE: return "mcf_store_ex";
+    case CALL_DELETE: return "mcf_delete_ex";
+    case CALL_ARITH: return call->mode ? "mcf_incr_ex" : "mcf_decr_ex";
+    default: return "a meta call";
+    }
+}
+
+/* An _ex call on server s: MCF_OK when s speaks meta and its version has
+ * every flag the call would send; otherwise the error, nothing sent. */
+static int check_meta_call(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    char label[LABEL_MAX];
+    if (!s->meta_call && c->protocol == MCF_PROTO_TEXT)
+        return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
+                              "%s: needs the meta protocol, and the client is set to text "
+                              "(MCF_OPT_PROTOCOL meta, or auto on memcached >= 1.6.10)",
+                              ex_name(call));
+    if (!s->meta_call)
+        return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
+                              "%s: needs the meta protocol, and server %s has none (version "
+                              "%s; meta needs memcached >= 1.6.10)",
+                              ex_name(call), srv_label(s, label, sizeof label),
+                              s->version_known ? s->version_str : "unknown");
+    mcf_meta_args a = {0};
+    apply_meta_opts(call, &a);
+    uint32_t since;
+    if (!mcf_meta_unsupported(a.flags, 0, &since))
+        return MCF_OK; /* nothing version-gated */
+    if (!s->version_known) {
+        int rc = probe_version(c, s);
+        if (rc != MCF_OK) {
+            mcf_conn_record_failure(c, s);
+            return rc;
+        }
+    }
+    unsigned bad;
+    if (s->version_known < 0 || !(bad = mcf_meta_unsupported(a.flags, s->version, &since)))
+        return MCF_OK; /* not memcached's numbering: let the server judge */
+    const char *what = bad == MCF_MF_NEWCAS ? "flag E (MCF_META_NEW_CAS)"
+                                            : "md flag x (MCF_META_REMOVE_VALUE)";
+    return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
+                          "%s: %s not supported by server %s (version %s); it needs memcached "
+                          ">= %u.%u.%u",
+                          ex_name(call), what, srv_label(s, label, sizeof label), s->version_str,
+                          (unsigned)(since / 1000000), (unsigned)(since / 1000 % 1000),
+                          (unsigned)(since % 1000));
 }
 
 static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
@@ -1159,14 +1348,12 @@ static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t no
     }
     /* version, stats and flush_all always speak text. */
     s->meta_call = s->proto == PROTO_IS_META && (call->kind == CALL_GET || is_item_call(call));
-    if (call->get_flags && !s->meta_call) {
-        char label[LABEL_MAX];
-        mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
-                       "server %s: item metadata (mcf_get_ex) needs the meta protocol "
-                       "(MCF_OPT_PROTOCOL meta or auto on memcached >= 1.6)",
-                       srv_label(s, label, sizeof label));
-        fail_unstarted(c, call, s, MCF_ERR_NOT_SUPPORTED);
-        return MCF_ERR_NOT_SUPPORTED;
+    if (call->meta) {
+        int rc = check_meta_call(c, call, s);
+        if (rc != MCF_OK) {
+            fail_unstarted(c, call, s, rc);
+            return rc;
+        }
     }
     int rc = build_request(c, call, s);
     if (rc != MCF_OK) {

@@ -54,6 +54,11 @@ typedef struct mcf_server {
     size_t ends_due;   /* retrieval: END lines still to come (one per command line) */
     int64_t last_used_us; /* when the last call on this connection ended */
     int proto;            /* this connection's protocol: 0 not known yet, PROTO_* */
+    /* The server's version, asked once per connection when needed:
+     * version_known 0 not asked, 1 parsed into version, -1 not parsable. */
+    int version_known;
+    uint32_t version; /* MCF_META_VERSION(...) */
+    char version_str[32];
     int meta_call;        /* this call speaks meta on this server */
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
     int rcvlowat;         /* SO_RCVLOWAT now set on fd (poll honours it: 1 before polling) */
@@ -143,8 +148,9 @@ typedef struct mcf_call {
     char *version_buf;
     size_t version_len;
     int first_error;
-    /* mcf_get_ex: MCF_GET_* flags (meta only) and where the metadata goes */
-    unsigned get_flags;
+    /* The _ex calls (one key, meta only): their options, and where what the
+     * server said about the item goes (may be NULL). */
+    const mcf_meta_opts *meta;
     mcf_item_info *info;
 } mcf_call;
 

@@ -1703,33 +1703,43 @@ TEST(meta_opaque_matching)
     TEARDOWN(3);
 }
 
-/* mcf_get_ex: item metadata with the value (meta only). */
+/* mcf_get_ex: item metadata with the value (meta only).  More in
+ * tests/test_meta_features.c. */
 TEST(meta_get_ex)
 {
     SETUP(1, NULL);
     mcf_value v;
     mcf_item_info info;
+    const mcf_meta_opts o_ttl = {.flags = MCF_META_GET_TTL};
+    const mcf_meta_opts o_all = {.flags = MCF_META_GET_TTL | MCF_META_GET_HIT_BEFORE |
+                                          MCF_META_GET_LAST_ACCESS};
+    const mcf_meta_opts o_hit = {.flags = MCF_META_GET_HIT_BEFORE};
+    const mcf_meta_opts o_nobump = {.flags = MCF_META_NO_BUMP};
     CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_TEXT), MCF_OK);
     CHECK_RC(mcf_set(c, KS("ex:k"), "val", 3, 9, 1000), MCF_OK);
-    CHECK_RC(mcf_get_ex(c, KS("ex:k"), MCF_GET_TTL, &v, &info), MCF_ERR_NOT_SUPPORTED);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), &o_ttl, &v, &info), MCF_ERR_NOT_SUPPORTED);
     CHECKF(contains(mcf_last_error(c), "meta"), "last error '%s'", mcf_last_error(c));
     CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_META), MCF_OK);
-    CHECK_RC(mcf_get_ex(c, KS("ex:k"), 0x80, &v, &info), MCF_ERR_ARG);
-    CHECK_RC(mcf_get_ex(c, KS("ex:k"), MCF_GET_TTL | MCF_GET_HIT_BEFORE | MCF_GET_LAST_ACCESS,
-                        &v, &info),
-             MCF_OK);
+    /* a flag mg does not take, and a bit that is no flag */
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), &(mcf_meta_opts){.flags = MCF_META_INVALIDATE}, &v, &info),
+             MCF_ERR_ARG);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), &(mcf_meta_opts){.flags = 0x10000u}, &v, &info),
+             MCF_ERR_ARG);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), &o_all, &v, &info), MCF_OK);
     CHECK(v.len == 3 && memcmp(v.data, "val", 3) == 0 && v.flags == 9 && v.cas != 0);
     CHECKF(info.ttl > 990 && info.ttl <= 1000, "ttl %lld", (long long)info.ttl);
     CHECKF(info.hit_before == 0 && info.last_access <= 2, "hit %d la %llu", info.hit_before,
            (unsigned long long)info.last_access);
-    CHECK_RC(mcf_get_ex(c, KS("ex:k"), MCF_GET_HIT_BEFORE, &v, &info), MCF_OK);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), &o_hit, &v, &info), MCF_OK);
     CHECK(info.hit_before == 1 && info.ttl == 0);
-    CHECK_RC(mcf_get_ex(c, KS("ex:k"), MCF_GET_NO_BUMP, &v, NULL), MCF_OK);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), &o_nobump, &v, NULL), MCF_OK);
     CHECK(v.len == 3);
+    CHECK_RC(mcf_get_ex(c, KS("ex:k"), NULL, &v, NULL), MCF_OK);
+    CHECK(v.len == 3 && v.flags == 9);
     CHECK_RC(mcf_set(c, KS("ex:forever"), "f", 1, 0, 0), MCF_OK);
-    CHECK_RC(mcf_get_ex(c, KS("ex:forever"), MCF_GET_TTL, &v, &info), MCF_OK);
+    CHECK_RC(mcf_get_ex(c, KS("ex:forever"), &o_ttl, &v, &info), MCF_OK);
     CHECKF(info.ttl == -1, "ttl %lld", (long long)info.ttl);
-    CHECK_RC(mcf_get_ex(c, KS("ex:missing"), MCF_GET_TTL, &v, &info), MCF_MISS);
+    CHECK_RC(mcf_get_ex(c, KS("ex:missing"), &o_ttl, &v, &info), MCF_MISS);
     CHECK(v.data == NULL);
     TEARDOWN(1);
 }
