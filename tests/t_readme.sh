@@ -66,3 +66,24 @@ if grep -q '^greeting = hello$' <<<"$out" && grep -q '^nope: miss' <<<"$out"; th
 else
     echo "FAIL: readme_example_runs: output: $(tr '\n' '|' <<<"$out")"
 fi
+
+# The second C block: the stale-while-revalidate example, against the same
+# server (meta protocol through MCF_PROTO_AUTO).
+awk '/^```c$/{n++; if(n==2){f=1;next}} /^```$/{if(f){exit}} f' README.md >"$work/swr.c"
+sed -i "s/127.0.0.1:11211/127.0.0.1:$port/" "$work/swr.c"
+if ! grep -q mcf_get_ex "$work/swr.c"; then
+    echo "FAIL: readme_swr_example_present: second C block is not the meta example"
+elif ! cc -std=c11 -Wall -Wextra -Wpedantic -Werror $san $(pkg-config --cflags mcfast) \
+    "$work/swr.c" -o "$work/swr" -Wl,-rpath,"$work/prefix/lib" $(pkg-config --libs mcfast) \
+    2>"$work/cc2.log"; then
+    echo "FAIL: readme_swr_example_compiles: $(head -5 "$work/cc2.log" | tr '\n' ' ')"
+else
+    echo "PASS: readme_swr_example_compiles"
+    out=$("$work/swr" 2>&1)
+    want=$'report for daily #1\nreport for daily #1\nreport for daily #2\nreport for daily #2'
+    if [ "$out" = "$want" ]; then
+        echo "PASS: readme_swr_example_runs"
+    else
+        echo "FAIL: readme_swr_example_runs: output: $(tr '\n' '|' <<<"$out")"
+    fi
+fi

@@ -1,7 +1,12 @@
 /*
  * mcfast - command-line memcached client built on libmcfast.
  *
- *   mcfast [OPTIONS] COMMAND [ARGS]
+ *   mcfast [OPTIONS] COMMAND [COMMAND-OPTIONS] [ARGS]
+ *
+ * Command options (get --info, delete --invalidate, incr --vivify, ...) map
+ * onto the library's _ex calls, i.e. memcached's meta commands.  They are
+ * long options only, right after the command name, so arguments such as
+ * "-5" or "-" keep their meaning; commands without any parse no options.
  *
  * Exit codes follow what scripts need to branch on: 0 success, 1 a
  * negative answer (miss, NOT_STORED, EXISTS, NOT_FOUND), 2 an error,
@@ -20,6 +25,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,12 +133,44 @@ struct command {
     cmd_fn fn;
     const char *args;
     const char *help;
+    unsigned copts; /* CO_*: the command options it takes */
+};
+
+/* Command options: given after the command name, before its arguments
+ * (`mcfast get --info KEY`).  Each maps onto mcf_meta_opts for the _ex
+ * call (memcached's meta commands); see command_options[]. */
+enum {
+    CO_INFO = 1u << 0,
+    CO_NO_BUMP = 1u << 1,
+    CO_TOUCH = 1u << 2,
+    CO_VIVIFY = 1u << 3,
+    CO_INITIAL = 1u << 4,
+    CO_RECACHE = 1u << 5,
+    CO_INVALIDATE = 1u << 6,
+    CO_CAS = 1u << 7,
+    CO_REMOVE_VALUE = 1u << 8,
+    CO_NEW_CAS = 1u << 9
+};
+#define CO_GET (CO_INFO | CO_NO_BUMP | CO_TOUCH | CO_VIVIFY | CO_RECACHE)
+#define CO_STORE CO_NEW_CAS
+#define CO_CAS_CMD (CO_NEW_CAS | CO_INVALIDATE)
+#define CO_DELETE (CO_INVALIDATE | CO_TOUCH | CO_CAS | CO_REMOVE_VALUE | CO_NEW_CAS)
+#define CO_ARITH (CO_VIVIFY | CO_INITIAL | CO_CAS | CO_TOUCH | CO_INFO)
+
+/* The command options of one run. */
+struct meta {
+    unsigned given;     /* CO_* */
+    const char *first;  /* the first one given, for messages */
+    int ended;          /* "--" ended them */
+    mcf_meta_opts opts; /* what the _ex call gets */
 };
 
 struct run {
     mcf_client *c;
     const struct options *o;
     const struct command *cmd;
+    const struct meta *m;
+    int noted; /* report_meta's note was printed */
 };
 
 static int cmd_store(struct run *r, char **args, int nargs);
@@ -147,35 +185,141 @@ static int cmd_ping(struct run *r, char **args, int nargs);
 static int cmd_resolve(struct run *r, char **args, int nargs);
 
 static const struct command commands[] = {
-    {"set", MCF_SET, 2, 2, 1, cmd_store, "KEY VALUE", "store VALUE under KEY"},
-    {"add", MCF_ADD, 2, 2, 1, cmd_store, "KEY VALUE", "store only if KEY does not exist"},
-    {"replace", MCF_REPLACE, 2, 2, 1, cmd_store, "KEY VALUE", "store only if KEY exists"},
-    {"append", MCF_APPEND, 2, 2, 1, cmd_store, "KEY VALUE", "append VALUE to KEY's value"},
-    {"prepend", MCF_PREPEND, 2, 2, 1, cmd_store, "KEY VALUE", "prepend VALUE to KEY's value"},
+    {"set", MCF_SET, 2, 2, 1, cmd_store, "KEY VALUE", "store VALUE under KEY", CO_STORE},
+    {"add", MCF_ADD, 2, 2, 1, cmd_store, "KEY VALUE", "store only if KEY does not exist",
+     CO_STORE},
+    {"replace", MCF_REPLACE, 2, 2, 1, cmd_store, "KEY VALUE", "store only if KEY exists",
+     CO_STORE},
+    {"append", MCF_APPEND, 2, 2, 1, cmd_store, "KEY VALUE", "append VALUE to KEY's value",
+     CO_STORE},
+    {"prepend", MCF_PREPEND, 2, 2, 1, cmd_store, "KEY VALUE", "prepend VALUE to KEY's value",
+     CO_STORE},
     {"cas", MCF_CAS, 3, 3, 1, cmd_store, "KEY CAS VALUE",
-     "store only if KEY's CAS is still CAS (from gets)"},
-    {"get", MCF_GET, 1, -1, 1, cmd_get, "KEY...", "print values"},
-    {"gets", MCF_GETS, 1, -1, 1, cmd_get, "KEY...", "print values (-v shows CAS)"},
-    {"gat", MCF_GAT, 2, -1, 1, cmd_get, "TTL KEY...", "print values and set their TTL"},
-    {"gats", MCF_GATS, 2, -1, 1, cmd_get, "TTL KEY...", "gat, with CAS (-v shows it)"},
-    {"incr", 0, 2, 2, 1, cmd_arith, "KEY N", "add N, print the new value"},
-    {"decr", 1, 2, 2, 1, cmd_arith, "KEY N", "subtract N (floor 0), print the new value"},
-    {"delete", 0, 1, -1, 1, cmd_delete, "KEY...", "delete keys"},
-    {"touch", 0, 2, 2, 1, cmd_touch, "KEY TTL", "set KEY's TTL"},
+     "store only if KEY's CAS is still CAS (from gets)", CO_CAS_CMD},
+    {"get", MCF_GET, 1, -1, 1, cmd_get, "KEY...", "print values", CO_GET},
+    {"gets", MCF_GETS, 1, -1, 1, cmd_get, "KEY...", "print values (-v shows CAS)", CO_GET},
+    {"gat", MCF_GAT, 2, -1, 1, cmd_get, "TTL KEY...", "print values and set their TTL", 0},
+    {"gats", MCF_GATS, 2, -1, 1, cmd_get, "TTL KEY...", "gat, with CAS (-v shows it)", 0},
+    {"incr", 0, 2, 2, 1, cmd_arith, "KEY N", "add N, print the new value", CO_ARITH},
+    {"decr", 1, 2, 2, 1, cmd_arith, "KEY N", "subtract N (floor 0), print the new value",
+     CO_ARITH},
+    {"delete", 0, 1, -1, 1, cmd_delete, "KEY...", "delete keys", CO_DELETE},
+    {"touch", 0, 2, 2, 1, cmd_touch, "KEY TTL", "set KEY's TTL", 0},
     {"flush", 0, 0, 1, 1, cmd_flush, "[DELAY]",
-     "flush_all on every server (DELAY seconds, spread over servers)"},
-    {"version", 0, 0, 0, 1, cmd_version, "", "print \"SPEC VERSION\" per server"},
-    {"stats", 0, 0, 1, 1, cmd_stats, "[ARG]", "print \"SPEC NAME VALUE\" per statistic"},
+     "flush_all on every server (DELAY seconds, spread over servers)", 0},
+    {"version", 0, 0, 0, 1, cmd_version, "", "print \"SPEC VERSION\" per server", 0},
+    {"stats", 0, 0, 1, 1, cmd_stats, "[ARG]", "print \"SPEC NAME VALUE\" per statistic", 0},
     {"ping", 0, 0, 0, 1, cmd_ping, "",
-     "connect to each server; print address, family, connect time, version"},
+     "connect to each server; print address, family, connect time, version", 0},
     {"resolve", 0, 1, 1, 0, cmd_resolve, "SPEC",
-     "explain how SPEC resolves (getaddrinfo, interfaces, mcfast's order)"},
+     "explain how SPEC resolves (getaddrinfo, interfaces, mcfast's order)", 0},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
+enum co_arg { CO_ARG_NONE, CO_ARG_TTL, CO_ARG_U64 };
+
+struct command_option {
+    const char *name;    /* exact; "--opt VALUE" or "--opt=VALUE" */
+    unsigned bit;        /* CO_* */
+    unsigned meta_flag;  /* the MCF_META_* flag it sets (0: none by itself) */
+    enum co_arg arg;     /* TTL: int64_t, U64: uint64_t ... */
+    size_t field;        /* ... stored at this offset in mcf_meta_opts */
+    const char *metavar; /* for usage lines */
+};
+
+/* In the order usage lines list them. */
+static const struct command_option command_options[] = {
+    {"--info", CO_INFO, 0, CO_ARG_NONE, 0, ""},
+    {"--no-bump", CO_NO_BUMP, MCF_META_NO_BUMP, CO_ARG_NONE, 0, ""},
+    {"--invalidate", CO_INVALIDATE, MCF_META_INVALIDATE, CO_ARG_NONE, 0, ""},
+    {"--touch", CO_TOUCH, MCF_META_SET_TTL, CO_ARG_TTL, offsetof(mcf_meta_opts, ttl), "TTL"},
+    {"--vivify", CO_VIVIFY, MCF_META_VIVIFY, CO_ARG_TTL, offsetof(mcf_meta_opts, vivify_ttl),
+     "TTL"},
+    {"--initial", CO_INITIAL, 0, CO_ARG_U64, offsetof(mcf_meta_opts, initial), "N"},
+    {"--recache", CO_RECACHE, MCF_META_RECACHE, CO_ARG_TTL,
+     offsetof(mcf_meta_opts, recache_ttl), "TTL"},
+    {"--cas", CO_CAS, MCF_META_COMPARE_CAS, CO_ARG_U64, offsetof(mcf_meta_opts, cas), "N"},
+    {"--remove-value", CO_REMOVE_VALUE, MCF_META_REMOVE_VALUE, CO_ARG_NONE, 0, ""},
+    {"--new-cas", CO_NEW_CAS, MCF_META_NEW_CAS, CO_ARG_U64, offsetof(mcf_meta_opts, new_cas),
+     "N"},
+};
+#define N_COMMAND_OPTIONS (sizeof command_options / sizeof command_options[0])
+
+/* "[--info] [--touch TTL] ..." for the options in copts. */
+static void format_copts(char *buf, size_t size, unsigned copts)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < N_COMMAND_OPTIONS && n < size; i++) {
+        const struct command_option *co = &command_options[i];
+        if (copts & co->bit)
+            n += (size_t)snprintf(buf + n, size - n, "%s[%s%s%s]", n ? " " : "", co->name,
+                                  *co->metavar ? " " : "", co->metavar);
+    }
+}
+
+static void print_command_usage(const struct command *cmd)
+{
+    char opts[256];
+    format_copts(opts, sizeof opts, cmd->copts);
+    fprintf(stderr, "mcfast: usage: mcfast [OPTIONS] %s%s%s %s\nTry 'mcfast --help'.\n",
+            cmd->name, *opts ? " " : "", opts, cmd->args);
+}
+
+static void print_help_command_options(void)
+{
+    printf("\nCommand options (after the command name, before its arguments; \"--\" ends\n"
+           "them, for a KEY that starts with \"--\").  They use memcached's meta commands\n"
+           "(memcached >= 1.6.10): with any of them --protocol defaults to auto, and a\n"
+           "server without meta commands, or --protocol text, gives exit 2.\n"
+           "  get|gets [--info] [--no-bump] [--touch TTL] [--vivify TTL] [--recache TTL] KEY...\n"
+           "    --info          after each value, one line:\n"
+           "                    info KEY ttl=T last_access=S hit_before=0|1 win=0|1 stale=0|1\n"
+           "                    won=0|1 cas=N\n"
+           "                    ttl: seconds left (-1: never expires); last_access: seconds\n"
+           "                    since the item was last read; hit_before: it was read before;\n"
+           "                    win: this caller should recompute and store the value;\n"
+           "                    stale: the value is invalidated but usable; won: another\n"
+           "                    caller is recomputing it\n"
+           "    --no-bump       no LRU bump, no access time or hit_before update\n"
+           "    --touch TTL     also set the item's TTL\n"
+           "    --vivify TTL    on a miss create an empty item with this TTL (exit 0): its\n"
+           "                    creator gets win=1, later callers won=1\n"
+           "    --recache TTL   win=1 for one caller once the TTL left is below TTL (later\n"
+           "                    callers get won=1 until the value is stored again)\n"
+           "    With several KEYs: one request per key; output as without options.\n");
+    printf("  set|add|replace|append|prepend [--new-cas N] KEY VALUE\n"
+           "  cas [--invalidate] [--new-cas N] KEY CAS VALUE\n"
+           "    --new-cas N     give the stored item CAS N (memcached >= 1.6.27)\n"
+           "    --invalidate    a CAS older than the item's still stores VALUE, marked stale\n"
+           "                    (exit 0; readers get stale=1, the first of them win=1)\n"
+           "  delete [--invalidate] [--touch TTL] [--cas N] [--remove-value] [--new-cas N] KEY...\n"
+           "    --invalidate    mark the item stale (and give it a new CAS) instead of\n"
+           "                    removing it: readers keep its value with stale=1, the first\n"
+           "                    of them gets win=1\n"
+           "    --touch TTL     with --invalidate: also set the item's TTL\n"
+           "    --cas N         only if the item's CAS is N, else exit 1 (one KEY)\n"
+           "    --remove-value  empty the value but keep the item (memcached >= 1.6.27)\n"
+           "    --new-cas N     give the item CAS N (memcached >= 1.6.27)\n"
+           "  incr|decr [--info] [--touch TTL] [--vivify TTL] [--initial N] [--cas N] KEY N\n"
+           "    --info          after the value, one line: info KEY ttl=T cas=N\n"
+           "    --touch TTL     also set the item's TTL\n"
+           "    --vivify TTL    on a miss create the item with value --initial N (default\n"
+           "                    0) and this TTL, and print that value (N is not applied)\n"
+           "    --cas N         only if the item's CAS is N, else exit 1\n");
+    printf("\nStale-while-revalidate in a shell script (a win exits 0; the info line is\n"
+           "always the last line):\n"
+           "  out=$(mcfast get --info --vivify 30 --recache 30 KEY) || exit\n"
+           "  info=\" ${out##*$'\\n'} \" value=${out%%$'\\n'*}\n"
+           "  case $info in\n"
+           "  *\" win=1 \"*) value=$(compute) && mcfast --ttl 300 set KEY \"$value\" ;;\n"
+           "  *\" won=1 \"*) [ -n \"$value\" ] || { sleep 0.1; retry; } ;; # being computed\n"
+           "  esac  # then use $value (stale=1: old but usable)\n");
+}
+
 static void print_help(void)
 {
-    printf("usage: mcfast [OPTIONS] COMMAND [ARGS]\n\n"
+    printf("usage: mcfast [OPTIONS] COMMAND [COMMAND-OPTIONS] [ARGS]\n\n"
            "Options (before the command; --opt=VALUE or --opt VALUE):\n"
            "  --servers LIST          servers, separated by commas or spaces:\n"
            "                          host[:port], 1.2.3.4:port, [v6]:port, ::1,\n"
@@ -192,11 +336,12 @@ static void print_help(void)
            "                          ketama (Cache::Memcached::Fast ketama_points),\n"
            "                          ketama-libmemcached (libmemcached weighted ketama)\n"
            "  --ketama-points N       points per server for ketama (default 150)\n"
-           "  --protocol NAME         text (default), meta (memcached >= 1.6 meta\n"
-           "                          commands; keys may then hold any bytes), or auto\n"
-           "                          (meta where the server has it)\n"
+           "  --protocol NAME         text (default; auto with command options), meta\n"
+           "                          (memcached >= 1.6 meta commands; keys may then hold\n"
+           "                          any bytes), or auto (meta where the server has it)\n"
            "  --noreply               do not wait for replies (results are not known:\n"
-           "                          exit 0, incr/decr print nothing)\n"
+           "                          exit 0, incr/decr print nothing); not with command\n"
+           "                          options\n"
            "  -v, --verbose           get: print each hit as \"VALUE KEY FLAGS BYTES [CAS]\"\n"
            "                          then the value bytes and a newline (CAS for\n"
            "                          gets/gats)\n"
@@ -208,10 +353,12 @@ static void print_help(void)
         snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
         printf("  %-22s  %s\n", head, commands[i].help);
     }
+    print_help_command_options();
     printf("\nVALUE '-' reads the value from standard input (binary-safe).\n"
            "get output: one key prints exactly the value bytes and a newline; several\n"
            "keys print \"KEY VALUE\" lines in request order, misses omitted (values\n"
-           "with newlines are ambiguous there: use -v, which gives byte counts).\n\n"
+           "with newlines are ambiguous there: use -v, which gives byte counts).\n"
+           "--info adds its line after each value.\n\n"
            "Environment:\n"
            "  MEMCACHED_SERVERS       server list when --servers is not given\n"
            "                          (the variable libmemcached's tools read)\n\n"
@@ -307,6 +454,28 @@ static int report(const struct run *r, int rc, const char *detail)
     return XC_ERROR;
 }
 
+/* report() for an _ex call.  MCF_ERR_NOT_SUPPORTED gets a note in the
+ * CLI's terms, once per run: the library's message names the server and
+ * what it lacks, not the option that asked for it. */
+static int report_meta(struct run *r, int rc, const char *detail)
+{
+    int code = report(r, rc, detail);
+    if (rc != MCF_ERR_NOT_SUPPORTED || r->noted)
+        return code;
+    r->noted = 1;
+    if (r->o->protocol == MCF_PROTO_TEXT)
+        fprintf(stderr,
+                "mcfast: %s %s needs memcached's meta commands, which --protocol text "
+                "turns off: leave --protocol out (auto is then used) or use auto or meta\n",
+                r->cmd->name, r->m->first);
+    else
+        fprintf(stderr,
+                "mcfast: note: %s %s uses memcached's meta commands; mcfast asked for them "
+                "with --protocol %s\n",
+                r->cmd->name, r->m->first, r->o->protocol == MCF_PROTO_META ? "meta" : "auto");
+    return code;
+}
+
 static int worse(int a, int b)
 {
     return a > b ? a : b;
@@ -376,10 +545,33 @@ static int cmd_store(struct run *r, char **args, int nargs)
     int rc = get_input(args[nargs - 1], &in);
     if (rc != 0)
         return rc;
+    if (r->m->given) {
+        mcf_item_info info;
+        rc = mcf_store_ex(r->c, (mcf_store_mode)r->cmd->mode, args[0], strlen(args[0]),
+                          in.data, in.len, r->o->flags, r->o->ttl, cas, &r->m->opts, &info);
+        free(in.owned);
+        return report_meta(r, rc, args[0]);
+    }
     rc = mcf_store(r->c, (mcf_store_mode)r->cmd->mode, args[0], strlen(args[0]), in.data,
                    in.len, r->o->flags, r->o->ttl, cas, 0);
     free(in.owned);
     return report(r, rc, args[0]);
+}
+
+/* incr/decr with command options: mcf_incr_ex / mcf_decr_ex. */
+static int arith_meta(struct run *r, const char *key, uint64_t delta)
+{
+    uint64_t value = 0;
+    mcf_item_info info;
+    int (*fn)(mcf_client *, const char *, size_t, uint64_t, const mcf_meta_opts *,
+              uint64_t *, mcf_item_info *) = r->cmd->mode ? mcf_decr_ex : mcf_incr_ex;
+    int rc = fn(r->c, key, strlen(key), delta, &r->m->opts, &value, &info);
+    if (rc == MCF_OK) {
+        printf("%" PRIu64 "\n", value);
+        if (r->m->given & CO_INFO)
+            printf("info %s ttl=%" PRId64 " cas=%" PRIu64 "\n", key, info.ttl, info.cas);
+    }
+    return report_meta(r, rc, key);
 }
 
 static int cmd_arith(struct run *r, char **args, int nargs)
@@ -388,6 +580,8 @@ static int cmd_arith(struct run *r, char **args, int nargs)
     (void)nargs;
     if (parse_u64(args[1], &delta) != 0)
         return bad_number(r->cmd->name, args[1]);
+    if (r->m->given)
+        return arith_meta(r, args[0], delta);
     int rc = r->cmd->mode ? mcf_decr(r->c, args[0], strlen(args[0]), delta, &value, 0)
                           : mcf_incr(r->c, args[0], strlen(args[0]), delta, &value, 0);
     /* With noreply the server's answer is never read: nothing to print. */
@@ -396,8 +590,21 @@ static int cmd_arith(struct run *r, char **args, int nargs)
     return report(r, rc, args[0]);
 }
 
+/* delete with command options: mcf_delete_ex, one request per key. */
+static int delete_meta(struct run *r, char **keys, int n)
+{
+    int code = XC_OK;
+    for (int i = 0; i < n; i++)
+        code = worse(code, report_meta(r, mcf_delete_ex(r->c, keys[i], strlen(keys[i]),
+                                                        &r->m->opts),
+                                       keys[i]));
+    return code;
+}
+
 static int cmd_delete(struct run *r, char **args, int nargs)
 {
+    if (r->m->given)
+        return delete_meta(r, args, nargs);
     /* One key: the single call's error message is the most precise. */
     if (nargs == 1)
         return report(r, mcf_delete(r->c, args[0], strlen(args[0]), 0), args[0]);
@@ -481,6 +688,28 @@ static int get_one(struct run *r, int64_t ttl, const char *key)
     if (rc == MCF_OK)
         print_value(r, key, v.data, v.len, v.flags, v.cas, 0);
     return report(r, rc, key);
+}
+
+/* get/gets with command options: mcf_get_ex, one request per key (the
+ * item metadata is per key and mcf_get_multi has none). */
+static int get_meta(struct run *r, char **keys, int n)
+{
+    int code = XC_OK;
+    for (int i = 0; i < n; i++) {
+        mcf_value v;
+        mcf_item_info in;
+        int rc = mcf_get_ex(r->c, keys[i], strlen(keys[i]), &r->m->opts, &v, &in);
+        if (rc == MCF_OK) {
+            print_value(r, keys[i], v.data, v.len, v.flags, v.cas, n > 1);
+            if (r->m->given & CO_INFO)
+                printf("info %s ttl=%" PRId64 " last_access=%" PRIu64
+                       " hit_before=%d win=%d stale=%d won=%d cas=%" PRIu64 "\n",
+                       keys[i], in.ttl, in.last_access, in.hit_before != 0, in.win != 0,
+                       in.stale != 0, in.won != 0, v.cas);
+        }
+        code = worse(code, report_meta(r, rc, keys[i]));
+    }
+    return code;
 }
 
 /* Values are copied in the callback (their memory lives only that long)
@@ -571,6 +800,8 @@ static int cmd_get(struct run *r, char **args, int nargs)
         usage_error("%s: missing KEY", r->cmd->name);
         return XC_USAGE;
     }
+    if (r->m->given)
+        return get_meta(r, args, nargs);
     if (nargs == 1)
         return get_one(r, ttl, args[0]);
     return get_many(r, ttl, args, (size_t)nargs);
@@ -1006,6 +1237,16 @@ static int set_flags(struct options *o, const char *arg)
 static int bad_option(int c, char **argv)
 {
     const char *arg = argv[optind - 1];
+    size_t len = strcspn(arg, "=");
+    for (size_t i = 0; c == '?' && i < N_COMMAND_OPTIONS; i++) {
+        if (strlen(command_options[i].name) == len &&
+            strncmp(arg, command_options[i].name, len) == 0) {
+            usage_error("'%.*s' is a command option: it goes after the command name "
+                        "(mcfast [OPTIONS] COMMAND %.*s ...)",
+                        (int)len, arg, (int)len, arg);
+            return XC_USAGE;
+        }
+    }
     if (c == ':')
         usage_error("option '%s' needs a value", arg);
     else if (optopt && optopt < 256 && arg[0] == '-' && arg[1] != '-')
@@ -1054,6 +1295,156 @@ static int parse_options(int argc, char **argv, struct options *o)
             return rc;
     }
     return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Command options                                                     */
+/* ------------------------------------------------------------------ */
+
+static const struct command_option *find_command_option(const char *arg, size_t len)
+{
+    for (size_t i = 0; i < N_COMMAND_OPTIONS; i++)
+        if (strlen(command_options[i].name) == len &&
+            strncmp(arg, command_options[i].name, len) == 0)
+            return &command_options[i];
+    return NULL;
+}
+
+/* Stores an option's value in m->opts; XC_USAGE (message printed) if it is
+ * not a number of the option's kind. */
+static int set_command_option_value(const struct command *cmd,
+                                    const struct command_option *co, const char *val,
+                                    struct meta *m)
+{
+    char what[64];
+    char *field = (char *)&m->opts + co->field;
+    int64_t i64;
+    uint64_t u64;
+    snprintf(what, sizeof what, "%s %s", cmd->name, co->name);
+    if (co->arg == CO_ARG_TTL) {
+        if (parse_i64(val, &i64) != 0)
+            return bad_number(what, val);
+        memcpy(field, &i64, sizeof i64);
+    } else {
+        if (parse_u64(val, &u64) != 0)
+            return bad_number(what, val);
+        memcpy(field, &u64, sizeof u64);
+    }
+    return 0;
+}
+
+/* One option at args[*i] (which starts with "--" and is not "--"). */
+static int parse_command_option(const struct command *cmd, char **args, int nargs, int *i,
+                                struct meta *m)
+{
+    const char *arg = args[(*i)++];
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const struct command_option *co = find_command_option(arg, len);
+    char list[256];
+    if (co == NULL) {
+        usage_error("%s: unknown option '%.*s' (a KEY that starts with \"--\" goes after "
+                    "\"--\")",
+                    cmd->name, (int)len, arg);
+        return XC_USAGE;
+    }
+    if (!(cmd->copts & co->bit)) {
+        format_copts(list, sizeof list, cmd->copts);
+        usage_error("%s: %s is not an option of %s (it takes %s)", cmd->name, co->name,
+                    cmd->name, list);
+        return XC_USAGE;
+    }
+    if (co->arg == CO_ARG_NONE && eq) {
+        usage_error("%s: option '%s' takes no value", cmd->name, co->name);
+        return XC_USAGE;
+    }
+    if (co->arg != CO_ARG_NONE) {
+        const char *val = eq ? eq + 1 : *i < nargs ? args[(*i)++] : NULL;
+        if (val == NULL) {
+            usage_error("%s: option '%s' needs a value", cmd->name, co->name);
+            return XC_USAGE;
+        }
+        if (set_command_option_value(cmd, co, val, m) != 0)
+            return XC_USAGE;
+    }
+    m->given |= co->bit;
+    m->opts.flags |= co->meta_flag;
+    if (m->first == NULL)
+        m->first = co->name;
+    return 0;
+}
+
+/* Parses cmd's options at the front of args: long options with exact
+ * names only, so KEYs and VALUEs such as "-5", "-x" or "-" are never
+ * taken for options.  Stops at the first argument not starting with "--",
+ * or after "--".  Returns how many arguments were used, or -1 after a
+ * usage error. */
+static int parse_command_options(const struct command *cmd, char **args, int nargs,
+                                 struct meta *m)
+{
+    int i = 0;
+    if (cmd->copts == 0)
+        return 0; /* gat -1 KEY, touch --odd-key 5: arguments as always */
+    while (i < nargs && strncmp(args[i], "--", 2) == 0) {
+        if (args[i][2] == '\0') {
+            m->ended = 1;
+            return i + 1;
+        }
+        if (parse_command_option(cmd, args, nargs, &i, m) != 0)
+            return -1;
+    }
+    return i;
+}
+
+/* `mcfast get KEY --info` would fetch a key named "--info": an argument
+ * that is one of the command's options is refused unless "--" came first. */
+static int misplaced_option(const struct command *cmd, const struct meta *m, char **args,
+                            int nargs)
+{
+    for (int i = 0; i < nargs && !m->ended; i++) {
+        const char *a = args[i];
+        const struct command_option *co =
+            strncmp(a, "--", 2) == 0 ? find_command_option(a, strcspn(a, "=")) : NULL;
+        if (co != NULL && (cmd->copts & co->bit)) {
+            usage_error("%s: option %s after an argument: options go right after the "
+                        "command name (\"--\" first makes it an argument)",
+                        cmd->name, co->name);
+            return XC_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* Rules between options and arguments; the MCF_META_GET_* flags --info
+ * stands for.  Returns 0 or XC_USAGE (message printed). */
+static int check_command_options(const struct command *cmd, struct meta *m, int nargs,
+                                 const struct options *o)
+{
+    if (m->given == 0)
+        return 0;
+    if ((m->given & CO_INITIAL) && !(m->given & CO_VIVIFY)) {
+        usage_error("%s: --initial needs --vivify", cmd->name);
+        return XC_USAGE;
+    }
+    if (cmd->fn == cmd_delete && (m->given & CO_TOUCH) && !(m->given & CO_INVALIDATE)) {
+        usage_error("delete: --touch needs --invalidate");
+        return XC_USAGE;
+    }
+    if (cmd->fn == cmd_delete && (m->given & CO_CAS) && nargs > 1) {
+        usage_error("delete: --cas takes one KEY");
+        return XC_USAGE;
+    }
+    if (o->noreply) {
+        usage_error("%s: --noreply does not go with command options (%s): their calls "
+                    "always wait for the answer",
+                    cmd->name, m->first);
+        return XC_USAGE;
+    }
+    if (m->given & CO_INFO)
+        m->opts.flags |= cmd->fn == cmd_get ? MCF_META_GET_TTL | MCF_META_GET_LAST_ACCESS |
+                                                  MCF_META_GET_HIT_BEFORE
+                                            : MCF_META_GET_TTL;
+    return 0;
 }
 
 static const struct command *find_command(const char *name)
@@ -1107,10 +1498,10 @@ static int set_servers(mcf_client *c, const struct options *o)
     return rc == MCF_ERR_BAD_SPEC ? XC_USAGE : XC_ERROR;
 }
 
-static int run_command(const struct command *cmd, const struct options *o, char **args,
-                       int nargs)
+static int run_command(const struct command *cmd, const struct options *o,
+                       const struct meta *m, char **args, int nargs)
 {
-    struct run r = {NULL, o, cmd};
+    struct run r = {NULL, o, cmd, m, 0};
     if (!cmd->needs_client)
         return cmd->fn(&r, args, nargs);
     r.c = mcf_new();
@@ -1142,13 +1533,27 @@ int main(int argc, char **argv)
         usage_error("unknown command '%s'", argv[optind]);
         return XC_USAGE;
     }
+    char **args = argv + optind + 1;
     int nargs = argc - optind - 1;
+    struct meta m;
+    memset(&m, 0, sizeof m);
+    int used = parse_command_options(cmd, args, nargs, &m);
+    if (used < 0)
+        return XC_USAGE;
+    args += used;
+    nargs -= used;
     if (nargs < cmd->min_args || (cmd->max_args >= 0 && nargs > cmd->max_args)) {
-        fprintf(stderr, "mcfast: usage: mcfast [OPTIONS] %s %s\nTry 'mcfast --help'.\n",
-                cmd->name, cmd->args);
+        print_command_usage(cmd);
         return XC_USAGE;
     }
-    code = run_command(cmd, &o, argv + optind + 1, nargs);
+    if (misplaced_option(cmd, &m, args, nargs) != 0 ||
+        check_command_options(cmd, &m, nargs, &o) != 0)
+        return XC_USAGE;
+    /* The _ex calls need meta commands: ask for them where the server has
+     * them, and let a text-only server say why not. */
+    if (m.given && o.protocol < 0)
+        o.protocol = MCF_PROTO_AUTO;
+    code = run_command(cmd, &o, &m, args, nargs);
     /* A full disk or closed pipe must not look like success. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "mcfast: writing output: %s\n", strerror(errno));
