@@ -811,49 +811,41 @@ static unsigned meta_k(const mcf_meta_key *k)
     return k->b64 ? 0 : MCF_MF_K;
 }
 
+/* The request flag each MCF_META_* option becomes. */
+static const struct {
+    unsigned opt, flag;
+} meta_opt_flags[] = {
+    {MCF_META_GET_TTL, MCF_MF_T},         {MCF_META_GET_LAST_ACCESS, MCF_MF_L},
+    {MCF_META_GET_HIT_BEFORE, MCF_MF_H},  {MCF_META_NO_BUMP, MCF_MF_U},
+    {MCF_META_SET_TTL, MCF_MF_TTL},       {MCF_META_VIVIFY, MCF_MF_VIVIFY},
+    {MCF_META_RECACHE, MCF_MF_RECACHE},   {MCF_META_INVALIDATE, MCF_MF_I},
+    {MCF_META_COMPARE_CAS, MCF_MF_CAS},   {MCF_META_NEW_CAS, MCF_MF_NEWCAS},
+    {MCF_META_REMOVE_VALUE, MCF_MF_X},
+};
+
 /* The request flags and tokens of an _ex call's options (call->meta). */
 static void apply_meta_opts(const mcf_call *call, mcf_meta_args *a)
 {
     const mcf_meta_opts *o = call->meta;
     if (!o)
         return;
-    unsigned f = o->flags;
-    if (f & MCF_META_GET_TTL)
-        a->flags |= MCF_MF_T;
-    if (f & MCF_META_GET_LAST_ACCESS)
-        a->flags |= MCF_MF_L;
-    if (f & MCF_META_GET_HIT_BEFORE)
-        a->flags |= MCF_MF_H;
-    if (f & MCF_META_NO_BUMP)
-        a->flags |= MCF_MF_U;
-    if (f & MCF_META_SET_TTL) {
-        a->flags |= MCF_MF_TTL;
+    for (size_t i = 0; i < sizeof meta_opt_flags / sizeof meta_opt_flags[0]; i++)
+        if (o->flags & meta_opt_flags[i].opt)
+            a->flags |= meta_opt_flags[i].flag;
+    /* Tokens the encoder writes only with their flag; ttl and cas also
+     * serve ms's own T and C, so they are taken only when asked for. */
+    a->vivify_ttl = o->vivify_ttl;
+    a->recache = o->recache_ttl;
+    a->new_cas = o->new_cas;
+    if (o->flags & MCF_META_SET_TTL)
         a->ttl = o->ttl;
-    }
-    if (f & MCF_META_VIVIFY) {
-        a->flags |= MCF_MF_VIVIFY;
-        a->vivify_ttl = o->vivify_ttl;
-        if (call->kind == CALL_ARITH) {
-            a->flags |= MCF_MF_INITIAL;
-            a->initial = o->initial;
-        }
-    }
-    if (f & MCF_META_RECACHE) {
-        a->flags |= MCF_MF_RECACHE;
-        a->recache = o->recache_ttl;
-    }
-    if (f & MCF_META_INVALIDATE)
-        a->flags |= MCF_MF_I;
-    if (f & MCF_META_COMPARE_CAS) {
-        a->flags |= MCF_MF_CAS;
+    if (o->flags & MCF_META_COMPARE_CAS)
         a->cas = o->cas;
+    /* ma creates the item with J (Meta Arithmetic: "initial value"). */
+    if ((o->flags & MCF_META_VIVIFY) && call->kind == CALL_ARITH) {
+        a->flags |= MCF_MF_INITIAL;
+        a->initial = o->initial;
     }
-    if (f & MCF_META_NEW_CAS) {
-        a->flags |= MCF_MF_NEWCAS;
-        a->new_cas = o->new_cas;
-    }
-    if (f & MCF_META_REMOVE_VALUE)
-        a->flags |= MCF_MF_X;
     /* The item's CAS after a write goes to info->cas; q would hide the HD
      * that carries it. */
     if (call->kind == CALL_STORE || call->kind == CALL_ARITH) {
@@ -1195,49 +1187,53 @@ static const char *exchange(mcf_client *c, mcf_server *s, const char *req, size_
     }
 }
 
-/* Records the version from a "VERSION x.y.z" line. */
-static void note_version(mcf_server *s, const char *l, size_t len)
+/* Takes the server's version from a "VERSION x.y.z\r\n" line (len bytes,
+ * LF included): 0, or -1 when the line is not one. */
+static int take_version(mcf_server *s, const char *l, size_t len)
 {
-    while (len && (l[len - 1] == '\n' || l[len - 1] == '\r'))
-        len--;
-    size_t n = len > 8 ? len - 8 : 0;
-    if (n >= sizeof s->version_str)
-        n = sizeof s->version_str - 1;
-    memcpy(s->version_str, l + (len - n), n);
+    if (len < 10 || memcmp(l, "VERSION ", 8) != 0 || l[len - 1] != '\n')
+        return -1;
+    size_t vlen = len - 9 - (l[len - 2] == '\r');
+    size_t n = vlen < sizeof s->version_str ? vlen : sizeof s->version_str - 1;
+    memcpy(s->version_str, l + 8, n);
     s->version_str[n] = 0;
-    s->version_known = len > 8 && memcmp(l, "VERSION ", 8) == 0 &&
-                               mcf_meta_parse_version(l, len, &s->version)
-                           ? 1
-                           : -1;
+    s->version_known = mcf_meta_parse_version(l + 8, vlen, &s->version) ? 1 : -1;
+    return 0;
 }
 
-/* MCF_PROTO_AUTO: asks a new connection its version and whether it speaks
- * meta, in one round trip: "version" then "mn" ("MN" from memcached >= 1.6,
- * "ERROR" before).  Meta is used from 1.6.10 on (MCF_META_SINCE_HD: older
- * meta replies say OK, not HD), or when the version is not memcached's
- * x.y.z and the server answers MN.  MCF_OK and s->proto set, or an error
- * (the connection is then closed). */
-static int probe_protocol(mcf_client *c, mcf_server *s)
+/* Sets s->proto from the answer to "mn" (len bytes, LF included): 0, or -1
+ * when it is neither MN nor ERROR.  Needs the version taken first. */
+static int take_protocol(mcf_server *s, const char *l, size_t len)
+{
+    if (len == 4 && memcmp(l, "MN\r\n", 4) == 0)
+        s->proto = s->version_known > 0 && s->version < MCF_META_SINCE_HD ? PROTO_IS_TEXT
+                                                                         : PROTO_IS_META;
+    else if (len >= 7 && memcmp(l, "ERROR", 5) == 0 && l[len - 1] == '\n')
+        s->proto = PROTO_IS_TEXT;
+    else
+        return -1;
+    return 0;
+}
+
+/* Asks a connection its version, once: with_mn (MCF_PROTO_AUTO, right after
+ * connecting) also whether it speaks meta, in the same round trip: "mn" is
+ * answered "MN" by memcached >= 1.6, "ERROR" before.  Meta is used from
+ * 1.6.10 on (MCF_META_SINCE_HD: older meta replies say OK, not HD), or when
+ * the version is not memcached's x.y.z and the server answers MN.  MCF_OK
+ * (s->version_known, and s->proto with with_mn, set), or an error (the
+ * connection is then closed). */
+static int probe(mcf_client *c, mcf_server *s, int with_mn)
 {
     static const char req[] = "version\r\nmn\r\n";
     char label[LABEL_MAX];
     int rc;
-    const char *why = exchange(c, s, req, sizeof req - 1, 2, &rc);
+    size_t req_len = with_mn ? sizeof req - 1 : sizeof "version\r\n" - 1;
+    const char *why = exchange(c, s, req, req_len, with_mn ? 2 : 1, &rc);
     if (!why) {
         const char *l = s->rbuf + s->rpos, *end = s->rbuf + s->rlen;
-        const char *nl = memchr(l, '\n', (size_t)(end - l));
-        const char *l2 = nl + 1;
-        size_t len2 = (size_t)(end - l2);
-        if (nl - l < 9 || memcmp(l, "VERSION ", 8) != 0) {
-            rc = MCF_ERR_PROTOCOL;
-            why = "unexpected answer";
-        } else if (note_version(s, l, (size_t)(nl + 1 - l)),
-                   len2 == 4 && memcmp(l2, "MN\r\n", 4) == 0) {
-            s->proto = s->version_known > 0 && s->version < MCF_META_SINCE_HD ? PROTO_IS_TEXT
-                                                                             : PROTO_IS_META;
-        } else if (len2 >= 7 && memcmp(l2, "ERROR", 5) == 0 && l2[len2 - 1] == '\n') {
-            s->proto = PROTO_IS_TEXT;
-        } else {
+        const char *l2 = (const char *)memchr(l, '\n', (size_t)(end - l)) + 1;
+        if (take_version(s, l, (size_t)(l2 - l)) < 0 ||
+            (with_mn && take_protocol(s, l2, (size_t)(end - l2)) < 0)) {
             rc = MCF_ERR_PROTOCOL;
             why = "unexpected answer";
         }
@@ -1245,35 +1241,8 @@ static int probe_protocol(mcf_client *c, mcf_server *s)
     s->rlen = s->rpos = 0;
     if (!why)
         return MCF_OK;
-    mcf_note_error(c, rc, "server %s: protocol probe (version, mn): %s",
-                   srv_label(s, label, sizeof label), why);
-    mcf_conn_close(s);
-    return rc;
-}
-
-/* Asks the server's version once per connection (for version-gated meta
- * flags).  MCF_OK, or an error (the connection is then closed). */
-static int probe_version(mcf_client *c, mcf_server *s)
-{
-    static const char req[] = "version\r\n";
-    char label[LABEL_MAX];
-    int rc;
-    const char *why = exchange(c, s, req, sizeof req - 1, 1, &rc);
-    if (!why) {
-        const char *l = s->rbuf + s->rpos;
-        size_t len = s->rlen - s->rpos;
-        if (len < 9 || memcmp(l, "VERSION ", 8) != 0 || l[len - 1] != '\n') {
-            rc = MCF_ERR_PROTOCOL;
-            why = "unexpected answer";
-        } else {
-            note_version(s, l, len);
-        }
-    }
-    s->rlen = s->rpos = 0;
-    if (!why)
-        return MCF_OK;
-    mcf_note_error(c, rc, "server %s: version request: %s", srv_label(s, label, sizeof label),
-                   why);
+    mcf_note_error(c, rc, "server %s: %s: %s", srv_label(s, label, sizeof label),
+                   with_mn ? "protocol probe (version, mn)" : "version request", why);
     mcf_conn_close(s);
     return rc;
 }
@@ -1312,7 +1281,7 @@ static int check_meta_call(mcf_client *c, mcf_call *call, mcf_server *s)
     if (!mcf_meta_unsupported(a.flags, 0, &since))
         return MCF_OK; /* nothing version-gated */
     if (!s->version_known) {
-        int rc = probe_version(c, s);
+        int rc = probe(c, s, 0);
         if (rc != MCF_OK) {
             mcf_conn_record_failure(c, s);
             return rc;
@@ -1351,7 +1320,7 @@ static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t no
     }
     if (s->proto == PROTO_UNKNOWN) {
         if (c->protocol == MCF_PROTO_AUTO) {
-            int rc = probe_protocol(c, s);
+            int rc = probe(c, s, 1);
             if (rc != MCF_OK) {
                 mcf_conn_record_failure(c, s);
                 fail_unstarted(c, call, s, rc);

@@ -483,6 +483,45 @@ TEST(meta_auto_new_cas_uses_probe_version)
            "transcript '%s'", show(t));
 }
 
+/* Answers to the version request that are not one: a protocol error that
+ * names the exchange, the connection closed, nothing else sent.  A long
+ * version is shown from its start and still gates by its number. */
+static void version_answer_case(int protocol, const char *req, const char *answer,
+                                int want_rc, const char *want_msg)
+{
+    const step s[] = {{req, answer}};
+    pid_t pid = serve(s, 1);
+    CHECK(pid > 0);
+    mcf_client *c = client(protocol);
+    CHECK(c != NULL);
+    if (c) {
+        const mcf_meta_opts nc = {.flags = MCF_META_NEW_CAS, .new_cas = 77};
+        mcf_value v;
+        int rc = mcf_get_ex(c, "a", 1, &nc, &v, NULL);
+        CHECKF(rc == want_rc && contains(mcf_last_error(c), want_msg), "answer '%s': rc %d '%s'",
+               show(answer), rc, mcf_last_error(c));
+    }
+    mcf_free(c);
+    char t[4096];
+    transcript(pid, t, sizeof t);
+    CHECKF(strcmp(t, req) == 0, "answer '%s': transcript '%s'", show(answer), show(t));
+}
+
+TEST(meta_version_answer_checked)
+{
+    version_answer_case(MCF_PROTO_META, "version\r\n", "ERROR\r\n", MCF_ERR_PROTOCOL,
+                        "version request: unexpected answer");
+    version_answer_case(MCF_PROTO_META, "version\r\n", "VERSION\r\n", MCF_ERR_PROTOCOL,
+                        "version request: unexpected answer");
+    version_answer_case(MCF_PROTO_AUTO, "version\r\nmn\r\n", "HELLO\r\nMN\r\n",
+                        MCF_ERR_PROTOCOL, "protocol probe (version, mn): unexpected answer");
+    version_answer_case(MCF_PROTO_AUTO, "version\r\nmn\r\n", "VERSION 1.6.18\r\nOK\r\n",
+                        MCF_ERR_PROTOCOL, "protocol probe (version, mn): unexpected answer");
+    version_answer_case(MCF_PROTO_META, "version\r\n",
+                        "VERSION 1.6.18-a-very-long-build-suffix-here\r\n",
+                        MCF_ERR_NOT_SUPPORTED, "(version 1.6.18-a-very-long-build-suffix)");
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -498,5 +537,6 @@ int main(void)
     RUN(meta_new_cas_sent_when_supported);
     RUN(meta_new_cas_refused_by_old_server);
     RUN(meta_auto_new_cas_uses_probe_version);
+    RUN(meta_version_answer_checked);
     return t_exit_code();
 }
