@@ -65,8 +65,9 @@ typedef enum mcf_rc {
     MCF_ERR_SERVER_DOWN = 28, /* skipped: failed too often recently */
     MCF_ERR_NOMEM = 29,       /* memory allocation failed */
     MCF_ERR_COMPRESS = 30,    /* zlib failed (corrupt compressed value) */
-    MCF_ERR_NOT_SUPPORTED = 31,
-    MCF_ERR_LAST = 31
+    MCF_ERR_NOT_SUPPORTED = 31, /* the server or the client's protocol lacks the feature */
+    MCF_ERR_RESOURCE = 32,    /* out of file descriptors (EMFILE, ENFILE) or socket buffers */
+    MCF_ERR_LAST = 32
 } mcf_rc;
 
 /* A static English name of a code ("connection refused or unreachable"). */

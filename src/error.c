@@ -28,6 +28,7 @@ const char *mcf_strerror(int rc)
     case MCF_ERR_NOMEM: return "out of memory";
     case MCF_ERR_COMPRESS: return "compression error";
     case MCF_ERR_NOT_SUPPORTED: return "not supported";
+    case MCF_ERR_RESOURCE: return "out of system resources (file descriptors)";
     default: return "unknown error code";
     }
 }
