@@ -26,13 +26,7 @@
 
 enum { AT_IDLE, AT_INFLIGHT, AT_UNIX_WAIT, AT_FAILED, AT_WON };
 
-typedef struct attempt {
-    int state;
-    int fd;
-    int cause; /* errno (or ERR_SELF) when AT_FAILED */
-    int64_t start_us;
-    int64_t retry_us; /* AT_UNIX_WAIT: when to call connect() again */
-} attempt;
+typedef mcf_hev_attempt attempt;
 
 /* Appends to a message, staying NUL-terminated when it runs out of room. */
 #if defined(__GNUC__)
@@ -216,160 +210,210 @@ static void report(const char *label, const mcf_addrlist *addrs, const attempt *
     }
 }
 
-/* The attempt loop.  t0_us: when the whole connect began (elapsed and the
- * deadline count from there, resolution included); resolved_us: when the
- * addresses were known. */
-static int happy_eyeballs(const char *label, const mcf_addrlist *addrs,
-                          const mcf_connect_opts *opts, int64_t t0_us, int64_t resolved_us,
-                          mcf_connected *out, char *err, size_t errlen)
+static void init_hev(mcf_hev *h, const char *label, const mcf_connect_opts *opts, int64_t t0_us)
 {
-    attempt at[MCF_MAX_ADDRS];
-    struct pollfd pfd[MCF_MAX_ADDRS];
-    size_t pidx[MCF_MAX_ADDRS];
-    size_t n = addrs->n < MCF_MAX_ADDRS ? addrs->n : MCF_MAX_ADDRS;
-    size_t next = 0, i;
     int timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     int delay_ms = opts ? opts->attempt_delay_ms : DEFAULT_ATTEMPT_DELAY_MS;
-    int64_t deadline_us = t0_us + (int64_t)timeout_ms * 1000;
-    int64_t next_at = 0, now;
-    long winner = -1;
-    int rc = 0;
 
-    if (delay_ms < MIN_ATTEMPT_DELAY_MS)
-        delay_ms = MIN_ATTEMPT_DELAY_MS;
-    for (i = 0; i < n; i++) {
-        at[i].state = AT_IDLE;
-        at[i].fd = -1;
-        at[i].cause = 0;
-        at[i].start_us = 0;
-        at[i].retry_us = 0;
+    memset(h, 0, sizeof *h);
+    snprintf(h->label, sizeof h->label, "%s", label ? label : "?");
+    h->delay_ms = delay_ms < MIN_ATTEMPT_DELAY_MS ? MIN_ATTEMPT_DELAY_MS : delay_ms;
+    h->keepalive = opts ? opts->keepalive : 0;
+    h->t0_us = t0_us;
+    h->deadline_us = t0_us + (int64_t)timeout_ms * 1000;
+    h->winner = -1;
+}
+
+void mcf_hev_start(mcf_hev *h, const char *label, const mcf_addrlist *addrs,
+                   const mcf_connect_opts *opts, int64_t t0_us, int64_t now_us)
+{
+    init_hev(h, label, opts, t0_us);
+    h->addrs = *addrs;
+    if (h->addrs.n > MCF_MAX_ADDRS)
+        h->addrs.n = MCF_MAX_ADDRS;
+    h->resolved_us = now_us;
+    for (size_t i = 0; i < MCF_MAX_ADDRS; i++) {
+        h->at[i].state = AT_IDLE;
+        h->at[i].fd = -1;
     }
-    if (n == 0) {
+    h->next_at = now_us;
+}
+
+void mcf_hev_abort(mcf_hev *h)
+{
+    for (size_t i = 0; i < h->next; i++)
+        close_attempt(&h->at[i]);
+    h->next = 0;
+}
+
+/* RFC 8305 §5: the next attempt starts when the Connection Attempt Delay
+ * has passed, or at once when nothing else is in flight (the previous one
+ * failed); earlier attempts keep running. */
+static void start_due_attempts(mcf_hev *h, int64_t now)
+{
+    size_t active = 0;
+
+    for (size_t i = 0; i < h->next; i++)
+        active += h->at[i].state == AT_INFLIGHT || h->at[i].state == AT_UNIX_WAIT;
+    while (h->winner < 0 && h->next < h->addrs.n && now < h->deadline_us &&
+           (now >= h->next_at || active == 0)) {
+        attempt *a = &h->at[h->next];
+        start_attempt(a, &h->addrs.addr[h->next], now);
+        h->next++;
+        if (a->state == AT_WON) {
+            h->winner = (long)(h->next - 1);
+        } else if (a->state == AT_FAILED) {
+            h->next_at = now;
+        } else {
+            active++;
+            h->next_at = now + (int64_t)h->delay_ms * 1000;
+        }
+    }
+}
+
+/* Collects the attempts in flight that have finished (poll with a zero
+ * timeout, so whoever owns the event loop only has to say "something
+ * happened"), and retries unix attempts whose wait is over. */
+static int collect_attempts(mcf_hev *h, int64_t now)
+{
+    struct pollfd pfd[MCF_MAX_ADDRS];
+    size_t pidx[MCF_MAX_ADDRS], np = 0;
+
+    for (size_t i = 0; i < h->next; i++)
+        if (h->at[i].state == AT_INFLIGHT) {
+            pfd[np] = (struct pollfd){h->at[i].fd, POLLOUT, 0};
+            pidx[np++] = i;
+        }
+    int r = np ? poll(pfd, (nfds_t)np, 0) : 0;
+    if (r < 0 && errno != EINTR)
+        return -errno;
+    for (size_t k = 0; k < np && r > 0; k++) {
+        attempt *a = &h->at[pidx[k]];
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (pfd[k].revents == 0)
+            continue;
+        if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+            soerr = errno;
+        if (soerr == 0 && !(pfd[k].revents & POLLOUT))
+            soerr = EPIPE;
+        if (soerr == 0 && check_self(a->fd, h->addrs.addr[pidx[k]].family))
+            soerr = ERR_SELF;
+        if (soerr == 0) {
+            /* The first to complete wins; list order breaks ties. */
+            if (h->winner < 0)
+                h->winner = (long)pidx[k];
+            a->state = AT_WON;
+        } else {
+            fail_attempt(a, soerr);
+            h->next_at = now; /* a failure starts the next attempt at once */
+        }
+    }
+    for (size_t i = 0; i < h->next && h->winner < 0; i++) {
+        if (h->at[i].state == AT_UNIX_WAIT && now >= h->at[i].retry_us) {
+            connect_step(&h->at[i], &h->addrs.addr[i], now);
+            if (h->at[i].state == AT_WON)
+                h->winner = (long)i;
+            else if (h->at[i].state == AT_FAILED)
+                h->next_at = now;
+        }
+    }
+    return 0;
+}
+
+static int finish_hev(mcf_hev *h, int rc, int64_t now, mcf_connected *out, char *err,
+                      size_t errlen)
+{
+    out->elapsed_ms = (double)(now - h->t0_us) / 1000.0;
+    if (rc == MCF_OK) {
+        attempt *w = &h->at[h->winner];
+        for (size_t i = 0; i < h->next; i++)
+            if ((long)i != h->winner)
+                close_attempt(&h->at[i]);
+        tune_winner(w->fd, h->addrs.addr[h->winner].family, h->keepalive);
+        out->fd = w->fd;
+        out->addr = h->addrs.addr[h->winner];
+        w->fd = -1; /* the caller owns it now */
+        h->next = 0;
+        return MCF_OK;
+    }
+    if (rc != MCF_ERR_NOMEM && rc != MCF_ERR_RESOURCE)
+        report(h->label, &h->addrs, h->at, h->deadline_us, h->t0_us, h->resolved_us, err,
+               errlen);
+    mcf_hev_abort(h);
+    out->fd = -1;
+    return rc;
+}
+
+int mcf_hev_step(mcf_hev *h, int64_t now, mcf_connected *out, char *err, size_t errlen)
+{
+    if (h->addrs.n == 0) {
         if (err && errlen)
-            snprintf(err, errlen, "connect %s: no address to connect to", label ? label : "?");
+            snprintf(err, errlen, "connect %s: no address to connect to", h->label);
+        out->fd = -1;
         return MCF_ERR_CONNECT;
     }
-
-    for (;;) {
-        size_t active = 0, np = 0;
-        int64_t wake;
-        int r;
-
-        now = mcf_now_us();
-        for (i = 0; i < next; i++)
-            active += at[i].state == AT_INFLIGHT || at[i].state == AT_UNIX_WAIT;
-        /* RFC 8305 §5: start the next attempt when the Connection Attempt
-         * Delay has passed, or at once when nothing else is in flight
-         * (the previous one failed); earlier attempts keep running. */
-        while (next < n && now < deadline_us && (now >= next_at || active == 0)) {
-            attempt *a = &at[next];
-            start_attempt(a, &addrs->addr[next], now);
-            next++;
-            if (a->state == AT_WON) {
-                winner = (long)(next - 1);
-                break;
-            }
-            if (a->state == AT_FAILED) {
-                next_at = now;
-            } else {
-                active++;
-                next_at = now + (int64_t)delay_ms * 1000;
-            }
-        }
-        if (winner >= 0)
-            break;
-        if (active == 0 && next >= n) {
-            rc = MCF_ERR_CONNECT; /* every address failed before the deadline */
-            break;
-        }
-        if (now >= deadline_us) {
-            rc = MCF_ERR_TIMEOUT;
-            break;
-        }
-
-        wake = deadline_us;
-        if (next < n && next_at < wake)
-            wake = next_at;
-        for (i = 0; i < next; i++) {
-            if (at[i].state == AT_INFLIGHT) {
-                pfd[np].fd = at[i].fd;
-                pfd[np].events = POLLOUT;
-                pfd[np].revents = 0;
-                pidx[np++] = i;
-            } else if (at[i].state == AT_UNIX_WAIT && at[i].retry_us < wake) {
-                wake = at[i].retry_us;
-            }
-        }
-        /* Rounded up so poll never returns just before the moment it waits for. */
-        r = poll(pfd, (nfds_t)np, wake > now ? (int)((wake - now + 999) / 1000) : 0);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue; /* the loop recomputes the time left */
-            rc = errno == ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_CONNECT;
+    if (h->winner < 0) {
+        int e = collect_attempts(h, now);
+        if (e < 0) {
             if (err && errlen)
-                snprintf(err, errlen, "connect %s: poll: %s", label ? label : "?",
-                         strerror(errno));
-            for (i = 0; i < next; i++)
-                close_attempt(&at[i]);
-            return rc;
+                snprintf(err, errlen, "connect %s: poll: %s", h->label, strerror(-e));
+            mcf_hev_abort(h);
+            out->fd = -1;
+            return e == -ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_CONNECT;
         }
-        now = mcf_now_us();
-        for (size_t k = 0; k < np && r > 0; k++) {
-            attempt *a = &at[pidx[k]];
-            int soerr = 0;
-            socklen_t sl = sizeof soerr;
-            if (pfd[k].revents == 0)
-                continue;
-            if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-                soerr = errno;
-            if (soerr == 0 && !(pfd[k].revents & POLLOUT))
-                soerr = EPIPE;
-            if (soerr == 0 && check_self(a->fd, addrs->addr[pidx[k]].family))
-                soerr = ERR_SELF;
-            if (soerr == 0) {
-                /* The first to complete wins; list order breaks ties. */
-                if (winner < 0)
-                    winner = (long)pidx[k];
-                a->state = AT_WON;
-            } else {
-                fail_attempt(a, soerr);
-                next_at = now; /* a failure starts the next attempt at once */
-            }
-        }
-        if (winner >= 0)
-            break;
-        for (i = 0; i < next; i++) {
-            if (at[i].state == AT_UNIX_WAIT && now >= at[i].retry_us) {
-                connect_step(&at[i], &addrs->addr[i], now);
-                if (at[i].state == AT_WON) {
-                    winner = (long)i;
-                    break;
-                }
-                if (at[i].state == AT_FAILED)
-                    next_at = now;
-            }
-        }
-        if (winner >= 0)
-            break;
     }
+    start_due_attempts(h, now);
+    if (h->winner >= 0)
+        return finish_hev(h, MCF_OK, now, out, err, errlen);
+    size_t active = 0;
+    for (size_t i = 0; i < h->next; i++)
+        active += h->at[i].state == AT_INFLIGHT || h->at[i].state == AT_UNIX_WAIT;
+    if (active == 0 && h->next >= h->addrs.n)
+        return finish_hev(h, MCF_ERR_CONNECT, now, out, err, errlen); /* every address failed */
+    if (now >= h->deadline_us)
+        return finish_hev(h, MCF_ERR_TIMEOUT, now, out, err, errlen);
+    return MCF_IN_PROGRESS;
+}
 
-    now = mcf_now_us();
-    if (winner >= 0) {
-        attempt *w = &at[winner];
-        for (i = 0; i < next; i++)
-            if ((long)i != winner)
-                close_attempt(&at[i]);
-        tune_winner(w->fd, addrs->addr[winner].family, opts ? opts->keepalive : 0);
-        out->fd = w->fd;
-        out->addr = addrs->addr[winner];
-        out->elapsed_ms = (double)(now - t0_us) / 1000.0;
-        return 0;
+size_t mcf_hev_pollset(const mcf_hev *h, struct pollfd *out, size_t cap, int64_t *wake_us)
+{
+    size_t np = 0;
+    int64_t wake = h->deadline_us;
+
+    if (h->next < h->addrs.n && h->next_at < wake)
+        wake = h->next_at;
+    for (size_t i = 0; i < h->next; i++) {
+        if (h->at[i].state == AT_INFLIGHT && np < cap)
+            out[np++] = (struct pollfd){h->at[i].fd, POLLOUT, 0};
+        else if (h->at[i].state == AT_UNIX_WAIT && h->at[i].retry_us < wake)
+            wake = h->at[i].retry_us;
     }
-    report(label, addrs, at, deadline_us, t0_us, resolved_us, err, errlen);
-    for (i = 0; i < next; i++)
-        close_attempt(&at[i]);
-    out->elapsed_ms = (double)(now - t0_us) / 1000.0;
-    return rc;
+    *wake_us = wake;
+    return np;
+}
+
+/* The blocking connect: the state machine driven by poll until it is done. */
+static int run_hev(mcf_hev *h, mcf_connected *out, char *err, size_t errlen)
+{
+    for (;;) {
+        int64_t now = mcf_now_us(), wake;
+        int rc = mcf_hev_step(h, now, out, err, errlen);
+        if (rc != MCF_IN_PROGRESS)
+            return rc;
+        struct pollfd pfd[MCF_MAX_ADDRS];
+        size_t np = mcf_hev_pollset(h, pfd, MCF_MAX_ADDRS, &wake);
+        now = mcf_now_us();
+        /* Rounded up so poll never returns just before the moment it waits for. */
+        int r = poll(pfd, (nfds_t)np, wake > now ? (int)((wake - now + 999) / 1000) : 0);
+        if (r < 0 && errno != EINTR) {
+            int e = errno;
+            if (err && errlen)
+                snprintf(err, errlen, "connect %s: poll: %s", h->label, strerror(e));
+            mcf_hev_abort(h);
+            return e == ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_CONNECT;
+        }
+    }
 }
 
 int mcf_connect(const mcf_spec *spec, const mcf_connect_opts *opts, mcf_connected *out,
@@ -393,7 +437,9 @@ int mcf_connect(const mcf_spec *spec, const mcf_connect_opts *opts, mcf_connecte
     }
     /* getaddrinfo cannot be interrupted, but its time counts against the
      * deadline: attempts get only what is left. */
-    return happy_eyeballs(spec->text, &addrs, opts, t0, mcf_now_us(), out, err, errlen);
+    mcf_hev h;
+    mcf_hev_start(&h, spec->text, &addrs, opts, t0, mcf_now_us());
+    return run_hev(&h, out, err, errlen);
 }
 
 int mcf_connect_addrs(const char *label, const mcf_addrlist *addrs,
@@ -409,5 +455,7 @@ int mcf_connect_addrs(const char *label, const mcf_addrlist *addrs,
     }
     memset(out, 0, sizeof *out);
     out->fd = -1;
-    return happy_eyeballs(label, addrs, opts, t0, t0, out, err, errlen);
+    mcf_hev h;
+    mcf_hev_start(&h, label, addrs, opts, t0, t0);
+    return run_hev(&h, out, err, errlen);
 }

@@ -3,6 +3,9 @@
 #ifndef MCF_CONNECT_H
 #define MCF_CONNECT_H
 
+#include <poll.h>
+#include <stdint.h>
+
 #include "addr.h"
 #include "spec.h"
 
@@ -17,6 +20,52 @@ typedef struct mcf_connected {
     mcf_addr addr;   /* the address that won */
     double elapsed_ms;
 } mcf_connected;
+
+/* ---- Happy Eyeballs as a state machine (the model: curl's cf-ip-happy) ----
+ * mcf_hev_start() takes the resolved addresses; then whoever owns the event
+ * loop calls mcf_hev_step() whenever one of the sockets from
+ * mcf_hev_pollset() is ready or its wake time has come (calling it more
+ * often is harmless).  Nothing here ever blocks. */
+
+/* mcf_hev_step: still connecting. */
+#define MCF_IN_PROGRESS (-1)
+
+typedef struct mcf_hev_attempt {
+    int state;
+    int fd;
+    int cause; /* errno (or a private code) when it failed */
+    int64_t start_us;
+    int64_t retry_us; /* a unix socket with a full backlog: when to try again */
+} mcf_hev_attempt;
+
+typedef struct mcf_hev {
+    char label[MCF_SPEC_TEXT_MAX]; /* the spec text, for the message */
+    mcf_addrlist addrs;
+    mcf_hev_attempt at[MCF_MAX_ADDRS];
+    size_t next;       /* attempts started: at[0 .. next) */
+    long winner;       /* index of the connected attempt, or -1 */
+    int64_t t0_us;     /* when the whole connect began (resolution included) */
+    int64_t resolved_us;
+    int64_t deadline_us;
+    int64_t next_at;   /* when the next attempt may start */
+    int delay_ms, keepalive;
+} mcf_hev;
+
+/* t0_us: when the connect began (the deadline counts from there, so time
+ * spent resolving is not given again); now_us: the addresses are known. */
+void mcf_hev_start(mcf_hev *h, const char *label, const mcf_addrlist *addrs,
+                   const mcf_connect_opts *opts, int64_t t0_us, int64_t now_us);
+/* Starts the attempts that are due and collects finished ones.  Returns
+ * MCF_IN_PROGRESS, or MCF_OK with *out (the fd is the caller's from then
+ * on), or MCF_ERR_CONNECT / MCF_ERR_TIMEOUT / MCF_ERR_NOMEM /
+ * MCF_ERR_RESOURCE with err naming every address and its cause; every
+ * other socket is closed once it returns anything but MCF_IN_PROGRESS. */
+int mcf_hev_step(mcf_hev *h, int64_t now_us, mcf_connected *out, char *err, size_t errlen);
+/* The sockets to watch (each for POLLOUT), at most cap, and the absolute
+ * time by which mcf_hev_step must run again even without an event. */
+size_t mcf_hev_pollset(const mcf_hev *h, struct pollfd *out, size_t cap, int64_t *wake_us);
+/* Gives up: closes every attempt's socket. */
+void mcf_hev_abort(mcf_hev *h);
 
 /* Resolves spec (at call time) and connects.  Attempts start in list order:
  * the next one after attempt_delay_ms or at once when one fails; earlier

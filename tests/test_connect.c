@@ -563,6 +563,85 @@ TEST(unix_backlog_frees_up)
     unlink(((struct sockaddr_un *)&a.ss)->sun_path);
 }
 
+/* Three connects driven side by side from one poll loop through the state
+ * machine (mcf_hev_*), as the engine does for the servers of one call: two
+ * that hang (full backlogs) and one that works.  The good one completes
+ * while the others are still pending, and the two hanging ones time out
+ * together, not one after the other. */
+TEST(state_machine_connects_in_parallel)
+{
+    blackhole b1, b2;
+    mcf_addr good;
+    int lfd = tcp_listen("127.0.0.1", 16, &good);
+    if (lfd < 0 || blackhole_open(&b1, "127.0.0.1") != 0) {
+        CHECKF(0, "cannot make the listeners");
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    if (blackhole_open(&b2, "127.0.0.1") != 0) {
+        CHECKF(0, "cannot make the second full-backlog listener");
+        blackhole_close(&b1);
+        close(lfd);
+        return;
+    }
+    mcf_connect_opts o = opts(400, 250);
+    mcf_addrlist l[3] = {list_of(1, &b1.addr), list_of(1, &good), list_of(1, &b2.addr)};
+    static mcf_hev h[3];
+    mcf_connected c[3];
+    char err[3][512];
+    int rc[3], done[3] = {0, 0, 0};
+    double done_ms[3] = {0, 0, 0};
+    int64_t t0 = mcf_now_us();
+    for (int k = 0; k < 3; k++) {
+        mcf_hev_start(&h[k], k == 1 ? "good" : "bh", &l[k], &o, t0, t0);
+        rc[k] = MCF_IN_PROGRESS;
+    }
+    int pending_seen_after_good = 0;
+    for (int rounds = 0; rounds < 10000 && (!done[0] || !done[1] || !done[2]); rounds++) {
+        struct pollfd pfd[3 * MCF_MAX_ADDRS];
+        size_t np = 0;
+        int64_t wake = INT64_MAX, now = mcf_now_us();
+        for (int k = 0; k < 3; k++) {
+            if (done[k])
+                continue;
+            rc[k] = mcf_hev_step(&h[k], now, &c[k], err[k], sizeof err[k]);
+            if (rc[k] != MCF_IN_PROGRESS) {
+                done[k] = 1;
+                done_ms[k] = (double)(mcf_now_us() - t0) / 1000.0;
+                continue;
+            }
+            if (done[1])
+                pending_seen_after_good = 1;
+            int64_t w;
+            np += mcf_hev_pollset(&h[k], pfd + np, 3 * MCF_MAX_ADDRS - np, &w);
+            if (w < wake)
+                wake = w;
+        }
+        if (done[0] && done[1] && done[2])
+            break;
+        now = mcf_now_us();
+        poll(pfd, (nfds_t)np, wake > now ? (int)((wake - now + 999) / 1000) : 0);
+    }
+    CHECK_RC(rc[1], MCF_OK);
+    CHECK_RC(rc[0], MCF_ERR_TIMEOUT);
+    CHECK_RC(rc[2], MCF_ERR_TIMEOUT);
+    CHECKF(pending_seen_after_good, "the hanging connects were not still pending after the good one");
+    CHECKF(done_ms[1] < done_ms[0] && done_ms[1] < done_ms[2], "good %.1f ms, hanging %.1f / %.1f ms",
+           done_ms[1], done_ms[0], done_ms[2]);
+    /* One timeout for both, not two in a row. */
+    CHECKF(done_ms[0] >= 395 && done_ms[2] >= 395 && done_ms[0] < 780 && done_ms[2] < 780,
+           "hanging connects ended at %.1f and %.1f ms (400 ms timeout each, in parallel)",
+           done_ms[0], done_ms[2]);
+    CHECKF(strstr(err[0], "timed out after 400 ms") != NULL, "message '%s'", err[0]);
+    printf("# parallel: good %.1f ms, hanging %.1f and %.1f ms\n", done_ms[1], done_ms[0], done_ms[2]);
+    if (rc[1] == MCF_OK)
+        close(c[1].fd);
+    blackhole_close(&b1);
+    blackhole_close(&b2);
+    close(lfd);
+}
+
 TEST(attempt_delay_then_second_address)
 {
     blackhole b;
@@ -837,6 +916,7 @@ int main(void)
     RUN(unix_backlog_frees_up);
     RUN(deadline_includes_resolution);
     RUN(empty_and_bad_arguments);
+    RUN(state_machine_connects_in_parallel);
     RUN(no_fd_leaks);
     rmdir(tmpdir);
     return t_exit_code();
