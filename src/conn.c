@@ -19,31 +19,82 @@
 #define RECV_MIN_ROOM 4096
 #define IOV_BATCH 64
 
-int mcf_conn_open(mcf_client *c, mcf_server *s)
+/* The connect deadline counts from here: resolution and every attempt. */
+int mcf_conn_open_start(mcf_client *c, mcf_server *s, int64_t now_us)
 {
     mcf_connect_opts o = {c->connect_timeout_ms, c->attempt_delay_ms, c->keepalive};
-    mcf_connected res;
+    mcf_addrlist addrs;
     char msg[sizeof c->err];
-    int rc = mcf_connect(&s->spec, &o, &res, msg, sizeof msg);
-    if (rc != MCF_OK)
+    s->connecting = 1;
+    int rc = mcf_resolve(&s->spec, &addrs, msg, sizeof msg);
+    if (rc != MCF_OK) {
+        s->connecting = 0;
         return mcf_set_error(c, rc, "%s", msg);
+    }
+    mcf_hev_start(&s->hev, s->spec.text, &addrs, &o, now_us, mcf_now_us());
+    return mcf_conn_open_step(c, s, mcf_now_us());
+}
+
+/* A connected socket becomes the server's connection. */
+static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
+{
     /* Blocking from now on: a single-server call then waits in recv()
      * under SO_RCVTIMEO (one syscall instead of poll + recv); every
      * multi-server path passes MSG_DONTWAIT. */
-    int fl = fcntl(res.fd, F_GETFL);
-    if (fl < 0 || fcntl(res.fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-        close(res.fd);
-        return mcf_set_error(c, MCF_ERR_IO, "connect %s: fcntl: %s", s->spec.text, strerror(errno));
+    int fl = fcntl(res->fd, F_GETFL);
+    if (fl < 0 || fcntl(res->fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(res->fd);
+        return mcf_set_error(c, MCF_ERR_IO, "connect %s: fcntl: %s", s->spec.text, strerror(e));
     }
-    s->fd = res.fd;
+    s->fd = res->fd;
     s->rcvtimeo_ms = 0;
     s->rcvlowat = 1;
-    s->family = res.addr.family;
-    s->connect_ms = res.elapsed_ms;
-    mcf_addr_format(&res.addr, s->address, sizeof s->address);
+    s->family = res->addr.family;
+    s->connect_ms = res->elapsed_ms;
+    mcf_addr_format(&res->addr, s->address, sizeof s->address);
     s->rlen = s->rpos = 0;
     s->noreply_dirty = 0;
     return MCF_OK;
+}
+
+int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us)
+{
+    mcf_connected res;
+    char msg[sizeof c->err];
+    int rc = mcf_hev_step(&s->hev, now_us, &res, msg, sizeof msg);
+    if (rc == MCF_IN_PROGRESS)
+        return rc;
+    s->connecting = 0;
+    if (rc != MCF_OK)
+        return mcf_set_error(c, rc, "%s", msg);
+    return adopt(c, s, &res);
+}
+
+size_t mcf_conn_open_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
+                             int64_t *wake_us)
+{
+    return mcf_hev_pollset(&s->hev, out, cap, wake_us);
+}
+
+void mcf_conn_open_abort(mcf_server *s)
+{
+    if (s->connecting)
+        mcf_hev_abort(&s->hev);
+    s->connecting = 0;
+}
+
+int mcf_conn_open(mcf_client *c, mcf_server *s)
+{
+    int rc = mcf_conn_open_start(c, s, mcf_now_us());
+    while (rc == MCF_IN_PROGRESS) {
+        struct pollfd pfd[MCF_MAX_ADDRS];
+        int64_t wake;
+        size_t n = mcf_conn_open_pollset(s, pfd, MCF_MAX_ADDRS, &wake);
+        (void)poll(pfd, (nfds_t)n, mcf_ms_left(wake)); /* EINTR: step rechecks the time */
+        rc = mcf_conn_open_step(c, s, mcf_now_us());
+    }
+    return rc;
 }
 
 void mcf_conn_close(mcf_server *s)
@@ -59,6 +110,7 @@ void mcf_conn_close(mcf_server *s)
 
 void mcf_conn_free(mcf_server *s)
 {
+    mcf_conn_open_abort(s);
     mcf_conn_close(s);
     free(s->rbuf);
     free(s->wbuf);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "addr.h"
+#include "connect.h"
 #include "dist.h"
 #include "mcfast.h"
 #include "spec.h"
@@ -28,6 +29,8 @@ typedef struct mcf_seg {
 typedef struct mcf_server {
     mcf_spec spec;
     int fd; /* -1 when not connected */
+    int connecting; /* a connect is under way in hev */
+    mcf_hev hev;
     char address[MCF_ADDRSTR_MAX];
     int family;
     double connect_ms;
@@ -160,6 +163,15 @@ int mcf_run(mcf_client *c, mcf_call *call);
 int mcf_key_ok(const mcf_client *c, const char *key, size_t len);
 
 /* ---- conn.c: a server's connection and buffers ---- */
+/* Opening a connection without blocking: start, then step whenever a
+ * socket from the pollset is ready or its wake time has come.  Each returns
+ * MCF_IN_PROGRESS, MCF_OK (s->fd is connected) or an error (message set). */
+int mcf_conn_open_start(mcf_client *c, mcf_server *s, int64_t now_us);
+int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us);
+size_t mcf_conn_open_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
+                             int64_t *wake_us);
+void mcf_conn_open_abort(mcf_server *s);
+/* The same, blocking until connected or failed. */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
 void mcf_conn_close(mcf_server *s);
 void mcf_conn_free(mcf_server *s);
