@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "connect.h"
 #include "internal.h"
+#include "transport.h"
 
 #define RBUF_MIN 16384
 #define RECV_MIN_ROOM 4096
@@ -25,7 +26,7 @@ int mcf_conn_open_start(mcf_client *c, mcf_server *s, int64_t now_us)
     mcf_connect_opts o = {c->connect_timeout_ms, c->attempt_delay_ms, c->keepalive};
     mcf_addrlist addrs;
     char msg[sizeof c->err];
-    s->connecting = 1;
+    s->connecting = CONNECTING_SOCKET;
     int rc = mcf_resolve(&s->spec, &addrs, msg, sizeof msg);
     if (rc != MCF_OK) {
         s->connecting = 0;
@@ -48,6 +49,8 @@ static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
         return mcf_set_error(c, MCF_ERR_IO, "connect %s: fcntl: %s", s->spec.text, strerror(e));
     }
     s->fd = res->fd;
+    s->tr = &mcf_transport_plain;
+    s->tr_ctx = NULL;
     s->rcvtimeo_ms = 0;
     s->rcvlowat = 1;
     s->family = res->addr.family;
@@ -58,8 +61,35 @@ static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
     return MCF_OK;
 }
 
+/* After the socket connected: the transport's handshake, if any. */
+static int handshake_step(mcf_client *c, mcf_server *s)
+{
+    int e = s->tr->handshake(s->tr_ctx, s->fd, &s->hs_events);
+    if (e == -EAGAIN) {
+        s->connecting = CONNECTING_HANDSHAKE;
+        return MCF_IN_PROGRESS;
+    }
+    s->connecting = 0;
+    if (e == 0)
+        return MCF_OK;
+    mcf_set_error(c, MCF_ERR_CONNECT, "connect %s: %s handshake with %s: %s", s->spec.text,
+                  s->tr->name, s->address, strerror(-e));
+    mcf_conn_abort(s);
+    return MCF_ERR_CONNECT;
+}
+
 int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us)
 {
+    if (s->connecting == CONNECTING_HANDSHAKE) {
+        if (now_us >= s->hev.deadline_us) {
+            mcf_set_error(c, MCF_ERR_TIMEOUT, "connect %s: %s handshake with %s timed out",
+                          s->spec.text, s->tr->name, s->address);
+            s->connecting = 0;
+            mcf_conn_abort(s);
+            return MCF_ERR_TIMEOUT;
+        }
+        return handshake_step(c, s);
+    }
     mcf_connected res;
     char msg[sizeof c->err];
     int rc = mcf_hev_step(&s->hev, now_us, &res, msg, sizeof msg);
@@ -68,18 +98,30 @@ int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us)
     s->connecting = 0;
     if (rc != MCF_OK)
         return mcf_set_error(c, rc, "%s", msg);
-    return adopt(c, s, &res);
+    rc = adopt(c, s, &res);
+    if (rc != MCF_OK)
+        return rc;
+    return handshake_step(c, s);
 }
 
 size_t mcf_conn_open_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
                              int64_t *wake_us)
 {
+    if (s->connecting == CONNECTING_HANDSHAKE) {
+        *wake_us = s->hev.deadline_us;
+        if (cap == 0)
+            return 0;
+        out[0] = (struct pollfd){s->fd, s->hs_events, 0};
+        return 1;
+    }
     return mcf_hev_pollset(&s->hev, out, cap, wake_us);
 }
 
 void mcf_conn_open_abort(mcf_server *s)
 {
-    if (s->connecting)
+    if (s->connecting == CONNECTING_HANDSHAKE)
+        mcf_conn_abort(s);
+    else if (s->connecting)
         mcf_hev_abort(&s->hev);
     s->connecting = 0;
 }
@@ -97,15 +139,26 @@ int mcf_conn_open(mcf_client *c, mcf_server *s)
     return rc;
 }
 
-void mcf_conn_close(mcf_server *s)
+static void close_conn(mcf_server *s, int abortive)
 {
     if (s->fd >= 0)
-        close(s->fd);
+        s->tr->close(s->tr_ctx, s->fd, abortive);
     s->fd = -1;
+    s->tr_ctx = NULL;
     s->proto = PROTO_UNKNOWN; /* learned again on the next connection */
     s->version_known = 0;     /* an upgrade may come with a restart */
     /* rbuf and held_off stay: a value handed out this call lives there. */
     s->noreply_dirty = 0;
+}
+
+void mcf_conn_close(mcf_server *s)
+{
+    close_conn(s, 0);
+}
+
+void mcf_conn_abort(mcf_server *s)
+{
+    close_conn(s, 1);
 }
 
 void mcf_conn_free(mcf_server *s)
@@ -189,19 +242,11 @@ int mcf_conn_send(mcf_client *c, mcf_server *s)
             iov[niov].iov_len = g->len - skip;
             niov++;
         }
-        struct msghdr mh;
-        memset(&mh, 0, sizeof mh);
-        mh.msg_iov = iov;
-        mh.msg_iovlen = (size_t)niov;
-        /* MSG_NOSIGNAL: a closed peer must give EPIPE, never SIGPIPE. */
-        ssize_t w = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            return -errno;
-        }
+        ssize_t w = s->tr->sendv(s->tr_ctx, s->fd, iov, niov);
+        if (w == -EAGAIN)
+            return 0;
+        if (w < 0)
+            return (int)w;
         size_t left = (size_t)w;
         while (left && s->seg_i < s->nsegs) {
             size_t rest = s->segs[s->seg_i].len - s->seg_done;
@@ -280,33 +325,17 @@ ssize_t mcf_conn_recv(mcf_server *s, size_t need, int block)
 {
     if (make_room(s, need) < 0)
         return -ENOMEM;
-    for (;;) {
-        ssize_t r = recv(s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, block ? 0 : MSG_DONTWAIT);
-        if (r > 0) {
-            s->rlen += (size_t)r;
-            return r;
-        }
-        if (r == 0)
-            return 0;
-        /* A blocking caller must recheck its deadline after a signal. */
-        if (errno == EINTR && !block)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return -EAGAIN;
-        return -errno;
-    }
+    ssize_t r = s->tr->recv(s->tr_ctx, s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, block);
+    if (r > 0)
+        s->rlen += (size_t)r;
+    return r;
 }
 
 int mcf_conn_idle_ok(mcf_server *s)
 {
-    /* Between calls a healthy memcached connection has nothing to read.
-     * Bytes waiting mean a late or unsolicited reply that would be taken
-     * as the next answer; EOF means the server closed it (restart, idle
-     * timeout).  Either way the caller reconnects before sending, so
-     * neither costs the next call its result. */
-    char b;
-    ssize_t r = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    /* Either way (late bytes, or EOF) the caller reconnects before
+     * sending, so neither costs the next call its result. */
+    return s->tr->pending(s->tr_ctx) == 0 && s->tr->idle_ok(s->tr_ctx, s->fd);
 }
 
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s)
@@ -341,14 +370,13 @@ void mcf_conn_sync(mcf_client *c, mcf_server *s)
     int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
     size_t off = 0;
     while (off < sizeof req - 1) {
-        ssize_t w = send(s->fd, req + off, sizeof req - 1 - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        struct iovec iov = {(void *)(uintptr_t)(req + off), sizeof req - 1 - off};
+        ssize_t w = s->tr->sendv(s->tr_ctx, s->fd, &iov, 1);
         if (w > 0) {
             off += (size_t)w;
             continue;
         }
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (w == -EAGAIN) {
             struct pollfd p = {s->fd, POLLOUT, 0};
             if (poll(&p, 1, mcf_ms_left(deadline)) > 0)
                 continue;

@@ -29,8 +29,11 @@ typedef struct mcf_seg {
 typedef struct mcf_server {
     mcf_spec spec;
     int fd; /* -1 when not connected */
-    int connecting; /* a connect is under way in hev */
+    int connecting; /* 0, CONNECTING_SOCKET (in hev) or CONNECTING_HANDSHAKE */
     mcf_hev hev;
+    short hs_events; /* the handshake waits for these on fd */
+    const struct mcf_transport *tr; /* how bytes move on fd (transport.h) */
+    void *tr_ctx;
     char address[MCF_ADDRSTR_MAX];
     int family;
     double connect_ms;
@@ -113,6 +116,9 @@ struct mcf_client {
     mcf_server **pmap;
 };
 
+/* mcf_server.connecting */
+enum { CONNECTING_SOCKET = 1, CONNECTING_HANDSHAKE = 2 };
+
 /* mcf_server.proto */
 enum { PROTO_UNKNOWN = 0, PROTO_IS_TEXT = 1, PROTO_IS_META = 2 };
 
@@ -174,6 +180,10 @@ void mcf_conn_open_abort(mcf_server *s);
 /* The same, blocking until connected or failed. */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
 void mcf_conn_close(mcf_server *s);
+/* Closes abortively (RST, SO_LINGER 0): request bytes still queued in our
+ * kernel are discarded, so a request the call gave up on is not delivered
+ * later.  Bytes the server's kernel already has may still be executed. */
+void mcf_conn_abort(mcf_server *s);
 void mcf_conn_free(mcf_server *s);
 void mcf_conn_reset_request(mcf_server *s);
 int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */

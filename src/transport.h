@@ -1,0 +1,39 @@
+/* transport.h - the seam under the connection layer: how bytes move on a
+ * connected socket.  conn.c talks to a server only through this table, so
+ * another transport (TLS, next) plugs in here and nowhere else, as hiredis
+ * does with its redisContextFuncs.
+ *
+ * Every operation is non-blocking unless told otherwise (recv's block) and
+ * reports errors as -errno; none raises SIGPIPE. */
+#ifndef MCF_TRANSPORT_H
+#define MCF_TRANSPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+typedef struct mcf_transport {
+    const char *name; /* "tcp" (TCP and unix sockets) */
+    /* Continues a handshake after the socket connected: 0 done, or
+     * -EAGAIN with *events (POLLIN/POLLOUT) to wait for, or -errno. */
+    int (*handshake)(void *ctx, int fd, short *events);
+    /* Sends from iov: bytes sent (> 0), -EAGAIN when nothing could be sent
+     * now, or -errno. */
+    ssize_t (*sendv)(void *ctx, int fd, const struct iovec *iov, int iovcnt);
+    /* Reads into buf: bytes (> 0), 0 at EOF, -EAGAIN (nothing now, or
+     * SO_RCVTIMEO passed when block), or -errno.  block = 0 never waits. */
+    ssize_t (*recv)(void *ctx, int fd, void *buf, size_t len, int block);
+    /* Bytes already read from the socket and held by the transport (a TLS
+     * record), which poll() cannot see. */
+    size_t (*pending)(void *ctx);
+    /* 1 when an idle connection is in step: nothing to read, not closed. */
+    int (*idle_ok)(void *ctx, int fd);
+    /* Closes fd and frees ctx.  abortive: discard what our kernel still
+     * holds for the peer (RST) instead of delivering it. */
+    void (*close)(void *ctx, int fd, int abortive);
+} mcf_transport;
+
+/* Plain sockets: TCP and unix. */
+extern const mcf_transport mcf_transport_plain;
+
+#endif
