@@ -62,7 +62,8 @@ void mcf_free(mcf_client *c)
 static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
 {
     mcf_server *servers = calloc(n, sizeof *servers);
-    struct pollfd *pfds = calloc(n, sizeof *pfds);
+    /* Room for every connect attempt of every server (connect_servers). */
+    struct pollfd *pfds = calloc(n * MCF_MAX_ADDRS, sizeof *pfds);
     mcf_server **pmap = calloc(n, sizeof *pmap);
     if (!servers || !pfds || !pmap) {
         free(servers);

@@ -1300,24 +1300,76 @@ static int check_meta_call(mcf_client *c, mcf_call *call, mcf_server *s)
                           (unsigned)(since % 1000));
 }
 
+/* A connect that failed: the server's items fail with its error. */
+static void connect_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
+{
+    mcf_conn_record_failure(c, s);
+    fail_unstarted(c, call, s, rc);
+    s->call_failed = 1;
+}
+
+/* Connects every server of this call that has no usable connection, all
+ * at once: resolution, Happy Eyeballs and the transport handshake of each
+ * run side by side from one poll loop, each under its own connect
+ * deadline, so the call waits for the slowest connect, not their sum. */
+static void connect_servers(mcf_client *c, mcf_call *call, int64_t now)
+{
+    size_t pending = 0;
+    for (size_t k = 0; k < c->nservers; k++) {
+        mcf_server *s = &c->servers[k];
+        s->call_failed = 0;
+        if (!s->count)
+            continue;
+        /* Unread bytes before a request means the stream is out of step (a
+         * late reply): never let them be read as this call's answers. */
+        if (s->fd >= 0 && (s->rlen != s->rpos ||
+                           (now - s->last_used_us > IDLE_CHECK_US && !mcf_conn_idle_ok(s))))
+            mcf_conn_close(s);
+        if (s->fd >= 0)
+            continue;
+        int rc = mcf_conn_open_start(c, s, now);
+        if (rc == MCF_IN_PROGRESS)
+            pending++;
+        else if (rc != MCF_OK)
+            connect_failed(c, call, s, rc);
+    }
+    while (pending) {
+        size_t np = 0, cap = c->nservers * MCF_MAX_ADDRS;
+        int64_t wake = INT64_MAX;
+        for (size_t k = 0; k < c->nservers; k++) {
+            mcf_server *s = &c->servers[k];
+            int64_t w;
+            if (!s->connecting)
+                continue;
+            np += mcf_conn_open_pollset(s, c->pfds + np, cap - np, &w);
+            if (w < wake)
+                wake = w;
+        }
+        /* EINTR or a timer: every connect below rechecks its own time. */
+        (void)poll(c->pfds, (nfds_t)np, mcf_ms_left(wake));
+        now = mcf_now_us();
+        for (size_t k = 0; k < c->nservers; k++) {
+            mcf_server *s = &c->servers[k];
+            if (!s->connecting)
+                continue;
+            int rc = mcf_conn_open_step(c, s, now);
+            if (rc == MCF_IN_PROGRESS)
+                continue;
+            pending--;
+            if (rc != MCF_OK)
+                connect_failed(c, call, s, rc);
+        }
+    }
+}
+
 static int start_server(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
 {
-    /* Unread bytes before a request means the stream is out of step (a
-     * late reply): never let them be read as this call's answers. */
-    if (s->fd >= 0 && (s->rlen != s->rpos ||
-                       (now - s->last_used_us > IDLE_CHECK_US && !mcf_conn_idle_ok(s))))
-        mcf_conn_close(s);
+    (void)now;
+    if (s->call_failed)
+        return MCF_ERR_CONNECT; /* its items are already answered */
     s->rlen = s->rpos = 0;
     s->held_off = SIZE_MAX;
     s->need = 0;
-    if (s->fd < 0) {
-        int rc = mcf_conn_open(c, s);
-        if (rc != MCF_OK) {
-            mcf_conn_record_failure(c, s);
-            fail_unstarted(c, call, s, rc);
-            return rc;
-        }
-    }
     if (s->proto == PROTO_UNKNOWN) {
         if (c->protocol == MCF_PROTO_AUTO) {
             int rc = probe(c, s, 1);
@@ -1500,6 +1552,7 @@ int mcf_run(mcf_client *c, mcf_call *call)
             c->order[s->first + s->cursor++] = i;
         }
 
+    connect_servers(c, call, now);
     size_t active = 0;
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];

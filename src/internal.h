@@ -66,6 +66,7 @@ typedef struct mcf_server {
     uint32_t version; /* MCF_META_VERSION(...) */
     char version_str[32];
     int meta_call;        /* this call speaks meta on this server */
+    int call_failed;      /* this call could not connect it: its items are answered */
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
     int rcvlowat;         /* SO_RCVLOWAT now set on fd (poll honours it: 1 before polling) */
 
@@ -112,7 +113,7 @@ struct mcf_client {
     size_t zcap, zused;
     char *ibuf; /* decompressed value handed to the caller */
     size_t icap;
-    struct pollfd *pfds; /* one per server, for the event loop */
+    struct pollfd *pfds; /* MCF_MAX_ADDRS per server, for the event loop */
     mcf_server **pmap;
 };
 

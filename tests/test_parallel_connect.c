@@ -1,0 +1,135 @@
+/* test_parallel_connect.c - one call over live servers and servers whose
+ * connects hang (loopback listeners with a full accept queue, see
+ * blackhole.h): every server of the call connects at once, so the call
+ * costs about one connect timeout, not one per hanging server, and the
+ * live servers' keys still hit. */
+#include <stdio.h>
+#include <string.h>
+
+#include "blackhole.h"
+#include "clock.h"
+#include "harness.h"
+#include "mcfast.h"
+#include "mcserver.h"
+
+#define NLIVE 2
+#define NDEAD 4
+#define NKEYS 200
+#define CONNECT_TIMEOUT_MS 400
+
+static mcserver live[NLIVE];
+static blackhole dead[NDEAD];
+static char dead_spec[NDEAD][MCF_ADDRSTR_MAX];
+
+typedef struct tally {
+    int hits, timeouts, other;
+    int wrong; /* a value that is not its key's */
+} tally;
+
+static void on_value(void *ctx, size_t i, int rc, const mcf_value *v)
+{
+    tally *t = ctx;
+    char want[32];
+    snprintf(want, sizeof want, "value-%zu", i);
+    if (rc == MCF_OK) {
+        t->hits++;
+        if (v->len != strlen(want) || memcmp(v->data, want, v->len) != 0)
+            t->wrong++;
+    } else if (rc == MCF_ERR_TIMEOUT) {
+        t->timeouts++;
+    } else {
+        t->other++;
+    }
+}
+
+/* The servers' list: live ones first, then the hanging ones. */
+static mcf_client *client_over(int with_dead)
+{
+    char list[(NLIVE + NDEAD) * (MCF_ADDRSTR_MAX + 1)] = "";
+    size_t used = 0;
+    for (int k = 0; k < NLIVE; k++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s ", live[k].spec);
+    for (int k = 0; with_dead && k < NDEAD; k++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s ", dead_spec[k]);
+    mcf_client *c = mcf_new();
+    if (!c || mcf_set_servers(c, list) != MCF_OK)
+        return NULL;
+    mcf_set_option(c, MCF_OPT_CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, 1000);
+    mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_KETAMA_CMF);
+    return c;
+}
+
+TEST(first_call_waits_for_one_connect_timeout)
+{
+    mcf_client *all = client_over(1), *lonly = client_over(0);
+    static char keys[NKEYS][32];
+    const char *kp[NKEYS];
+    int on_live = 0;
+    if (!all || !lonly) {
+        CHECKF(0, "cannot make the clients");
+        goto out;
+    }
+    /* Store each key that lands on a live server, through a client of the
+     * live servers only but the same placement (mcf_server_for_key). */
+    for (int i = 0; i < NKEYS; i++) {
+        snprintf(keys[i], sizeof keys[i], "pc:%d", i);
+        kp[i] = keys[i];
+        size_t srv;
+        if (mcf_server_for_key(all, keys[i], strlen(keys[i]), &srv) == MCF_OK && srv < NLIVE) {
+            char v[32];
+            int n = snprintf(v, sizeof v, "value-%d", i);
+            mcf_client *one = mcf_new();
+            mcf_set_servers(one, live[srv].spec);
+            CHECK_RC(mcf_set(one, keys[i], strlen(keys[i]), v, (size_t)n, 0, 0), MCF_OK);
+            mcf_free(one);
+            on_live++;
+        }
+    }
+    CHECKF(on_live > 0 && on_live < NKEYS, "%d of %d keys on live servers", on_live, NKEYS);
+    tally t = {0, 0, 0, 0};
+    int64_t t0 = mcf_now_us();
+    mcf_get_multi(all, MCF_GET, 0, kp, NULL, NKEYS, on_value, &t);
+    double ms = (double)(mcf_now_us() - t0) / 1000.0;
+    CHECKF(t.hits == on_live, "%d hits, want %d", t.hits, on_live);
+    CHECKF(t.timeouts == NKEYS - on_live, "%d timeouts, want %d", t.timeouts, NKEYS - on_live);
+    CHECKF(t.other == 0 && t.wrong == 0, "%d other results, %d wrong values", t.other, t.wrong);
+    /* Serial connects would cost NDEAD * CONNECT_TIMEOUT_MS (1600 ms). */
+    CHECKF(ms < 2 * CONNECT_TIMEOUT_MS, "the call took %.0f ms with %d hanging servers", ms, NDEAD);
+    const char *m = mcf_last_error(all);
+    CHECKF(strstr(m, "timed out after") != NULL && strstr(m, "127.0.0.1") != NULL,
+           "message '%s'", m);
+    printf("# %d hanging servers, connect timeout %d ms: first call %.0f ms\n", NDEAD,
+           CONNECT_TIMEOUT_MS, ms);
+out:
+    mcf_free(all);
+    mcf_free(lonly);
+}
+
+int main(void)
+{
+    if (!mcserver_binary()) {
+        t_skip("test_parallel_connect", "memcached is not installed");
+        return 0;
+    }
+    for (int k = 0; k < NLIVE; k++)
+        if (mcserver_start_tcp(&live[k], "127.0.0.1", NULL) != 0) {
+            printf("FAIL: setup: cannot start memcached\n");
+            return 1;
+        }
+    for (int k = 0; k < NDEAD; k++) {
+        if (blackhole_open(&dead[k], "127.0.0.1") != 0) {
+            t_skip("test_parallel_connect", "this kernel never drops SYNs to a full backlog");
+            return 0;
+        }
+        char a[MCF_ADDRSTR_MAX];
+        mcf_addr_format(&dead[k].addr, a, sizeof a);
+        snprintf(dead_spec[k], sizeof dead_spec[k], "%s", a);
+    }
+    RUN(first_call_waits_for_one_connect_timeout);
+    for (int k = 0; k < NDEAD; k++)
+        blackhole_close(&dead[k]);
+    for (int k = 0; k < NLIVE; k++)
+        mcserver_stop(&live[k]);
+    return t_exit_code();
+}
