@@ -1,10 +1,14 @@
 /* client.c - the client object: lifecycle, options, the server list, and the
- * public commands, each a thin wrapper that describes a call for engine.c. */
+ * public commands, each a thin wrapper that describes a call (call.h) and
+ * runs it (sync.c). */
 #include <stdlib.h>
 #include <string.h>
 
+#include "call.h"
 #include "codec.h"
-#include "internal.h"
+#include "engine.h"
+#include "route.h"
+#include "sync.h"
 
 mcf_client *mcf_new(void)
 {
@@ -121,24 +125,6 @@ int mcf_add_server(mcf_client *c, const char *spec, unsigned weight)
         specs[i] = c->servers[i].spec;
     specs[c->nservers] = one;
     return install_servers(c, specs, c->nservers + 1);
-}
-
-int mcf_engine_prepare_dist(mcf_client *c);
-int mcf_engine_prepare_dist(mcf_client *c)
-{
-    if (!c->dist_dirty)
-        return MCF_OK;
-    mcf_dist_free(&c->dist);
-    mcf_spec *specs = malloc(c->nservers * sizeof *specs);
-    if (!specs)
-        return MCF_ERR_NOMEM;
-    for (size_t i = 0; i < c->nservers; i++)
-        specs[i] = c->servers[i].spec;
-    int rc = mcf_dist_build(&c->dist, c->distribution, specs, c->nservers, c->ketama_points);
-    free(specs);
-    if (rc == MCF_OK)
-        c->dist_dirty = 0;
-    return rc;
 }
 
 int mcf_set_option(mcf_client *c, mcf_option opt, int64_t v)
@@ -576,23 +562,7 @@ int mcf_server_for_key(mcf_client *c, const char *key, size_t key_len, size_t *s
 {
     if (!c || !server)
         return MCF_ERR_ARG;
-    if (mcf_key_ok(c, key, key_len) != MCF_OK)
-        return mcf_set_error(c, MCF_ERR_BAD_KEY, "bad key");
-    if (c->nservers == 0)
-        return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
-    if (mcf_engine_prepare_dist(c) != MCF_OK)
-        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
-    if (c->nservers == 1) {
-        *server = 0;
-    } else if (c->hash_namespace && c->ns_len) {
-        char buf[2 * MCF_MAX_KEY_LEN + 2];
-        memcpy(buf, c->ns, c->ns_len);
-        memcpy(buf + c->ns_len, key, key_len);
-        *server = mcf_dist_pick(&c->dist, buf, c->ns_len + key_len);
-    } else {
-        *server = mcf_dist_pick(&c->dist, key, key_len);
-    }
-    return MCF_OK;
+    return mcf_route_key(c, key, key_len, server);
 }
 
 int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info)
@@ -618,10 +588,7 @@ int mcf_connect_server(mcf_client *c, size_t server)
     mcf_server *s = &c->servers[server];
     if (s->fd >= 0)
         return MCF_OK;
-    int rc = mcf_conn_open(c, s);
-    if (rc != MCF_OK)
-        mcf_conn_record_failure(c, s);
-    return rc;
+    return mcf_engine_connect(c, s);
 }
 
 void mcf_disconnect_all(mcf_client *c)

@@ -360,6 +360,28 @@ int mcf_conn_is_down(const mcf_client *c, const mcf_server *s, int64_t now_us)
     return c->max_failures && now_us < s->down_until_us;
 }
 
+int mcf_conn_send_bytes(mcf_server *s, const char *buf, size_t len, int64_t deadline_us)
+{
+    size_t off = 0;
+    while (off < len) {
+        struct iovec iov = {(void *)(uintptr_t)(buf + off), len - off};
+        ssize_t w = s->tr->sendv(s->tr_ctx, s->fd, &iov, 1);
+        if (w > 0) {
+            off += (size_t)w;
+            continue;
+        }
+        if (w != -EAGAIN)
+            return w < 0 ? (int)w : -EPIPE;
+        struct pollfd p = {s->fd, POLLOUT, 0};
+        int left = mcf_ms_left(deadline_us);
+        if (left == 0)
+            return -ETIMEDOUT;
+        if (poll(&p, 1, left) < 0 && errno != EINTR)
+            return -errno;
+    }
+    return 0;
+}
+
 void mcf_conn_sync(mcf_client *c, mcf_server *s)
 {
     if (s->fd < 0 || !s->noreply_dirty)
@@ -368,21 +390,8 @@ void mcf_conn_sync(mcf_client *c, mcf_server *s)
      * command sent before it has been processed. */
     static const char req[] = "version\r\n";
     int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
-    size_t off = 0;
-    while (off < sizeof req - 1) {
-        struct iovec iov = {(void *)(uintptr_t)(req + off), sizeof req - 1 - off};
-        ssize_t w = s->tr->sendv(s->tr_ctx, s->fd, &iov, 1);
-        if (w > 0) {
-            off += (size_t)w;
-            continue;
-        }
-        if (w == -EAGAIN) {
-            struct pollfd p = {s->fd, POLLOUT, 0};
-            if (poll(&p, 1, mcf_ms_left(deadline)) > 0)
-                continue;
-        }
+    if (mcf_conn_send_bytes(s, req, sizeof req - 1, deadline) != 0)
         return;
-    }
     mcf_conn_set_lowat(s, 1);
     for (;;) {
         if (s->rlen > s->rpos && memchr(s->rbuf + s->rpos, '\n', s->rlen - s->rpos))

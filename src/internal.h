@@ -1,5 +1,6 @@
-/* internal.h - the client object shared by client.c (commands, event loop),
- * server.c (connections and buffers) and error.c.  Not installed. */
+/* internal.h - the client and server objects every library file shares,
+ * and the connection (conn.c), compression (compress.c) and error message
+ * (error.c) functions below the call machinery (call.h).  Not installed. */
 #ifndef MCF_INTERNAL_H
 #define MCF_INTERNAL_H
 
@@ -106,7 +107,7 @@ struct mcf_client {
     size_t *zoff; /* compressed value offset in zbuf per item, SIZE_MAX if none */
     size_t *zlen;
     unsigned char *answered; /* per item: its result was handed out */
-    const char **kptr;       /* per item: the key, resolved once in route() */
+    const char **kptr;       /* per item: the key, resolved once when routed (route.c) */
     size_t *klen;
     size_t scratch_cap;
     char *zbuf; /* compression output for this call's values */
@@ -122,52 +123,6 @@ enum { CONNECTING_SOCKET = 1, CONNECTING_HANDSHAKE = 2 };
 
 /* mcf_server.proto */
 enum { PROTO_UNKNOWN = 0, PROTO_IS_TEXT = 1, PROTO_IS_META = 2 };
-
-/* ---- engine.c: one call over many servers ---- */
-typedef enum mcf_call_kind {
-    CALL_GET,     /* get/gets/gat/gats over keys[] */
-    CALL_STORE,   /* items[]: set/add/replace/append/prepend/cas */
-    CALL_ARITH,   /* items[]: incr/decr */
-    CALL_DELETE,  /* items[] */
-    CALL_TOUCH,   /* items[] */
-    CALL_VERSION, /* one server */
-    CALL_STATS,   /* one server */
-    CALL_FLUSH    /* every server */
-} mcf_call_kind;
-
-typedef struct mcf_call {
-    mcf_call_kind kind;
-    int mode; /* mcf_get_mode, mcf_store_mode, or 1=incr/0=decr */
-    int noreply;
-    int no_compress;
-    int64_t exptime; /* gat/gats; flush delay */
-    const char *const *keys;
-    const size_t *key_lens;
-    mcf_item *items;
-    size_t n;
-    mcf_get_cb get_cb;
-    void *ctx;
-    /* single get: the value is kept in place (by offset) until the call returns */
-    int hold;
-    mcf_value *held;
-    mcf_server *held_server;
-    /* server-level calls */
-    size_t server;
-    const char *stats_arg;
-    mcf_stat_cb stat_cb;
-    char *version_buf;
-    size_t version_len;
-    int first_error;
-    /* The _ex calls (one key, meta only): their options, and where what the
-     * server said about the item goes (may be NULL). */
-    const mcf_meta_opts *meta;
-    mcf_item_info *info;
-} mcf_call;
-
-int mcf_run(mcf_client *c, mcf_call *call);
-/* MCF_OK when ns + key can be sent in the client's protocol (any bytes,
- * base64-encoded, in MCF_PROTO_META), else MCF_ERR_BAD_KEY. */
-int mcf_key_ok(const mcf_client *c, const char *key, size_t len);
 
 /* ---- conn.c: a server's connection and buffers ---- */
 /* Opening a connection without blocking: start, then step whenever a
@@ -205,6 +160,9 @@ int mcf_conn_set_lowat(mcf_server *s, int bytes);
 int mcf_conn_idle_ok(mcf_server *s);
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s);
 int mcf_conn_is_down(const mcf_client *c, const mcf_server *s, int64_t now_us);
+/* Sends all of buf by deadline_us (waiting in poll when the socket is
+ * full): 0, -ETIMEDOUT, or -errno. */
+int mcf_conn_send_bytes(mcf_server *s, const char *buf, size_t len, int64_t deadline_us);
 /* Waits for any outstanding noreply commands to be processed. */
 void mcf_conn_sync(mcf_client *c, mcf_server *s);
 
@@ -216,7 +174,7 @@ int mcf_compress(mcf_client *c, const void *src, size_t len, size_t *off, size_t
 int mcf_inflate(mcf_client *c, const char *src, size_t len, const char **out, size_t *out_len);
 
 /* Records the first error of a call: sets the message only if none is set
- * since the call began (mcf_run clears it).  Returns rc. */
+ * since the call began (mcf_engine_begin clears it).  Returns rc. */
 int mcf_note_error(mcf_client *c, int rc, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

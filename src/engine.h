@@ -1,0 +1,60 @@
+/* engine.h - the core of a call, driven by a driver (sync.c) that owns
+ * the waiting: it starts every server of the call, sends, takes what was
+ * read, and ends the call.  Not installed. */
+#ifndef MCF_ENGINE_H
+#define MCF_ENGINE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "call.h"
+#include "clock.h"
+
+/* Begins a call: clears the client's error, routes and groups the items
+ * (route.c), and begins the connect of every server of the call that has
+ * no connection in step (s->connecting; a connect that fails at once fails
+ * that server's items).  MCF_OK and *connecting servers still connecting,
+ * or an error for the whole call.  The driver then steps each connecting
+ * server (mcf_engine_connect_step) until none is, then mcf_engine_start. */
+int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting);
+/* Advances the connect of s (when a socket of mcf_conn_open_pollset is
+ * ready or its wake time came): 1 still connecting, 0 done (connected, or
+ * failed with its items answered). */
+int mcf_engine_connect_step(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now);
+/* Starts every connected server of the call: protocol known, meta checks
+ * passed, request built (a server that cannot start fails its items).
+ * Returns the number of servers now active. */
+size_t mcf_engine_start(mcf_client *c, mcf_call *call);
+/* Opens s's connection, blocking under the connect timeout (a failure is
+ * counted): mcf_connect_server. */
+int mcf_engine_connect(mcf_client *c, mcf_server *s);
+/* Sends what the socket takes now of s's request (a noreply request is done
+ * once it is all sent); a send error fails the server. */
+void mcf_engine_send(mcf_client *c, mcf_call *call, mcf_server *s);
+/* Reads and handles every reply s has ready, without blocking. */
+void mcf_engine_read(mcf_client *c, mcf_call *call, mcf_server *s);
+/* Handles the outcome of a read into s's buffer (mcf_conn_recv): parses
+ * every complete reply when got > 0, fails the server on EOF or an error.
+ * 1 bytes taken, 0 nothing to read now (-EAGAIN), -1 the server failed. */
+int mcf_engine_take(mcf_client *c, mcf_call *call, mcf_server *s, ssize_t got);
+/* s missed the call's I/O deadline: fails its unanswered items. */
+void mcf_engine_time_out(mcf_client *c, mcf_call *call, mcf_server *s);
+/* Ends the call once no server is active: the call's first error.  Inline:
+ * it runs once per call, single gets included, and is a few stores. */
+static inline int mcf_engine_end(mcf_client *c, mcf_call *call)
+{
+    int64_t end = mcf_now_us();
+    for (size_t k = 0; k < c->nservers; k++)
+        if (c->servers[k].count)
+            c->servers[k].last_used_us = end;
+    if (call->held_server) {
+        /* The single get's value, kept by offset while rbuf could move. */
+        mcf_server *s = call->held_server;
+        if (s->held_off != SIZE_MAX)
+            call->held->data = s->rbuf + s->held_off;
+        s->held_off = SIZE_MAX;
+    }
+    return call->first_error;
+}
+
+#endif

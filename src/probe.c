@@ -1,0 +1,177 @@
+/* probe.c - what the server behind a connection speaks, asked once per
+ * connection: its version and (MCF_PROTO_AUTO) whether it has the meta
+ * protocol, in one blocking round trip right after connecting; and the
+ * version gating of the meta calls (a flag the server's version lacks is
+ * refused before anything is sent). */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "ops.h"
+#include "probe.h"
+
+/* The answers asked for are two short lines: more unread bytes than this
+ * without them is not a memcached answering. */
+#define ANSWER_MAX 256
+
+/* One synchronous exchange on a fresh or idle connection: sends req and
+ * reads until `lines` lines have arrived, all within the I/O timeout.
+ * Returns NULL and the lines in s->rbuf[rpos..rlen), or why it failed
+ * (*rc set; the caller closes the connection). */
+static const char *exchange(mcf_client *c, mcf_server *s, const char *req, size_t len,
+                            int lines, int *rc)
+{
+    *rc = MCF_ERR_IO;
+    int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
+    int e = mcf_conn_send_bytes(s, req, len, deadline);
+    if (e == -ETIMEDOUT) {
+        *rc = MCF_ERR_TIMEOUT;
+        return "could not send within the I/O timeout";
+    }
+    if (e < 0)
+        return strerror(-e);
+    for (;;) {
+        int have = 0;
+        for (size_t i = s->rpos; i < s->rlen; i++)
+            have += s->rbuf[i] == '\n';
+        if (have >= lines)
+            return NULL;
+        if (s->rlen - s->rpos > ANSWER_MAX) {
+            *rc = MCF_ERR_PROTOCOL;
+            return "unexpected answer";
+        }
+        int ms = mcf_ms_left(deadline);
+        if (ms == 0 || mcf_conn_set_lowat(s, 1) < 0 || mcf_conn_set_rcvtimeo(s, ms) < 0) {
+            if (ms != 0)
+                return strerror(errno);
+            *rc = MCF_ERR_TIMEOUT;
+            return "no answer within the I/O timeout";
+        }
+        ssize_t got = mcf_conn_recv(s, 0, 1);
+        if (got == 0)
+            return "connection closed by server";
+        if (got < 0 && got != -EAGAIN)
+            return strerror((int)-got);
+    }
+}
+
+/* Takes the server's version from a "VERSION x.y.z\r\n" line (len bytes,
+ * LF included): 0, or -1 when the line is not one. */
+static int take_version(mcf_server *s, const char *l, size_t len)
+{
+    if (len < 10 || memcmp(l, "VERSION ", 8) != 0 || l[len - 1] != '\n')
+        return -1;
+    size_t vlen = len - 9 - (l[len - 2] == '\r');
+    size_t n = vlen < sizeof s->version_str ? vlen : sizeof s->version_str - 1;
+    memcpy(s->version_str, l + 8, n);
+    s->version_str[n] = 0;
+    s->version_known = mcf_meta_parse_version(l + 8, vlen, &s->version) ? 1 : -1;
+    return 0;
+}
+
+/* Sets s->proto from the answer to "mn" (len bytes, LF included): 0, or -1
+ * when it is neither MN nor ERROR.  Needs the version taken first. */
+static int take_protocol(mcf_server *s, const char *l, size_t len)
+{
+    if (len == 4 && memcmp(l, "MN\r\n", 4) == 0)
+        s->proto = s->version_known > 0 && s->version < MCF_META_SINCE_HD ? PROTO_IS_TEXT
+                                                                         : PROTO_IS_META;
+    else if (len >= 7 && memcmp(l, "ERROR", 5) == 0 && l[len - 1] == '\n')
+        s->proto = PROTO_IS_TEXT;
+    else
+        return -1;
+    return 0;
+}
+
+/* Asks a connection its version, once: with_mn (MCF_PROTO_AUTO, right after
+ * connecting) also whether it speaks meta, in the same round trip: "mn" is
+ * answered "MN" by memcached >= 1.6, "ERROR" before.  Meta is used from
+ * 1.6.10 on (MCF_META_SINCE_HD: older meta replies say OK, not HD), or when
+ * the version is not memcached's x.y.z and the server answers MN.  MCF_OK
+ * (s->version_known, and s->proto with with_mn, set), or an error (the
+ * connection is then closed and a failure counted). */
+static int probe(mcf_client *c, mcf_server *s, int with_mn)
+{
+    static const char req[] = "version\r\nmn\r\n";
+    char label[MCF_LABEL_MAX];
+    int rc;
+    size_t req_len = with_mn ? sizeof req - 1 : sizeof "version\r\n" - 1;
+    const char *why = exchange(c, s, req, req_len, with_mn ? 2 : 1, &rc);
+    if (!why) {
+        const char *l = s->rbuf + s->rpos, *end = s->rbuf + s->rlen;
+        const char *l2 = (const char *)memchr(l, '\n', (size_t)(end - l)) + 1;
+        if (take_version(s, l, (size_t)(l2 - l)) < 0 ||
+            (with_mn && take_protocol(s, l2, (size_t)(end - l2)) < 0)) {
+            rc = MCF_ERR_PROTOCOL;
+            why = "unexpected answer";
+        }
+    }
+    s->rlen = s->rpos = 0;
+    if (!why)
+        return MCF_OK;
+    mcf_note_error(c, rc, "server %s: %s: %s", mcf_srv_label(s, label, sizeof label),
+                   with_mn ? "protocol probe (version, mn)" : "version request", why);
+    mcf_conn_close(s);
+    mcf_conn_record_failure(c, s);
+    return rc;
+}
+
+/* The public name of an _ex call, for messages. */
+static const char *ex_name(const mcf_call *call)
+{
+    switch (call->kind) {
+    case CALL_GET: return "mcf_get_ex";
+    case CALL_STORE: return "mcf_store_ex";
+    case CALL_DELETE: return "mcf_delete_ex";
+    case CALL_ARITH: return call->mode ? "mcf_incr_ex" : "mcf_decr_ex";
+    default: return "a meta call";
+    }
+}
+
+int mcf_probe_check_meta(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    char label[MCF_LABEL_MAX];
+    if (!s->meta_call && c->protocol == MCF_PROTO_TEXT)
+        return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
+                              "%s: needs the meta protocol, and the client is set to text "
+                              "(MCF_OPT_PROTOCOL meta, or auto on memcached >= 1.6.10)",
+                              ex_name(call));
+    if (!s->meta_call)
+        return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
+                              "%s: needs the meta protocol, and server %s has none (version "
+                              "%s; meta needs memcached >= 1.6.10)",
+                              ex_name(call), mcf_srv_label(s, label, sizeof label),
+                              s->version_known ? s->version_str : "unknown");
+    mcf_meta_args a = {0};
+    mcf_ops_meta_opts(call, &a);
+    uint32_t since;
+    if (!mcf_meta_unsupported(a.flags, 0, &since))
+        return MCF_OK; /* nothing version-gated */
+    if (!s->version_known) {
+        int rc = probe(c, s, 0);
+        if (rc != MCF_OK)
+            return rc;
+    }
+    unsigned bad;
+    if (s->version_known < 0 || !(bad = mcf_meta_unsupported(a.flags, s->version, &since)))
+        return MCF_OK; /* not memcached's numbering: let the server judge */
+    const char *what = bad == MCF_MF_NEWCAS ? "flag E (MCF_META_NEW_CAS)"
+                                            : "md flag x (MCF_META_REMOVE_VALUE)";
+    return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
+                          "%s: %s not supported by server %s (version %s); it needs memcached "
+                          ">= %u.%u.%u",
+                          ex_name(call), what, mcf_srv_label(s, label, sizeof label),
+                          s->version_str,
+                          (unsigned)(since / 1000000), (unsigned)(since / 1000 % 1000),
+                          (unsigned)(since % 1000));
+}
+
+int mcf_probe_protocol(mcf_client *c, mcf_server *s)
+{
+    if (c->protocol != MCF_PROTO_AUTO) {
+        s->proto = c->protocol == MCF_PROTO_META ? PROTO_IS_META : PROTO_IS_TEXT;
+        return MCF_OK;
+    }
+    return probe(c, s, 1);
+}

@@ -1,0 +1,253 @@
+/* route.c - the routing of a call: every item is validated first (nothing
+ * is sent for a bad key or an oversized value), values are compressed,
+ * each key is mapped to its server (dist.c; failover around servers marked
+ * down), and the items are grouped per server with a counting sort into
+ * the client's reusable scratch arrays: no allocation per key. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "meta.h"
+#include "route.h"
+
+#define NO_SERVER UINT32_MAX
+/* First size of the scratch arrays; they double from there. */
+#define SCRATCH_MIN 64
+
+/* MCF_OK when ns + key can be sent in the client's protocol (any bytes,
+ * base64-encoded, in MCF_PROTO_META), else MCF_ERR_BAD_KEY. */
+static int key_ok(const mcf_client *c, const char *key, size_t len)
+{
+    if (!key)
+        return MCF_ERR_BAD_KEY;
+    if (c->protocol == MCF_PROTO_META) {
+        /* Up to 186 bytes every key can be sent, verbatim or base64: no
+         * need to look at its bytes here (ops_meta.c decides which). */
+        if (len && c->ns_len + len <= MCF_META_MAX_BINARY_KEY)
+            return MCF_OK;
+        mcf_meta_key k;
+        return mcf_meta_key_init(&k, c->ns, c->ns_len, key, len, 1);
+    }
+    return mcf_check_key(c->ns, c->ns_len, key, len);
+}
+
+/* Builds the distribution (dist.c) from the server list when the list or a
+ * distribution option changed since it was last built. */
+static int prepare_dist(mcf_client *c)
+{
+    if (!c->dist_dirty)
+        return MCF_OK;
+    mcf_dist_free(&c->dist);
+    mcf_spec *specs = malloc(c->nservers * sizeof *specs);
+    if (!specs)
+        return MCF_ERR_NOMEM;
+    for (size_t i = 0; i < c->nservers; i++)
+        specs[i] = c->servers[i].spec;
+    int rc = mcf_dist_build(&c->dist, c->distribution, specs, c->nservers, c->ketama_points);
+    free(specs);
+    if (rc == MCF_OK)
+        c->dist_dirty = 0;
+    return rc;
+}
+
+static uint32_t pick_server(mcf_client *c, const char *key, size_t kl)
+{
+    if (c->nservers == 1)
+        return 0;
+    if (c->hash_namespace && c->ns_len) {
+        char buf[2 * MCF_MAX_KEY_LEN + 2];
+        memcpy(buf, c->ns, c->ns_len);
+        memcpy(buf + c->ns_len, key, kl);
+        return mcf_dist_pick(&c->dist, buf, c->ns_len + kl);
+    }
+    return mcf_dist_pick(&c->dist, key, kl);
+}
+
+int mcf_route_key(mcf_client *c, const char *key, size_t len, size_t *server)
+{
+    if (key_ok(c, key, len) != MCF_OK)
+        return mcf_set_error(c, MCF_ERR_BAD_KEY, "bad key");
+    if (c->nservers == 0)
+        return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
+    if (prepare_dist(c) != MCF_OK)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    *server = pick_server(c, key, len);
+    return MCF_OK;
+}
+
+static int ensure_scratch(mcf_client *c, size_t n)
+{
+    if (n <= c->scratch_cap)
+        return 0;
+    size_t cap = c->scratch_cap ? c->scratch_cap : SCRATCH_MIN;
+    while (cap < n)
+        cap *= 2;
+    uint32_t *srv = realloc(c->srv_of, cap * sizeof *srv);
+    if (!srv)
+        return -1;
+    c->srv_of = srv;
+    size_t *o = realloc(c->order, cap * sizeof *o);
+    if (!o)
+        return -1;
+    c->order = o;
+    o = realloc(c->zoff, cap * sizeof *o);
+    if (!o)
+        return -1;
+    c->zoff = o;
+    o = realloc(c->zlen, cap * sizeof *o);
+    if (!o)
+        return -1;
+    c->zlen = o;
+    unsigned char *a = realloc(c->answered, cap);
+    if (!a)
+        return -1;
+    c->answered = a;
+    const char **kp = realloc(c->kptr, cap * sizeof *kp);
+    if (!kp)
+        return -1;
+    c->kptr = kp;
+    o = realloc(c->klen, cap * sizeof *o);
+    if (!o)
+        return -1;
+    c->klen = o;
+    c->scratch_cap = cap;
+    return 0;
+}
+
+/* The key of item i as the caller gave it (routing resolves it once). */
+static size_t caller_key(const mcf_call *call, size_t i, const char **key)
+{
+    if (call->kind == CALL_GET) {
+        *key = call->keys[i];
+        if (!*key)
+            return 0;
+        return call->key_lens ? call->key_lens[i] : strlen(*key);
+    }
+    *key = call->items[i].key;
+    return call->items[i].key_len;
+}
+
+/* Checks a storage item's value and compresses it when worth it: MCF_OK,
+ * or an error after finishing the item with it. */
+static int prepare_value(mcf_client *c, mcf_call *call, size_t i, const char *key, size_t kl)
+{
+    const mcf_item *it = &call->items[i];
+    if (!it->value && it->value_len) {
+        mcf_note_error(c, MCF_ERR_ARG, "key '%.*s': NULL value with nonzero length", (int)kl,
+                       key);
+        mcf_finish(c, call, i, MCF_ERR_ARG, NULL);
+        return MCF_ERR_ARG;
+    }
+    if (it->value_len > c->max_value_size) {
+        mcf_note_error(c, MCF_ERR_TOO_LARGE,
+                       "key '%.*s': value of %zu bytes is over the max value size of %zu "
+                       "bytes; nothing was sent",
+                       (int)kl, key, it->value_len, c->max_value_size);
+        mcf_finish(c, call, i, MCF_ERR_TOO_LARGE, NULL);
+        return MCF_ERR_TOO_LARGE;
+    }
+    /* Appending compressed bytes to a value would corrupt it. */
+    if (c->compress_threshold >= 0 && !call->no_compress &&
+        (int64_t)it->value_len >= c->compress_threshold && call->mode != MCF_APPEND &&
+        call->mode != MCF_PREPEND) {
+        size_t off, zl;
+        int zr = mcf_compress(c, it->value, it->value_len, &off, &zl);
+        if (zr < 0) {
+            mcf_note_error(c, zr, "key '%.*s': compression failed", (int)kl, key);
+            mcf_finish(c, call, i, zr, NULL);
+            return zr;
+        }
+        if (zr == 1) {
+            c->zoff[i] = off;
+            c->zlen[i] = zl;
+        }
+    }
+    return MCF_OK;
+}
+
+/* Server for item i, or NO_SERVER after finishing it with an error. */
+static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
+{
+    if (!mcf_call_has_items(call) && call->kind != CALL_GET)
+        return call->kind == CALL_FLUSH ? (uint32_t)i : (uint32_t)call->server;
+    const char *key;
+    size_t kl = caller_key(call, i, &key);
+    c->kptr[i] = key;
+    c->klen[i] = kl;
+    c->zoff[i] = SIZE_MAX;
+    if (key_ok(c, key, kl) != MCF_OK) {
+        mcf_note_error(c, MCF_ERR_BAD_KEY,
+                       c->protocol == MCF_PROTO_META
+                           ? "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes, "
+                             "or 1..186 bytes of any kind (sent base64); nothing was sent for it"
+                           : "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes "
+                             "with no space or control character; nothing was sent for it",
+                       (int)(kl > 250 || !key ? (key ? 250 : 0) : kl), key ? key : "",
+                       kl + c->ns_len);
+        mcf_finish(c, call, i, MCF_ERR_BAD_KEY, NULL);
+        return NO_SERVER;
+    }
+    if (call->kind == CALL_STORE && prepare_value(c, call, i, key, kl) != MCF_OK)
+        return NO_SERVER;
+    uint32_t srv = pick_server(c, key, kl);
+    if (mcf_conn_is_down(c, &c->servers[srv], now)) {
+        if (c->failover) {
+            /* Remap to the next live server in list order for the down period. */
+            for (size_t k = 1; k < c->nservers; k++) {
+                uint32_t alt = (uint32_t)((srv + k) % c->nservers);
+                if (!mcf_conn_is_down(c, &c->servers[alt], now))
+                    return alt;
+            }
+        }
+        mcf_server *s = &c->servers[srv];
+        mcf_note_error(c, MCF_ERR_SERVER_DOWN,
+                       "server %s skipped: it failed %u times within %d s; retrying after %lld ms",
+                       s->spec.text, c->max_failures, c->failure_timeout_s,
+                       (long long)((s->down_until_us - now) / 1000));
+        mcf_finish(c, call, i, MCF_ERR_SERVER_DOWN, NULL);
+        return NO_SERVER;
+    }
+    return srv;
+}
+
+int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
+{
+    if (ensure_scratch(c, call->n) < 0)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    if (c->nservers == 0) {
+        for (size_t i = 0; i < call->n; i++)
+            mcf_finish(c, call, i, MCF_ERR_NO_SERVERS, NULL);
+        return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
+    }
+    if (prepare_dist(c) != MCF_OK)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    c->zused = 0;
+
+    /* Route every item, then group them per server (a counting sort into
+     * order[]), so each server gets one request with its keys in order. */
+    for (size_t k = 0; k < c->nservers; k++)
+        c->servers[k].count = 0;
+    for (size_t i = 0; i < call->n; i++) {
+        c->answered[i] = 0;
+        uint32_t srv = route(c, call, i, now);
+        c->srv_of[i] = srv;
+        if (srv != NO_SERVER)
+            c->servers[srv].count++;
+    }
+    size_t off = 0;
+    for (size_t k = 0; k < c->nservers; k++) {
+        mcf_server *s = &c->servers[k];
+        s->first = off;
+        s->cursor = s->count;
+        s->active = 0;
+        off += s->count;
+    }
+    /* Filled from the back so that each server's items keep the caller's
+     * order and every cursor ends at 0, where the replies start. */
+    for (size_t i = call->n; i-- > 0;)
+        if (c->srv_of[i] != NO_SERVER) {
+            mcf_server *s = &c->servers[c->srv_of[i]];
+            c->order[s->first + --s->cursor] = i;
+        }
+    return MCF_OK;
+}

@@ -1,0 +1,214 @@
+/* sync.c - the blocking driver: runs a call from start to end on the
+ * caller's thread.  Every server under one I/O deadline (it starts once
+ * the call's connections are up) in one poll loop; a call on a single
+ * server whose request went out whole waits in recv() itself. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "clock.h"
+#include "engine.h"
+#include "sync.h"
+
+/* The most a single wake-up waits for (SO_RCVLOWAT): about what one read
+ * takes in at once. */
+#define WAKE_MAX 65536
+/* SO_RCVTIMEO is re-set only when it is off from the time left by more
+ * than this. */
+#define RCVTIMEO_SLACK_MS 2
+
+/* The fewest bytes the replies still due can take: recv() is woken only
+ * when they can all be there (SO_RCVLOWAT), so a pipelined write is read
+ * in one go instead of in the batches memcached flushes.  Retrieval
+ * replies have no useful lower bound. */
+static int wake_bytes(const mcf_call *call, const mcf_server *s)
+{
+    size_t min_reply;
+    if (s->meta_call)
+        return 1; /* quiet: "MN\r\n" may be all there is */
+    if (call->kind == CALL_STORE)
+        min_reply = 8; /* "STORED\r\n", "EXISTS\r\n" */
+    else if (call->kind == CALL_DELETE || call->kind == CALL_TOUCH)
+        min_reply = 9; /* "DELETED\r\n", "TOUCHED\r\n" */
+    else if (call->kind == CALL_ARITH)
+        min_reply = 3; /* "0\r\n" */
+    else
+        return 1;
+    size_t due = (s->count - s->cursor) * min_reply, have = s->rlen - s->rpos;
+    if (due <= have + 1)
+        return 1;
+    due -= have;
+    return due > WAKE_MAX ? WAKE_MAX : (int)due;
+}
+
+/* Waits until fd is readable with at least `lowat` bytes unread (TCP
+ * poll honours SO_RCVLOWAT): 1 readable, 0 deadline passed, -errno. */
+static int wait_lowat(mcf_server *s, int lowat, int64_t deadline)
+{
+    int e = mcf_conn_set_lowat(s, lowat);
+    if (e < 0)
+        return e;
+    for (;;) {
+        struct pollfd p = {s->fd, POLLIN, 0};
+        int left = mcf_ms_left(deadline);
+        if (left == 0)
+            return 0;
+        int r = poll(&p, 1, left);
+        if (r > 0)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+/* Reads for the single-server case.  Retrieval blocks in recv() itself
+ * under SO_RCVTIMEO (re-set only when the time left differs from it by
+ * more than a couple of milliseconds, so steady state costs no extra
+ * syscall).  A pipelined write waits in poll() for the fewest bytes its
+ * replies can take, so it wakes once instead of once per batch memcached
+ * flushes.  (SO_RCVLOWAT is not used on a blocking recv: a recv that has
+ * copied part of the data sleeps until the *unread* bytes reach the mark,
+ * which may never happen.) */
+static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline)
+{
+    while (s->active) {
+        int left = mcf_ms_left(deadline);
+        if (left == 0) {
+            mcf_engine_time_out(c, call, s);
+            return;
+        }
+        int lowat = wake_bytes(call, s), block = lowat == 1;
+        if (block) {
+            int e = mcf_conn_set_lowat(s, 1);
+            if (e == 0 && (s->rcvtimeo_ms == 0 || s->rcvtimeo_ms > left + RCVTIMEO_SLACK_MS ||
+                           s->rcvtimeo_ms < left - RCVTIMEO_SLACK_MS))
+                e = mcf_conn_set_rcvtimeo(s, left);
+            if (e < 0) {
+                mcf_fail_server(c, call, s, MCF_ERR_IO, strerror(-e));
+                return;
+            }
+        } else {
+            int w = wait_lowat(s, lowat, deadline);
+            if (w == 0)
+                continue; /* the deadline check above times it out */
+            if (w < 0) {
+                mcf_fail_server(c, call, s, MCF_ERR_IO, strerror(-w));
+                return;
+            }
+        }
+        /* -EAGAIN: SO_RCVTIMEO passed or a spurious wakeup; the loop
+         * rechecks the deadline. */
+        if (mcf_engine_take(c, call, s, mcf_conn_recv(s, s->need, block)) < 0)
+            return;
+    }
+}
+
+/* Every active server in one poll loop until each is done or the deadline
+ * passes. */
+static void poll_loop(mcf_client *c, mcf_call *call, int64_t deadline)
+{
+    for (;;) {
+        nfds_t nfds = 0;
+        for (size_t k = 0; k < c->nservers; k++) {
+            mcf_server *s = &c->servers[k];
+            if (!s->active)
+                continue;
+            short ev = (short)((s->seg_i < s->nsegs ? POLLOUT : 0) |
+                               (s->await_replies ? POLLIN : 0));
+            if (s->rcvlowat != 1 && mcf_conn_set_lowat(s, 1) < 0) {
+                mcf_fail_server(c, call, s, MCF_ERR_IO, strerror(errno));
+                continue;
+            }
+            c->pfds[nfds] = (struct pollfd){s->fd, ev, 0};
+            c->pmap[nfds++] = s;
+        }
+        if (nfds == 0)
+            return;
+        int left = mcf_ms_left(deadline);
+        if (left == 0) {
+            for (nfds_t k = 0; k < nfds; k++)
+                mcf_engine_time_out(c, call, c->pmap[k]);
+            return;
+        }
+        int r = poll(c->pfds, nfds, left);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue; /* the deadline is absolute: nothing to recompute */
+            for (nfds_t k = 0; k < nfds; k++)
+                mcf_fail_server(c, call, c->pmap[k], MCF_ERR_IO, strerror(errno));
+            return;
+        }
+        for (nfds_t k = 0; k < nfds; k++) {
+            mcf_server *s = c->pmap[k];
+            short re = c->pfds[k].revents;
+            if (!re || !s->active)
+                continue;
+            if ((re & (POLLOUT | POLLERR | POLLHUP)) && s->seg_i < s->nsegs)
+                mcf_engine_send(c, call, s);
+            if (s->active && (re & (POLLIN | POLLERR | POLLHUP)))
+                mcf_engine_read(c, call, s);
+        }
+    }
+}
+
+/* Connects every server of the call that is connecting, all at once:
+ * resolution, Happy Eyeballs and the transport handshake of each run side
+ * by side in one poll loop, each under its own connect deadline, so the
+ * call waits for the slowest connect, not for their sum. */
+static void connect_all(mcf_client *c, mcf_call *call, size_t pending)
+{
+    while (pending) {
+        size_t np = 0, cap = c->nservers * MCF_MAX_ADDRS;
+        int64_t wake = INT64_MAX;
+        for (size_t k = 0; k < c->nservers; k++) {
+            mcf_server *s = &c->servers[k];
+            int64_t w;
+            if (!s->connecting)
+                continue;
+            np += mcf_conn_open_pollset(s, c->pfds + np, cap - np, &w);
+            if (w < wake)
+                wake = w;
+        }
+        /* EINTR or a timer: every connect below rechecks its own time. */
+        (void)poll(c->pfds, (nfds_t)np, mcf_ms_left(wake));
+        int64_t now = mcf_now_us();
+        for (size_t k = 0; k < c->nservers; k++) {
+            mcf_server *s = &c->servers[k];
+            if (s->connecting && !mcf_engine_connect_step(c, call, s, now))
+                pending--;
+        }
+    }
+}
+
+int mcf_run(mcf_client *c, mcf_call *call)
+{
+    size_t connecting;
+    int rc = mcf_engine_begin(c, call, &connecting);
+    if (rc != MCF_OK)
+        return rc;
+    if (connecting)
+        connect_all(c, call, connecting);
+    size_t started = mcf_engine_start(c, call);
+
+    /* The I/O deadline starts once connections are up. */
+    int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
+    mcf_server *only = NULL;
+    size_t nactive = 0;
+    for (size_t k = 0; k < c->nservers; k++) {
+        mcf_server *s = &c->servers[k];
+        if (!s->active)
+            continue;
+        mcf_engine_send(c, call, s);
+        if (s->active) {
+            only = s;
+            nactive++;
+        }
+    }
+    /* One server with its whole request sent: wait in recv() itself. */
+    if (nactive == 1 && only->seg_i == only->nsegs && only->await_replies)
+        wait_one(c, call, only, deadline);
+
+    if (started)
+        poll_loop(c, call, deadline);
+    return mcf_engine_end(c, call);
+}
