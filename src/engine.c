@@ -107,13 +107,34 @@ int mcf_engine_connect(mcf_client *c, mcf_server *s)
     return rc;
 }
 
-/* A connect that failed: its items fail with its error, and it is not
- * started. */
+/* A server that could not be connected or probed: its items fail with
+ * its error, and it is not started. */
+static void server_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
+{
+    mcf_fail_unstarted(c, call, s, rc);
+    s->call_failed = 1;
+}
+
 static void connect_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
 {
     mcf_conn_record_failure(c, s);
-    mcf_fail_unstarted(c, call, s, rc);
-    s->call_failed = 1;
+    server_failed(c, call, s, rc);
+}
+
+/* Once connected: MCF_PROTO_AUTO's probe, begun here so that the servers
+ * of a call are probed side by side too (probe.c counts its failures). */
+static int begin_probe(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
+{
+    if (s->proto != PROTO_UNKNOWN || c->protocol != MCF_PROTO_AUTO)
+        return MCF_OK; /* start_server settles it from the option */
+    int rc = mcf_conn_set_lowat(s, 1) < 0 ? MCF_ERR_IO : mcf_probe_begin(c, s, 1, now);
+    if (rc == MCF_ERR_IO && s->fd >= 0) {
+        mcf_note_error(c, rc, "server %s: setsockopt: %s", s->spec.text, strerror(errno));
+        mcf_conn_abort(s);
+    }
+    if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
+        server_failed(c, call, s, rc);
+    return rc;
 }
 
 /* Begins the connect of s when it has no connection in step: MCF_IN_PROGRESS
@@ -127,21 +148,40 @@ static int begin_connect(mcf_client *c, mcf_call *call, mcf_server *s, int64_t n
                        (now - s->last_used_us > IDLE_CHECK_US && !mcf_conn_idle_ok(s))))
         mcf_conn_close(s);
     if (s->fd >= 0)
-        return MCF_OK;
+        return begin_probe(c, call, s, now);
     int rc = mcf_conn_open_start(c, s, now);
-    if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
+    if (rc == MCF_OK)
+        return begin_probe(c, call, s, now);
+    if (rc != MCF_IN_PROGRESS)
         connect_failed(c, call, s, rc);
     return rc;
 }
 
 int mcf_engine_connect_step(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
 {
-    int rc = mcf_conn_open_step(c, s, now);
+    int rc;
+    if (s->probing) {
+        rc = mcf_probe_step(c, s, now);
+        if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
+            server_failed(c, call, s, rc);
+        return rc == MCF_IN_PROGRESS;
+    }
+    rc = mcf_conn_open_step(c, s, now);
     if (rc == MCF_IN_PROGRESS)
         return 1;
-    if (rc != MCF_OK)
+    if (rc != MCF_OK) {
         connect_failed(c, call, s, rc);
-    return 0;
+        return 0;
+    }
+    return begin_probe(c, call, s, now) == MCF_IN_PROGRESS;
+}
+
+size_t mcf_engine_connect_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
+                                  int64_t *wake_us)
+{
+    if (s->probing)
+        return mcf_probe_pollset(s, out, cap, wake_us);
+    return mcf_conn_open_pollset(s, out, cap, wake_us);
 }
 
 static int build_request(mcf_client *c, const mcf_call *call, mcf_server *s)

@@ -4,6 +4,7 @@
 #ifndef MCF_ENGINE_H
 #define MCF_ENGINE_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,10 +18,18 @@
  * or an error for the whole call.  The driver then steps each connecting
  * server (mcf_engine_connect_step) until none is, then mcf_engine_start. */
 int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting);
-/* Advances the connect of s (when a socket of mcf_conn_open_pollset is
- * ready or its wake time came): 1 still connecting, 0 done (connected, or
- * failed with its items answered). */
+/* Advances the connect of s, and then MCF_PROTO_AUTO's probe (when a socket
+ * of mcf_engine_connect_pollset is ready or its wake time came): 1 still
+ * connecting, 0 done (ready, or failed with its items answered). */
 int mcf_engine_connect_step(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now);
+/* The sockets s's connect or probe waits on, and when to step it anyway. */
+size_t mcf_engine_connect_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
+                                  int64_t *wake_us);
+/* s is connecting or being probed in this call. */
+static inline int mcf_engine_connecting(const mcf_server *s)
+{
+    return s->connecting || s->probing;
+}
 /* Starts every connected server of the call: protocol known, meta checks
  * passed, request built (a server that cannot start fails its items).
  * Returns the number of servers now active. */

@@ -68,6 +68,8 @@ typedef struct mcf_server {
     char version_str[32];
     int meta_call;        /* this call speaks meta on this server */
     int call_failed;      /* this call could not connect it: its items are answered */
+    int probing;          /* 0, PROBING_PROTOCOL or PROBING_VERSION (probe.c) */
+    int64_t probe_deadline_us;
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
     int rcvlowat;         /* SO_RCVLOWAT now set on fd (poll honours it: 1 before polling) */
 
@@ -120,6 +122,9 @@ struct mcf_client {
 
 /* mcf_server.connecting */
 enum { CONNECTING_SOCKET = 1, CONNECTING_HANDSHAKE = 2 };
+
+/* mcf_server.probing */
+enum { PROBING_PROTOCOL = 1, PROBING_VERSION = 2 };
 
 /* mcf_server.proto */
 enum { PROTO_UNKNOWN = 0, PROTO_IS_TEXT = 1, PROTO_IS_META = 2 };

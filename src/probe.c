@@ -15,47 +15,6 @@
  * without them is not a memcached answering. */
 #define ANSWER_MAX 256
 
-/* One synchronous exchange on a fresh or idle connection: sends req and
- * reads until `lines` lines have arrived, all within the I/O timeout.
- * Returns NULL and the lines in s->rbuf[rpos..rlen), or why it failed
- * (*rc set; the caller closes the connection). */
-static const char *exchange(mcf_client *c, mcf_server *s, const char *req, size_t len,
-                            int lines, int *rc)
-{
-    *rc = MCF_ERR_IO;
-    int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
-    int e = mcf_conn_send_bytes(s, req, len, deadline);
-    if (e == -ETIMEDOUT) {
-        *rc = MCF_ERR_TIMEOUT;
-        return "could not send within the I/O timeout";
-    }
-    if (e < 0)
-        return strerror(-e);
-    for (;;) {
-        int have = 0;
-        for (size_t i = s->rpos; i < s->rlen; i++)
-            have += s->rbuf[i] == '\n';
-        if (have >= lines)
-            return NULL;
-        if (s->rlen - s->rpos > ANSWER_MAX) {
-            *rc = MCF_ERR_PROTOCOL;
-            return "unexpected answer";
-        }
-        int ms = mcf_ms_left(deadline);
-        if (ms == 0 || mcf_conn_set_lowat(s, 1) < 0 || mcf_conn_set_rcvtimeo(s, ms) < 0) {
-            if (ms != 0)
-                return strerror(errno);
-            *rc = MCF_ERR_TIMEOUT;
-            return "no answer within the I/O timeout";
-        }
-        ssize_t got = mcf_conn_recv(s, 0, 1);
-        if (got == 0)
-            return "connection closed by server";
-        if (got < 0 && got != -EAGAIN)
-            return strerror((int)-got);
-    }
-}
-
 /* Takes the server's version from a "VERSION x.y.z\r\n" line (len bytes,
  * LF included): 0, or -1 when the line is not one. */
 static int take_version(mcf_server *s, const char *l, size_t len)
@@ -84,36 +43,104 @@ static int take_protocol(mcf_server *s, const char *l, size_t len)
     return 0;
 }
 
-/* Asks a connection its version, once: with_mn (MCF_PROTO_AUTO, right after
- * connecting) also whether it speaks meta, in the same round trip: "mn" is
- * answered "MN" by memcached >= 1.6, "ERROR" before.  Meta is used from
- * 1.6.10 on (MCF_META_SINCE_HD: older meta replies say OK, not HD), or when
- * the version is not memcached's x.y.z and the server answers MN.  MCF_OK
- * (s->version_known, and s->proto with with_mn, set), or an error (the
- * connection is then closed and a failure counted). */
-static int probe(mcf_client *c, mcf_server *s, int with_mn)
+/* What the probe sends: with_mn (MCF_PROTO_AUTO, right after connecting)
+ * also asks whether the server speaks meta, in the same round trip: "mn"
+ * is answered "MN" by memcached >= 1.6, "ERROR" before. */
+static const char probe_req[] = "version\r\nmn\r\n";
+#define VERSION_REQ_LEN (sizeof "version\r\n" - 1)
+
+/* The probe's end: MCF_OK, or an error after closing the connection and
+ * counting a failure. */
+static int probe_done(mcf_client *c, mcf_server *s, int rc, const char *why)
 {
-    static const char req[] = "version\r\nmn\r\n";
+    int with_mn = s->probing == PROBING_PROTOCOL;
     char label[MCF_LABEL_MAX];
-    int rc;
-    size_t req_len = with_mn ? sizeof req - 1 : sizeof "version\r\n" - 1;
-    const char *why = exchange(c, s, req, req_len, with_mn ? 2 : 1, &rc);
-    if (!why) {
-        const char *l = s->rbuf + s->rpos, *end = s->rbuf + s->rlen;
-        const char *l2 = (const char *)memchr(l, '\n', (size_t)(end - l)) + 1;
-        if (take_version(s, l, (size_t)(l2 - l)) < 0 ||
-            (with_mn && take_protocol(s, l2, (size_t)(end - l2)) < 0)) {
-            rc = MCF_ERR_PROTOCOL;
-            why = "unexpected answer";
-        }
-    }
+    s->probing = 0;
     s->rlen = s->rpos = 0;
     if (!why)
         return MCF_OK;
     mcf_note_error(c, rc, "server %s: %s: %s", mcf_srv_label(s, label, sizeof label),
                    with_mn ? "protocol probe (version, mn)" : "version request", why);
-    mcf_conn_close(s);
+    mcf_conn_abort(s);
     mcf_conn_record_failure(c, s);
+    return rc;
+}
+
+int mcf_probe_begin(mcf_client *c, mcf_server *s, int with_mn, int64_t now)
+{
+    s->probing = with_mn ? PROBING_PROTOCOL : PROBING_VERSION;
+    s->probe_deadline_us = now + (int64_t)c->io_timeout_ms * 1000;
+    s->rlen = s->rpos = 0;
+    /* A fresh or idle connection: these few bytes fit in the socket
+     * buffer, so this does not wait. */
+    int e = mcf_conn_send_bytes(s, probe_req, with_mn ? sizeof probe_req - 1 : VERSION_REQ_LEN,
+                                s->probe_deadline_us);
+    if (e == -ETIMEDOUT)
+        return probe_done(c, s, MCF_ERR_TIMEOUT, "could not send within the I/O timeout");
+    if (e < 0)
+        return probe_done(c, s, MCF_ERR_IO, strerror(-e));
+    return MCF_IN_PROGRESS;
+}
+
+/* The answer, once every line is there: meta is used from 1.6.10 on
+ * (MCF_META_SINCE_HD: older meta replies say OK, not HD), or when the
+ * version is not memcached's x.y.z and the server answers MN. */
+static int take_answer(mcf_client *c, mcf_server *s)
+{
+    const char *l = s->rbuf + s->rpos, *end = s->rbuf + s->rlen;
+    const char *l2 = (const char *)memchr(l, '\n', (size_t)(end - l)) + 1;
+    if (take_version(s, l, (size_t)(l2 - l)) < 0 ||
+        (s->probing == PROBING_PROTOCOL && take_protocol(s, l2, (size_t)(end - l2)) < 0))
+        return probe_done(c, s, MCF_ERR_PROTOCOL, "unexpected answer");
+    return probe_done(c, s, MCF_OK, NULL);
+}
+
+int mcf_probe_step(mcf_client *c, mcf_server *s, int64_t now)
+{
+    int lines = s->probing == PROBING_PROTOCOL ? 2 : 1;
+    for (;;) {
+        int have = 0;
+        for (size_t i = s->rpos; i < s->rlen; i++)
+            have += s->rbuf[i] == '\n';
+        if (have >= lines)
+            return take_answer(c, s);
+        if (s->rlen - s->rpos > ANSWER_MAX)
+            return probe_done(c, s, MCF_ERR_PROTOCOL, "unexpected answer");
+        ssize_t got = mcf_conn_recv(s, 0, 0);
+        if (got == 0)
+            return probe_done(c, s, MCF_ERR_IO, "connection closed by server");
+        if (got == -EAGAIN)
+            break;
+        if (got < 0)
+            return probe_done(c, s, MCF_ERR_IO, strerror((int)-got));
+    }
+    if (now >= s->probe_deadline_us)
+        return probe_done(c, s, MCF_ERR_TIMEOUT, "no answer within the I/O timeout");
+    return MCF_IN_PROGRESS;
+}
+
+size_t mcf_probe_pollset(const mcf_server *s, struct pollfd *out, size_t cap, int64_t *wake_us)
+{
+    *wake_us = s->probe_deadline_us;
+    if (cap == 0)
+        return 0;
+    out[0] = (struct pollfd){s->fd, POLLIN, 0};
+    return 1;
+}
+
+/* The probe run to its end, waiting in poll (the lazy version request of
+ * a meta call with a version-gated flag). */
+static int probe(mcf_client *c, mcf_server *s, int with_mn)
+{
+    int rc = mcf_conn_set_lowat(s, 1) < 0 ? probe_done(c, s, MCF_ERR_IO, strerror(errno))
+                                           : mcf_probe_begin(c, s, with_mn, mcf_now_us());
+    while (rc == MCF_IN_PROGRESS) {
+        struct pollfd p;
+        int64_t wake;
+        mcf_probe_pollset(s, &p, 1, &wake);
+        (void)poll(&p, 1, mcf_ms_left(wake)); /* EINTR: the step rechecks the time */
+        rc = mcf_probe_step(c, s, mcf_now_us());
+    }
     return rc;
 }
 

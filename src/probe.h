@@ -3,6 +3,9 @@
 #ifndef MCF_PROBE_H
 #define MCF_PROBE_H
 
+#include <poll.h>
+#include <stdint.h>
+
 #include "call.h"
 
 /* Settles s->proto for a connection that does not know it yet
@@ -12,6 +15,18 @@
  * MCF_OK, or an error after closing the connection and counting a
  * failure. */
 int mcf_probe_protocol(mcf_client *c, mcf_server *s);
+
+/* The same probe without waiting, for drivers that connect many servers
+ * at once: begin sends the question (with_mn: "version" + "mn", else
+ * "version" alone), step reads what has arrived and settles the answer
+ * when it is whole.  Each returns MCF_IN_PROGRESS (s->probing set), MCF_OK
+ * (s->version_known, and s->proto with with_mn, set), or an error after
+ * closing the connection and counting a failure.  The probe has the I/O
+ * timeout from its beginning. */
+int mcf_probe_begin(mcf_client *c, mcf_server *s, int with_mn, int64_t now_us);
+int mcf_probe_step(mcf_client *c, mcf_server *s, int64_t now_us);
+/* The socket to watch while probing (POLLIN) and the probe's deadline. */
+size_t mcf_probe_pollset(const mcf_server *s, struct pollfd *out, size_t cap, int64_t *wake_us);
 
 /* An _ex call on server s: MCF_OK when s speaks meta and its version has
  * every flag the call would send (asking the version once per connection

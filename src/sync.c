@@ -163,9 +163,9 @@ static void connect_all(mcf_client *c, mcf_call *call, size_t pending)
         for (size_t k = 0; k < c->nservers; k++) {
             mcf_server *s = &c->servers[k];
             int64_t w;
-            if (!s->connecting)
+            if (!mcf_engine_connecting(s))
                 continue;
-            np += mcf_conn_open_pollset(s, c->pfds + np, cap - np, &w);
+            np += mcf_engine_connect_pollset(s, c->pfds + np, cap - np, &w);
             if (w < wake)
                 wake = w;
         }
@@ -174,7 +174,7 @@ static void connect_all(mcf_client *c, mcf_call *call, size_t pending)
         int64_t now = mcf_now_us();
         for (size_t k = 0; k < c->nservers; k++) {
             mcf_server *s = &c->servers[k];
-            if (s->connecting && !mcf_engine_connect_step(c, call, s, now))
+            if (mcf_engine_connecting(s) && !mcf_engine_connect_step(c, call, s, now))
                 pending--;
         }
     }

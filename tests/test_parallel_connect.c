@@ -2,7 +2,8 @@
  * connects hang (loopback listeners with a full accept queue, see
  * blackhole.h): every server of the call connects at once, so the call
  * costs about one connect timeout, not one per hanging server, and the
- * live servers' keys still hit. */
+ * live servers' keys still hit.  The same for MCF_PROTO_AUTO's probes. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,11 +14,14 @@
 #include "mcserver.h"
 
 #define NLIVE 2
+#define NSTOPPED 3
+#define IO_TIMEOUT_MS 400
 #define NDEAD 4
 #define NKEYS 200
 #define CONNECT_TIMEOUT_MS 400
 
 static mcserver live[NLIVE];
+static mcserver stopped[NSTOPPED];
 static blackhole dead[NDEAD];
 static char dead_spec[NDEAD][MCF_ADDRSTR_MAX];
 
@@ -106,6 +110,63 @@ out:
     mcf_free(lonly);
 }
 
+/* MCF_PROTO_AUTO asks each new connection what it speaks.  Servers that
+ * accept connections but never answer (SIGSTOPped: the kernel still
+ * completes the handshake) are probed side by side, so the call costs one
+ * I/O timeout, not one per silent server, and the live servers answer. */
+TEST(auto_probes_run_in_parallel)
+{
+    char list[(NLIVE + NSTOPPED) * 64] = "";
+    size_t used = 0;
+    for (int k = 0; k < NLIVE; k++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s ", live[k].spec);
+    for (int k = 0; k < NSTOPPED; k++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s ", stopped[k].spec);
+    mcf_client *c = mcf_new();
+    if (!c || mcf_set_servers(c, list) != MCF_OK) {
+        CHECKF(0, "cannot make the client");
+        mcf_free(c);
+        return;
+    }
+    mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_AUTO);
+    mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, IO_TIMEOUT_MS);
+    static char keys[NKEYS][32];
+    const char *kp[NKEYS];
+    int on_live = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        snprintf(keys[i], sizeof keys[i], "pp:%d", i);
+        kp[i] = keys[i];
+        size_t srv;
+        if (mcf_server_for_key(c, keys[i], strlen(keys[i]), &srv) == MCF_OK && srv < NLIVE) {
+            char v[32];
+            int n = snprintf(v, sizeof v, "value-%d", i);
+            mcf_client *one = mcf_new();
+            mcf_set_servers(one, live[srv].spec);
+            CHECK_RC(mcf_set(one, keys[i], strlen(keys[i]), v, (size_t)n, 0, 0), MCF_OK);
+            mcf_free(one);
+            on_live++;
+        }
+    }
+    for (int k = 0; k < NSTOPPED; k++)
+        mcserver_kill(&stopped[k], SIGSTOP);
+    tally t = {0, 0, 0, 0};
+    int64_t t0 = mcf_now_us();
+    mcf_get_multi(c, MCF_GET, 0, kp, NULL, NKEYS, on_value, &t);
+    double ms = (double)(mcf_now_us() - t0) / 1000.0;
+    for (int k = 0; k < NSTOPPED; k++)
+        mcserver_kill(&stopped[k], SIGCONT);
+    CHECKF(t.hits == on_live, "%d hits, want %d", t.hits, on_live);
+    CHECKF(t.timeouts == NKEYS - on_live, "%d timeouts, want %d", t.timeouts, NKEYS - on_live);
+    CHECKF(t.other == 0 && t.wrong == 0, "%d other results, %d wrong values", t.other, t.wrong);
+    /* One probe after another would cost NSTOPPED * IO_TIMEOUT_MS. */
+    CHECKF(ms < 2 * IO_TIMEOUT_MS, "the call took %.0f ms with %d silent servers", ms, NSTOPPED);
+    const char *m = mcf_last_error(c);
+    CHECKF(strstr(m, "protocol probe") != NULL, "message '%s'", m);
+    printf("# %d silent servers, auto protocol, I/O timeout %d ms: first call %.0f ms\n",
+           NSTOPPED, IO_TIMEOUT_MS, ms);
+    mcf_free(c);
+}
+
 int main(void)
 {
     if (!mcserver_binary()) {
@@ -114,6 +175,11 @@ int main(void)
     }
     for (int k = 0; k < NLIVE; k++)
         if (mcserver_start_tcp(&live[k], "127.0.0.1", NULL) != 0) {
+            printf("FAIL: setup: cannot start memcached\n");
+            return 1;
+        }
+    for (int k = 0; k < NSTOPPED; k++)
+        if (mcserver_start_tcp(&stopped[k], "127.0.0.1", NULL) != 0) {
             printf("FAIL: setup: cannot start memcached\n");
             return 1;
         }
@@ -127,9 +193,12 @@ int main(void)
         snprintf(dead_spec[k], sizeof dead_spec[k], "%s", a);
     }
     RUN(first_call_waits_for_one_connect_timeout);
+    RUN(auto_probes_run_in_parallel);
     for (int k = 0; k < NDEAD; k++)
         blackhole_close(&dead[k]);
     for (int k = 0; k < NLIVE; k++)
         mcserver_stop(&live[k]);
+    for (int k = 0; k < NSTOPPED; k++)
+        mcserver_stop(&stopped[k]);
     return t_exit_code();
 }
