@@ -54,13 +54,6 @@ static int val_is(const mcf_value *v, const char *want)
     return v->len == n && (n == 0 || (v->data && memcmp(v->data, want, n) == 0));
 }
 
-/* Marks the current case skipped (no PASS line) - return right after. */
-static void case_skip(const char *why)
-{
-    t_skip(t_case_name, why);
-    t_case_failed = 1;
-}
-
 static void info_poison(mcf_item_info *info)
 {
     memset(info, 0x5a, sizeof *info);
@@ -1003,7 +996,7 @@ TEST(version_gated_flags_refused)
     if (ver == 0 || ver >= GATED_SINCE) {
         char why[128];
         snprintf(why, sizeof why, "memcached %s has the gated flags (E, md x)", vers);
-        case_skip(why);
+        t_skip_case(why);
         TEARDOWN();
         return;
     }
@@ -1375,28 +1368,11 @@ TEST(auto_protocol_ex)
     TEARDOWN();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN); /* only mcserver_raw could hit it; the library must not */
-    int have = mcserver_binary() != NULL;
-#define RUN_LIVE(name)                                                              \
-    do {                                                                            \
-        if (have)                                                                   \
-            RUN(name);                                                              \
-        else                                                                        \
-            t_skip(#name, "memcached is not installed");                            \
-    } while (0)
-    RUN_LIVE(get_ex_metadata);
-    RUN_LIVE(swr_vivify_race);
-    RUN_LIVE(swr_recache_race);
-    RUN_LIVE(delete_ex_invalidate);
-    RUN_LIVE(store_ex_invalidate_and_cas);
-    RUN_LIVE(incr_ex_auto_create);
-    RUN_LIVE(version_gated_flags_refused);
-    RUN_LIVE(text_protocol_refuses_ex);
-    RUN_LIVE(invalid_flags_rejected);
-    RUN_LIVE(binary_keys_ex);
-    RUN_LIVE(auto_protocol_ex);
-    return t_exit_code();
+    if (!mcserver_binary())
+        t_skip_all("memcached is not installed");
+    return t_main(argc, argv);
 }

@@ -133,11 +133,11 @@ TEST(sigkill_mid_multi_get)
     mcf_free(c);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     if (!mcserver_binary()) {
-        t_skip("sigkill_mid_multi_get", "memcached is not installed");
-        return 0;
+        t_skip_all("memcached is not installed");
+        return t_main(argc, argv);
     }
     for (int i = 0; i < NSRV; i++)
         if (mcserver_start_tcp(&srv[i], "127.0.0.1", NULL) < 0) {
@@ -148,8 +148,8 @@ int main(void)
         snprintf(keybuf[i], sizeof keybuf[i], "mid:%d", i);
         keys[i] = keybuf[i];
     }
-    RUN(sigkill_mid_multi_get);
+    int rc = t_main(argc, argv);
     for (int i = 0; i < NSRV; i++)
         mcserver_stop(&srv[i]);
-    return t_exit_code();
+    return rc;
 }
