@@ -34,9 +34,9 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TOOL_SRCS := $(wildcard tests/tool_*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(B)/tests/%)
 # Linked into every test program: memcached processes, the TEST() registry
-# and runner.
-TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o
-TEST_HEADERS := tests/harness.h tests/mcserver.h
+# and runner, the helpers the programs share.
+TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
+TEST_HEADERS := tests/harness.h tests/fixtures.h tests/mcserver.h
 
 .PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
         bench bench-build bench-callgrind fuzz fuzz-build perl

@@ -21,8 +21,9 @@
  * prerequisite is missing; t_skip_all(why) before t_main skips every case.
  *
  * Running one case (or a few), by name:
- *   build/tests/test_spec good_specs bad_specs
- *   build/tests/test_spec --list       the case names, in order
+ *   build/tests/test_client_single single_set_get single_add
+ *   build/tests/test_client_single --list       the case names, in order
+ *   TESTS=test_client_single:single_set_get,single_add tests/run.sh
  * An unknown name prints a FAIL line naming it.
  *
  * Converting a file written for the old harness (TEST + RUN in main):
@@ -33,7 +34,7 @@
  * case_skip() helper becomes t_skip_case().
  *
  * The state lives in tests/harness.c (linked into every test program),
- * so helpers in other files report into the same case. */
+ * so shared helpers (tests/fixtures.c) report into the same case. */
 #ifndef MCF_TEST_HARNESS_H
 #define MCF_TEST_HARNESS_H
 

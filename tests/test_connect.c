@@ -6,7 +6,6 @@
  * before the deadline.  The unix-socket equivalent makes connect() fail
  * with EAGAIN. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +27,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "connect.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "test_addrs.h"
 #include "mcfast.h"
@@ -241,19 +241,6 @@ static mcf_connect_opts opts(int timeout_ms, int delay_ms)
 static int same(const mcf_addr *a, const mcf_addr *b)
 {
     return a->family == b->family && strcmp(fmt(a), fmt(b)) == 0;
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1; /* the directory stream's own fd */
 }
 
 static int int_sockopt(int fd, int level, int opt)

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "internal.h" /* buffer sizes of the client, for the boundedness checks */
 #include "mcfast.h"
@@ -683,14 +684,7 @@ static char *hs_record_take(hserver *h, size_t *len)
 static hserver S;
 static mcf_client *C;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static mcf_client *new_client(int port)
+static mcf_client *hostile_client(int port)
 {
     mcf_client *c = mcf_new();
     char spec[64];
@@ -1398,7 +1392,7 @@ TEST(connect_failed_then_server_up)
     int port = ntohs(a.sin_port);
     close(fd);
 
-    mcf_client *c = new_client(port);
+    mcf_client *c = hostile_client(port);
     mcf_value v;
     double t0 = now_ms();
     int rc = mcf_get(c, "a", 1, &v);
@@ -1434,7 +1428,7 @@ int main(int argc, char **argv)
     seed("a");
     seed("b");
     seed("c");
-    C = new_client(S.port);
+    C = hostile_client(S.port);
     if (!C) {
         printf("FAIL: setup: no client\n");
         return 1;

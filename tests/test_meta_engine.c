@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 
@@ -147,11 +148,6 @@ static const char *show(const char *t)
     }
     out[o] = 0;
     return out;
-}
-
-static int contains(const char *hay, const char *needle)
-{
-    return hay && needle && strstr(hay, needle) != NULL;
 }
 
 typedef struct rec {

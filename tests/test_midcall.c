@@ -7,8 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 #include "mcserver.h"
@@ -40,13 +40,6 @@ static void on_value(void *ctx, size_t i, int rc, const mcf_value *v)
     snprintf(want, sizeof want, "value-of-%s", keys[i]);
     r->value_ok[i] = rc == MCF_OK && v && v->len == strlen(want) &&
                      memcmp(v->data, want, v->len) == 0;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 TEST(sigkill_mid_multi_get)

@@ -35,8 +35,6 @@
  *   MCF_SOAK_IO_TIMEOUT_MS  client I/O and connect timeouts (default 200;
  *                         400 under valgrind)
  *   MCF_SOAK_NO_RSS       skip the RSS assertion */
-#include <dirent.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -48,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 #include "mcserver.h"
@@ -94,15 +93,6 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void sleep_ms(int64_t ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static uint64_t rng_next(uint64_t *s)
 {
     uint64_t x = *s;
@@ -128,20 +118,6 @@ static uint64_t fnv1a(const void *p, size_t n)
         h *= 0x100000001b3ull;
     }
     return h;
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own descriptor */
 }
 
 static long rss_kb(void)
@@ -1024,7 +1000,7 @@ static void *chaos_main(void *arg)
 /* Servers and clients                                                 */
 /* ------------------------------------------------------------------ */
 
-static mcf_client *new_client(int id, int io_ms)
+static mcf_client *soak_client(int id, int io_ms)
 {
     char list[1024];
     size_t off = 0;
@@ -1120,7 +1096,7 @@ static int soak_setup(void)
         w->rng = (g_seed + (uint64_t)i * 0x51ED27u) * 0x9E3779B97F4A7C15ull | 1;
         w->max_failures = i == NTHREADS - 1;
         w->post_grace_us = g_grace_us + (w->max_failures ? 1000000 : 0) + g_io_timeout_ms * 1000;
-        w->c = new_client(i, g_io_timeout_ms);
+        w->c = soak_client(i, g_io_timeout_ms);
         w->vals = calloc(BATCH_MAX, VAL_MAX);
         if (!w->c || !w->vals) {
             t_fail(__FILE__, __LINE__, "cannot create client %d", i);
