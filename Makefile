@@ -33,7 +33,10 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 # tests/tool_*.c: programs that test scripts run (e.g. inside a namespace); not run by themselves.
 TOOL_SRCS := $(wildcard tests/tool_*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(B)/tests/%)
-TEST_SUPPORT := $(B)/tests/mcserver.o
+# Linked into every test program: memcached processes, the TEST() registry
+# and runner, the helpers the programs share.
+TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
+TEST_HEADERS := tests/harness.h tests/fixtures.h tests/mcserver.h
 
 .PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
         bench bench-build bench-callgrind fuzz fuzz-build perl
@@ -63,14 +66,14 @@ $(B)/libmcfast.so: $(B)/libmcfast.so.$(VERSION)
 $(B)/mcfast: tools/mcfast.c $(B)/libmcfast.a | $(B)
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(B)/libmcfast.a $(DEPS_LIBS)
 
-$(B)/tests/mcserver.o: tests/mcserver.c tests/mcserver.h | $(B)/tests
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+$(B)/tests/%.o: tests/%.c $(TEST_HEADERS) include/mcfast.h | $(B)/tests
+	$(CC) $(CFLAGS_ALL) -Itests -c $< -o $@
 
 # Tests link the static library so they may use internal layers too.
-$(B)/tests/test_%: tests/test_%.c $(B)/libmcfast.a $(TEST_SUPPORT) tests/harness.h | $(B)/tests
+$(B)/tests/test_%: tests/test_%.c $(B)/libmcfast.a $(TEST_SUPPORT) $(TEST_HEADERS) | $(B)/tests
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TEST_EXTRA_LIBS_$*) -lpthread
 
-$(B)/tests/tool_%: tests/tool_%.c $(B)/libmcfast.a $(TEST_SUPPORT) tests/harness.h | $(B)/tests
+$(B)/tests/tool_%: tests/tool_%.c $(B)/libmcfast.a $(TEST_SUPPORT) $(TEST_HEADERS) | $(B)/tests
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TOOL_EXTRA_LIBS_$*) -lpthread
 
 # Per-program extra libraries: TEST_EXTRA_LIBS_<name> / TOOL_EXTRA_LIBS_<name>.

@@ -1,12 +1,19 @@
 #!/bin/bash
-# t_client_meta.sh - test_client's whole suite again, every client speaking
-# the meta protocol (MCF_OPT_PROTOCOL = MCF_PROTO_META).  Its PASS/FAIL/SKIP
-# lines are counted by tests/run.sh.
+# t_client_meta.sh - the test_client_* programs' whole suite again, every
+# client speaking the meta protocol (MCF_OPT_PROTOCOL = MCF_PROTO_META).
+# Their PASS/FAIL/SKIP lines are counted by tests/run.sh.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-BIN=${MCF_BUILD:-build}/tests/test_client
-if ! [ -x "$BIN" ]; then
-    echo "SKIP: t_client_meta: $BIN not built"
+B=${MCF_BUILD:-build}
+rc=0 ran=0
+for src in tests/test_client_*.c; do
+    bin=$B/tests/$(basename "$src" .c)
+    [ -x "$bin" ] || continue
+    ran=$((ran + 1))
+    MCF_TEST_PROTOCOL=meta "$bin" || rc=1
+done
+if [ "$ran" -eq 0 ]; then
+    echo "SKIP: t_client_meta: no test_client_* program built in $B"
     exit 0
 fi
-MCF_TEST_PROTOCOL=meta exec "$BIN"
+exit "$rc"

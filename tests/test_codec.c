@@ -176,16 +176,7 @@ TEST(key_rules_every_byte_every_position)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    RUN(value_without_cas);
-    RUN(value_with_cas_and_binary_data);
-    RUN(incomplete_input_in_every_chunking);
-    RUN(simple_replies);
-    RUN(malformed_replies);
-    RUN(line_without_crlf_is_bounded);
-    RUN(encoders);
-    RUN(key_rules);
-    RUN(key_rules_every_byte_every_position);
-    return t_exit_code();
+    return t_main(argc, argv);
 }

@@ -6,7 +6,6 @@
  * before the deadline.  The unix-socket equivalent makes connect() fail
  * with EAGAIN. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +27,7 @@
 #include "addr.h"
 #include "clock.h"
 #include "connect.h"
+#include "fixtures.h"
 #include "harness.h"
 #include "test_addrs.h"
 #include "blackhole.h"
@@ -36,6 +36,11 @@
 
 
 static char tmpdir[64];
+
+/* Probed once in main: can this host listen on ::1, and does its kernel
+ * drop SYNs to a full accept queue (the blackhole)? */
+static int have_v6, have_blackhole;
+#define NO_BLACKHOLE "this kernel does not drop SYNs to a full accept queue"
 
 /* ---- a slow resolver: resolution time counts against the deadline ---- */
 
@@ -154,19 +159,6 @@ static int same(const mcf_addr *a, const mcf_addr *b)
     return a->family == b->family && strcmp(fmt(a), fmt(b)) == 0;
 }
 
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    int n = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n - 1; /* the directory stream's own fd */
-}
-
 static int int_sockopt(int fd, int level, int opt)
 {
     int v = -1;
@@ -217,7 +209,11 @@ static void check_refused(const char *ip)
 }
 
 TEST(refused_v4) { check_refused("127.0.0.1"); }
-TEST(refused_v6) { check_refused("::1"); }
+TEST(refused_v6)
+{
+    SKIP_UNLESS(have_v6, "no IPv6 on loopback");
+    check_refused("::1");
+}
 
 static void check_success(const char *ip, int keepalive)
 {
@@ -258,7 +254,11 @@ static void check_success(const char *ip, int keepalive)
 
 TEST(success_v4) { check_success("127.0.0.1", 0); }
 TEST(success_v4_keepalive) { check_success("127.0.0.1", 1); }
-TEST(success_v6) { check_success("::1", 0); }
+TEST(success_v6)
+{
+    SKIP_UNLESS(have_v6, "no IPv6 on loopback");
+    check_success("::1", 0);
+}
 
 /* Through a spec: parse, resolve and connect in one call. */
 static void check_spec(const char *fmt_spec, const char *listen_ip, const char *want_ip)
@@ -289,9 +289,17 @@ static void check_spec(const char *fmt_spec, const char *listen_ip, const char *
 }
 
 TEST(spec_v4_literal) { check_spec("127.0.0.1:%u", "127.0.0.1", "127.0.0.1"); }
-TEST(spec_v6_literal) { check_spec("[::1]:%u", "::1", "::1"); }
+TEST(spec_v6_literal)
+{
+    SKIP_UNLESS(have_v6, "no IPv6 on loopback");
+    check_spec("[::1]:%u", "::1", "::1");
+}
 TEST(spec_localhost_v4_only_server) { check_spec("localhost:%u", "127.0.0.1", "127.0.0.1"); }
-TEST(spec_localhost_v6_server) { check_spec("localhost:%u", "::1", "::1"); }
+TEST(spec_localhost_v6_server)
+{
+    SKIP_UNLESS(have_v6, "no IPv6 on loopback");
+    check_spec("localhost:%u", "::1", "::1");
+}
 
 TEST(unix_success_and_missing)
 {
@@ -365,6 +373,7 @@ TEST(happy_eyeballs_refused_then_good)
 
 TEST(deadline_tcp_full_backlog)
 {
+    SKIP_UNLESS(have_blackhole, NO_BLACKHOLE);
     blackhole b;
     mcf_addrlist l;
     mcf_connected c;
@@ -486,6 +495,7 @@ TEST(unix_backlog_frees_up)
  * together, not one after the other. */
 TEST(state_machine_connects_in_parallel)
 {
+    SKIP_UNLESS(have_blackhole, NO_BLACKHOLE);
     blackhole b1, b2;
     mcf_addr good;
     int lfd = tcp_listen("127.0.0.1", 16, &good);
@@ -562,6 +572,7 @@ TEST(state_machine_connects_in_parallel)
 
 TEST(attempt_delay_then_second_address)
 {
+    SKIP_UNLESS(have_blackhole, NO_BLACKHOLE);
     blackhole b;
     mcf_addr a[2];
     mcf_addrlist l;
@@ -591,6 +602,7 @@ TEST(attempt_delay_then_second_address)
 
 TEST(attempt_delay_clamped_to_10ms)
 {
+    SKIP_UNLESS(have_blackhole, NO_BLACKHOLE);
     blackhole b;
     mcf_addr a[2];
     mcf_addrlist l;
@@ -618,6 +630,7 @@ TEST(attempt_delay_clamped_to_10ms)
 /* Every address is in the message: timed out, refused, never started. */
 TEST(message_lists_every_address)
 {
+    SKIP_UNLESS(have_blackhole, NO_BLACKHOLE);
     blackhole b1, b2;
     mcf_addr a[4], r;
     mcf_addrlist l;
@@ -683,6 +696,7 @@ static void on_alarm(int sig)
  * restart the full timeout. */
 TEST(eintr_keeps_deadline)
 {
+    SKIP_UNLESS(have_blackhole, NO_BLACKHOLE);
     blackhole b;
     mcf_addrlist l;
     mcf_connected c;
@@ -784,10 +798,8 @@ TEST(no_fd_leaks)
     CHECKF(now == fds_at_start, "%d fds open, %d at start", now, fds_at_start);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    int v6, bh;
-
     signal(SIGPIPE, SIG_IGN);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/mcf-connect-XXXXXX");
     if (!mkdtemp(tmpdir)) {
@@ -795,47 +807,9 @@ int main(void)
         return 1;
     }
     fds_at_start = count_fds();
-    v6 = v6_loopback_works();
-    bh = blackhole_works();
-
-    RUN(refused_v4);
-    RUN(success_v4);
-    RUN(success_v4_keepalive);
-    RUN(spec_v4_literal);
-    RUN(spec_localhost_v4_only_server);
-    if (v6) {
-        RUN(refused_v6);
-        RUN(success_v6);
-        RUN(spec_v6_literal);
-        RUN(spec_localhost_v6_server);
-    } else {
-        t_skip("refused_v6", "no IPv6 on loopback");
-        t_skip("success_v6", "no IPv6 on loopback");
-        t_skip("spec_v6_literal", "no IPv6 on loopback");
-        t_skip("spec_localhost_v6_server", "no IPv6 on loopback");
-    }
-    RUN(unix_success_and_missing);
-    RUN(happy_eyeballs_refused_then_good);
-    if (bh) {
-        RUN(deadline_tcp_full_backlog);
-        RUN(attempt_delay_then_second_address);
-        RUN(attempt_delay_clamped_to_10ms);
-        RUN(message_lists_every_address);
-        RUN(eintr_keeps_deadline);
-    } else {
-        const char *why = "this kernel does not drop SYNs to a full accept queue";
-        t_skip("deadline_tcp_full_backlog", why);
-        t_skip("attempt_delay_then_second_address", why);
-        t_skip("attempt_delay_clamped_to_10ms", why);
-        t_skip("message_lists_every_address", why);
-        t_skip("eintr_keeps_deadline", why);
-    }
-    RUN(deadline_unix_full_backlog);
-    RUN(unix_backlog_frees_up);
-    RUN(deadline_includes_resolution);
-    RUN(empty_and_bad_arguments);
-    RUN(state_machine_connects_in_parallel);
-    RUN(no_fd_leaks);
+    have_v6 = v6_loopback_works();
+    have_blackhole = blackhole_works();
+    int rc = t_main(argc, argv);
     rmdir(tmpdir);
-    return t_exit_code();
+    return rc;
 }

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 
@@ -147,11 +148,6 @@ static const char *show(const char *t)
     }
     out[o] = 0;
     return out;
-}
-
-static int contains(const char *hay, const char *needle)
-{
-    return hay && needle && strstr(hay, needle) != NULL;
 }
 
 typedef struct rec {
@@ -522,21 +518,9 @@ TEST(meta_version_answer_checked)
                         MCF_ERR_NOT_SUPPORTED, "(version 1.6.18-a-very-long-build-suffix)");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN);
-    RUN(meta_reordered_replies);
-    RUN(meta_requests_are_quiet_with_opaque);
-    RUN(meta_opaque_names_other_key);
-    RUN(meta_unknown_or_repeated_opaque);
-    RUN(meta_single_store_error_placed);
-    RUN(meta_auto_falls_back_to_text);
-    RUN(meta_protocol_change_on_open_connection);
-    RUN(meta_auto_version_decides);
-    RUN(meta_new_cas_sent_when_supported);
-    RUN(meta_new_cas_refused_by_old_server);
-    RUN(meta_auto_new_cas_uses_probe_version);
-    RUN(meta_version_answer_checked);
-    return t_exit_code();
+    return t_main(argc, argv);
 }

@@ -24,41 +24,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 #include "mcserver.h"
 #include "meta.h" /* mcf_meta_b64_encode: the wire form of binary keys */
 
-#define KS(s) (s), strlen(s)
-
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
 /* ------------------------------------------------------------------ */
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-static int contains(const char *hay, const char *needle)
-{
-    return hay && needle && strstr(hay, needle) != NULL;
-}
 
 /* v holds exactly `want`. */
 static int val_is(const mcf_value *v, const char *want)
 {
     size_t n = strlen(want);
     return v->len == n && (n == 0 || (v->data && memcmp(v->data, want, n) == 0));
-}
-
-/* Marks the current case skipped (no PASS line) - return right after. */
-static void case_skip(const char *why)
-{
-    t_skip(t_case_name, why);
-    t_case_failed = 1;
 }
 
 static void info_poison(mcf_item_info *info)
@@ -105,7 +85,7 @@ static mcf_client *client_for(const mcserver *s, int protocol)
     return c;
 }
 
-#define SETUP(PROTO)                                                                \
+#define SERVER_SETUP(PROTO)                                                         \
     mcserver srv;                                                                   \
     if (start_server(&srv) < 0)                                                     \
         return;                                                                     \
@@ -114,7 +94,7 @@ static mcf_client *client_for(const mcserver *s, int protocol)
         stop_server(&srv);                                                          \
         return;                                                                     \
     }
-#define TEARDOWN()                                                                  \
+#define SERVER_TEARDOWN()                                                           \
     do {                                                                            \
         mcf_free(c);                                                                \
         stop_server(&srv);                                                          \
@@ -192,7 +172,7 @@ static long long line_num(const char *line, char letter, int *ok)
 }
 
 /* The server's TTL of a key: -1 never expires, -2 missing, -3 error. */
-static long long raw_ttl(const mcserver *s, const char *wire_key_and_flags)
+static long long raw_meta_ttl(const mcserver *s, const char *wire_key_and_flags)
 {
     char cmd[600], line[512];
     snprintf(cmd, sizeof cmd, "mg %s t", wire_key_and_flags);
@@ -207,7 +187,7 @@ static long long raw_ttl(const mcserver *s, const char *wire_key_and_flags)
 
 /* 1 when the server holds key (a text key) with exactly this value, 0
  * when it holds another value or none. */
-static int raw_has(const mcserver *s, const char *key, const char *want)
+static int raw_meta_has(const mcserver *s, const char *key, const char *want)
 {
     char cmd[600], line[512], val[4096];
     snprintf(cmd, sizeof cmd, "mg %s v", key);
@@ -478,7 +458,7 @@ static int out_is(const racer_out *o, const char *want)
 
 TEST(get_ex_metadata)
 {
-    SETUP(MCF_PROTO_META);
+    SERVER_SETUP(MCF_PROTO_META);
     mcf_value v;
     mcf_item_info info;
     CHECK_RC(mcf_set(c, KS("md:k"), "hello", 5, 9, 1000), MCF_OK);
@@ -555,7 +535,7 @@ TEST(get_ex_metadata)
              MCF_OK);
     CHECKF(info.ttl >= 490 && info.ttl <= 500, "ttl after touch to 500: %lld",
            (long long)info.ttl);
-    long long t = raw_ttl(&srv, "md:k");
+    long long t = raw_meta_ttl(&srv, "md:k");
     CHECKF(t >= 490 && t <= 500, "server ttl after touch to 500: %lld", t);
 
     /* misses */
@@ -586,7 +566,7 @@ TEST(get_ex_metadata)
     char line[256], val[64];
     CHECK(raw_meta(&srv, "mg md:viv v t", line, sizeof line, val, sizeof val) == 0 &&
           strncmp(line, "VA 0 ", 5) == 0 && line_has(line, "Z"));
-    TEARDOWN();
+    SERVER_TEARDOWN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -630,7 +610,7 @@ TEST(swr_vivify_race)
                        r->info.won == 0 && r->info.stale == 0,
                    "round %d after the store, racer %d: %s", round, i, race_dump());
         }
-        CHECKF(raw_has(&srv, key, want), "round %d: the server does not hold '%s'", round, want);
+        CHECKF(raw_meta_has(&srv, key, want), "round %d: the server does not hold '%s'", round, want);
     }
     race_stop();
     stop_server(&srv);
@@ -741,7 +721,7 @@ TEST(delete_ex_invalidate)
     CHECKF(val_is(&v, "old") && info.stale == 1 && info.win == 0 && info.won == 1,
            "late reader: stale %d win %d won %d", info.stale, info.win, info.won);
     uint64_t cas1 = v.cas;
-    long long t = raw_ttl(&srv, "st:k");
+    long long t = raw_meta_ttl(&srv, "st:k");
     CHECKF(t > 25 && t <= 30, "server ttl after md I T30: %lld", t);
 
     /* the winner stores the new value: fresh again */
@@ -784,7 +764,7 @@ TEST(delete_ex_invalidate)
 
 TEST(store_ex_invalidate_and_cas)
 {
-    SETUP(MCF_PROTO_META);
+    SERVER_SETUP(MCF_PROTO_META);
     mcf_value v;
     mcf_item_info info;
     char line[256], val[64];
@@ -802,7 +782,7 @@ TEST(store_ex_invalidate_and_cas)
     CHECKF(val_is(&v, "v1") && v.flags == 7 && v.cas == cas1 && cas1 != 0,
            "gets cas %llu, store_ex info.cas %llu", (unsigned long long)v.cas,
            (unsigned long long)cas1);
-    long long t = raw_ttl(&srv, "ms:k");
+    long long t = raw_meta_ttl(&srv, "ms:k");
     CHECKF(t >= 95 && t <= 100, "server ttl %lld", t);
 
     CHECK_RC(mcf_store_ex(c, MCF_SET, KS("ms:k"), "v2", 2, 7, 100, 0, NULL, &info), MCF_OK);
@@ -812,7 +792,7 @@ TEST(store_ex_invalidate_and_cas)
     /* an older CAS without INVALIDATE: EXISTS, nothing changes */
     CHECK_RC(mcf_store_ex(c, MCF_CAS, KS("ms:k"), "vx", 2, 7, 100, cas1, NULL, &info),
              MCF_EXISTS);
-    CHECK(raw_has(&srv, "ms:k", "v2"));
+    CHECK(raw_meta_has(&srv, "ms:k", "v2"));
 
     /* an older CAS with INVALIDATE: stored, but stale */
     const mcf_meta_opts inval = {.flags = MCF_META_INVALIDATE};
@@ -861,7 +841,7 @@ TEST(store_ex_invalidate_and_cas)
     /* the old CAS once more, without INVALIDATE: EXISTS */
     CHECK_RC(mcf_store_ex(c, MCF_CAS, KS("ms:k"), "v5", 2, 7, 100, cas1, NULL, &info),
              MCF_EXISTS);
-    CHECK(raw_has(&srv, "ms:k", "v4"));
+    CHECK(raw_meta_has(&srv, "ms:k", "v4"));
 
     /* CAS on a missing key; the other modes */
     CHECK_RC(mcf_store_ex(c, MCF_CAS, KS("ms:none"), "x", 1, 0, 0, cas4, NULL, &info),
@@ -876,8 +856,8 @@ TEST(store_ex_invalidate_and_cas)
     CHECKF(val_is(&v, "v4+") && v.cas == info.cas, "after append: cas %llu, info.cas %llu",
            (unsigned long long)v.cas, (unsigned long long)info.cas);
     CHECK_RC(mcf_store_ex(c, MCF_ADD, KS("ms:new"), "a", 1, 3, 0, 0, NULL, &info), MCF_OK);
-    CHECK(raw_has(&srv, "ms:new", "a"));
-    TEARDOWN();
+    CHECK(raw_meta_has(&srv, "ms:new", "a"));
+    SERVER_TEARDOWN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -886,7 +866,7 @@ TEST(store_ex_invalidate_and_cas)
 
 TEST(incr_ex_auto_create)
 {
-    SETUP(MCF_PROTO_META);
+    SERVER_SETUP(MCF_PROTO_META);
     mcf_value v;
     mcf_item_info info;
     uint64_t nv;
@@ -901,7 +881,7 @@ TEST(incr_ex_auto_create)
     CHECKF(info.ttl >= 95 && info.ttl <= 100 && info.cas != 0 && info.win == 0 &&
                info.stale == 0,
            "created: ttl %lld cas %llu", (long long)info.ttl, (unsigned long long)info.cas);
-    CHECK(raw_has(&srv, "ma:cnt", "5"));
+    CHECK(raw_meta_has(&srv, "ma:cnt", "5"));
     nv = 0;
     CHECK_RC(mcf_incr_ex(c, KS("ma:cnt"), 1, &viv, &nv, &info), MCF_OK);
     CHECKF(nv == 6, "again: %" PRIu64, nv);
@@ -916,7 +896,7 @@ TEST(incr_ex_auto_create)
     nv = 99;
     CHECK_RC(mcf_decr_ex(c, KS("ma:cnt"), 10, NULL, &nv, NULL), MCF_OK);
     CHECKF(nv == 0, "decr stops at 0: %" PRIu64, nv);
-    CHECK(raw_has(&srv, "ma:cnt", "0"));
+    CHECK(raw_meta_has(&srv, "ma:cnt", "0"));
 
     /* decr with VIVIFY on a miss creates too */
     nv = 0;
@@ -926,7 +906,7 @@ TEST(incr_ex_auto_create)
                          &nv, &info),
              MCF_OK);
     CHECKF(nv == 10, "decr created: %" PRIu64, nv);
-    CHECK(raw_ttl(&srv, "ma:down") == -1);
+    CHECK(raw_meta_ttl(&srv, "ma:down") == -1);
 
     /* without VIVIFY a miss is NOT_FOUND and nothing is created */
     CHECK_RC(mcf_incr_ex(c, KS("ma:none"), 1, NULL, &nv, &info), MCF_NOT_FOUND);
@@ -948,7 +928,7 @@ TEST(incr_ex_auto_create)
                          &(mcf_meta_opts){.flags = MCF_META_COMPARE_CAS, .cas = cas + 1000}, &nv,
                          &info),
              MCF_EXISTS);
-    CHECK(raw_has(&srv, "ma:cnt", "1"));
+    CHECK(raw_meta_has(&srv, "ma:cnt", "1"));
     nv = 0;
     CHECK_RC(mcf_incr_ex(c, KS("ma:cnt"), 10,
                          &(mcf_meta_opts){.flags = MCF_META_COMPARE_CAS, .cas = cas}, &nv, &info),
@@ -964,7 +944,7 @@ TEST(incr_ex_auto_create)
              MCF_OK);
     CHECKF(nv == 12 && info.ttl > 45 && info.ttl <= 50, "touch: %" PRIu64 " ttl %lld", nv,
            (long long)info.ttl);
-    long long t = raw_ttl(&srv, "ma:cnt");
+    long long t = raw_meta_ttl(&srv, "ma:cnt");
     CHECKF(t > 45 && t <= 50, "server ttl %lld", t);
 
     /* not a number: the server's CLIENT_ERROR; the connection goes on */
@@ -975,8 +955,8 @@ TEST(incr_ex_auto_create)
 
     /* new_value and info may be NULL */
     CHECK_RC(mcf_incr_ex(c, KS("ma:cnt"), 8, NULL, NULL, NULL), MCF_OK);
-    CHECK(raw_has(&srv, "ma:cnt", "20"));
-    TEARDOWN();
+    CHECK(raw_meta_has(&srv, "ma:cnt", "20"));
+    SERVER_TEARDOWN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -994,7 +974,7 @@ static void check_gate_msg(mcf_client *c, const char *vers, const char *what)
 
 TEST(version_gated_flags_refused)
 {
-    SETUP(MCF_PROTO_META);
+    SERVER_SETUP(MCF_PROTO_META);
     mcf_value v;
     mcf_item_info info;
     uint64_t nv = 77;
@@ -1003,8 +983,8 @@ TEST(version_gated_flags_refused)
     if (ver == 0 || ver >= GATED_SINCE) {
         char why[128];
         snprintf(why, sizeof why, "memcached %s has the gated flags (E, md x)", vers);
-        case_skip(why);
-        TEARDOWN();
+        t_skip_case(why);
+        SERVER_TEARDOWN();
         return;
     }
     CHECK_RC(mcf_set(c, KS("vg:k"), "orig", 4, 4, 0), MCF_OK);
@@ -1086,8 +1066,8 @@ TEST(version_gated_flags_refused)
     CHECK(take_snap(&srv, &b) == 0);
     check_nothing_sent(&a, &b, cost, 9 + SYNC_BYTES, "new connection (one version request)",
                        __LINE__);
-    CHECK(raw_has(&srv, "vg:k", "orig"));
-    TEARDOWN();
+    CHECK(raw_meta_has(&srv, "vg:k", "orig"));
+    SERVER_TEARDOWN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1096,7 +1076,7 @@ TEST(version_gated_flags_refused)
 
 TEST(text_protocol_refuses_ex)
 {
-    SETUP(MCF_PROTO_TEXT);
+    SERVER_SETUP(MCF_PROTO_TEXT);
     mcf_value v;
     mcf_item_info info;
     uint64_t nv;
@@ -1134,15 +1114,15 @@ TEST(text_protocol_refuses_ex)
     sync_conn(c);
     CHECK(take_snap(&srv, &b) == 0);
     check_nothing_sent(&a, &b, cost, SYNC_BYTES, "text protocol _ex calls", __LINE__);
-    CHECK(raw_has(&srv, "tx:k", "v"));
-    CHECK(raw_has(&srv, "tx:n", "5"));
+    CHECK(raw_meta_has(&srv, "tx:k", "v"));
+    CHECK(raw_meta_has(&srv, "tx:n", "5"));
     CHECK(raw_missing(&srv, "tx:viv"));
     CHECK(raw_missing(&srv, "tx:new"));
     /* the same client in meta mode: they work */
     CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_META), MCF_OK);
     CHECK_RC(mcf_get_ex(c, KS("tx:k"), NULL, &v, &info), MCF_OK);
     CHECK(val_is(&v, "v"));
-    TEARDOWN();
+    SERVER_TEARDOWN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1151,7 +1131,7 @@ TEST(text_protocol_refuses_ex)
 
 TEST(invalid_flags_rejected)
 {
-    SETUP(MCF_PROTO_META);
+    SERVER_SETUP(MCF_PROTO_META);
     mcf_value v;
     mcf_item_info info;
     uint64_t nv;
@@ -1223,9 +1203,9 @@ TEST(invalid_flags_rejected)
     sync_conn(c);
     CHECK(take_snap(&srv, &b) == 0);
     check_nothing_sent(&a, &b, cost, SYNC_BYTES, "calls with invalid flags", __LINE__);
-    CHECK(raw_has(&srv, "if:k", "v"));
-    CHECK(raw_has(&srv, "if:n", "1"));
-    TEARDOWN();
+    CHECK(raw_meta_has(&srv, "if:k", "v"));
+    CHECK(raw_meta_has(&srv, "if:n", "1"));
+    SERVER_TEARDOWN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1243,7 +1223,7 @@ static void b64_cmd(char *out, size_t cap, const char *verb, const char *key, si
 
 TEST(binary_keys_ex)
 {
-    SETUP(MCF_PROTO_META);
+    SERVER_SETUP(MCF_PROTO_META);
     static const char bk[] = "bin key\0end";  /* 11 bytes: a space and a NUL */
     static const char bk2[] = "bin key\0other";
     static const char ck[] = "ctr \r\n\0x";   /* 8 bytes */
@@ -1316,7 +1296,7 @@ TEST(binary_keys_ex)
     b64_cmd(cmd, sizeof cmd, "mg", ck, ckl, "v");
     CHECK(raw_meta(&srv, cmd, line, sizeof line, val, sizeof val) == 0 && strcmp(val, "12") == 0);
     CHECK_RC(mcf_incr_ex(c, ck, ckl - 1, 1, NULL, &nv, NULL), MCF_NOT_FOUND);
-    TEARDOWN();
+    SERVER_TEARDOWN();
 }
 
 /* ------------------------------------------------------------------ */
@@ -1325,7 +1305,7 @@ TEST(binary_keys_ex)
 
 TEST(auto_protocol_ex)
 {
-    SETUP(MCF_PROTO_AUTO);
+    SERVER_SETUP(MCF_PROTO_AUTO);
     mcf_value v;
     mcf_item_info info;
     uint64_t nv;
@@ -1350,7 +1330,7 @@ TEST(auto_protocol_ex)
     CHECK_RC(mcf_get_ex(c, KS("au:k"), NULL, &v, &info), MCF_OK);
     CHECK(val_is(&v, "val") && info.stale == 1);
     CHECK_RC(mcf_store_ex(c, MCF_SET, KS("au:k"), "v2", 2, 0, 0, 0, NULL, &info), MCF_OK);
-    CHECK(info.cas != 0 && raw_has(&srv, "au:k", "v2"));
+    CHECK(info.cas != 0 && raw_meta_has(&srv, "au:k", "v2"));
 
     /* version-gated flags: auto learned the version with its probe, so the
      * refusal costs no request at all */
@@ -1370,33 +1350,16 @@ TEST(auto_protocol_ex)
         sync_conn(c);
         CHECK(take_snap(&srv, &b) == 0);
         check_nothing_sent(&a, &b, cost, SYNC_BYTES, "auto: refused gated calls", __LINE__);
-        CHECK(raw_has(&srv, "au:k", "v2"));
+        CHECK(raw_meta_has(&srv, "au:k", "v2"));
     }
-    TEARDOWN();
+    SERVER_TEARDOWN();
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN); /* only mcserver_raw could hit it; the library must not */
-    int have = mcserver_binary() != NULL;
-#define RUN_LIVE(name)                                                              \
-    do {                                                                            \
-        if (have)                                                                   \
-            RUN(name);                                                              \
-        else                                                                        \
-            t_skip(#name, "memcached is not installed");                            \
-    } while (0)
-    RUN_LIVE(get_ex_metadata);
-    RUN_LIVE(swr_vivify_race);
-    RUN_LIVE(swr_recache_race);
-    RUN_LIVE(delete_ex_invalidate);
-    RUN_LIVE(store_ex_invalidate_and_cas);
-    RUN_LIVE(incr_ex_auto_create);
-    RUN_LIVE(version_gated_flags_refused);
-    RUN_LIVE(text_protocol_refuses_ex);
-    RUN_LIVE(invalid_flags_rejected);
-    RUN_LIVE(binary_keys_ex);
-    RUN_LIVE(auto_protocol_ex);
-    return t_exit_code();
+    if (!mcserver_binary())
+        t_skip_all("memcached is not installed");
+    return t_main(argc, argv);
 }

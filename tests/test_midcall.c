@@ -7,8 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 #include "mcserver.h"
@@ -40,13 +40,6 @@ static void on_value(void *ctx, size_t i, int rc, const mcf_value *v)
     snprintf(want, sizeof want, "value-of-%s", keys[i]);
     r->value_ok[i] = rc == MCF_OK && v && v->len == strlen(want) &&
                      memcmp(v->data, want, v->len) == 0;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 TEST(sigkill_mid_multi_get)
@@ -133,11 +126,11 @@ TEST(sigkill_mid_multi_get)
     mcf_free(c);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     if (!mcserver_binary()) {
-        t_skip("sigkill_mid_multi_get", "memcached is not installed");
-        return 0;
+        t_skip_all("memcached is not installed");
+        return t_main(argc, argv);
     }
     for (int i = 0; i < NSRV; i++)
         if (mcserver_start_tcp(&srv[i], "127.0.0.1", NULL) < 0) {
@@ -148,8 +141,8 @@ int main(void)
         snprintf(keybuf[i], sizeof keybuf[i], "mid:%d", i);
         keys[i] = keybuf[i];
     }
-    RUN(sigkill_mid_multi_get);
+    int rc = t_main(argc, argv);
     for (int i = 0; i < NSRV; i++)
         mcserver_stop(&srv[i]);
-    return t_exit_code();
+    return rc;
 }

@@ -35,8 +35,6 @@
  *   MCF_SOAK_IO_TIMEOUT_MS  client I/O and connect timeouts (default 200;
  *                         400 under valgrind)
  *   MCF_SOAK_NO_RSS       skip the RSS assertion */
-#include <dirent.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -48,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 #include "mcserver.h"
@@ -94,15 +93,6 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void sleep_ms(int64_t ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static uint64_t rng_next(uint64_t *s)
 {
     uint64_t x = *s;
@@ -128,20 +118,6 @@ static uint64_t fnv1a(const void *p, size_t n)
         h *= 0x100000001b3ull;
     }
     return h;
-}
-
-static int count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n - 1; /* the directory's own descriptor */
 }
 
 static long rss_kb(void)
@@ -1021,10 +997,10 @@ static void *chaos_main(void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* Main                                                                */
+/* Servers and clients                                                 */
 /* ------------------------------------------------------------------ */
 
-static mcf_client *new_client(int id, int io_ms)
+static mcf_client *soak_client(int id, int io_ms)
 {
     char list[1024];
     size_t off = 0;
@@ -1060,135 +1036,143 @@ static void stop_servers(void)
         }
 }
 
-int main(void)
+/* ------------------------------------------------------------------ */
+/* The run, shared by every case                                       */
+/* ------------------------------------------------------------------ */
+
+/* The configuration main reads from the environment. */
+static int64_t g_seconds;
+static uint64_t g_seed;
+static int g_valgrind, g_sanitized, g_check_rss;
+
+/* What the run measured, for the cases to assert on. */
+typedef struct figures {
+    int fd_start, fd_end;
+    long rss_25, rss_end; /* KB at the 25% mark and at the end */
+    int64_t settle_ms, max_call;
+    uint64_t ops, gets, sets, dels, incrs, touches, hits, misses;
+    uint64_t errors, wrongs, unexplained, badtype, badrc, slow;
+    uint64_t rec_errors, rec_wrong, rec_ops, by_rc[MCF_ERR_LAST + 1];
+} figures;
+static figures F;
+
+/* One soak per process: the first case that needs it sets it up and runs
+ * it, so any case also works alone. */
+enum { SOAK_NOT_STARTED, SOAK_READY, SOAK_FAILED, SOAK_DONE };
+static int g_soak = SOAK_NOT_STARTED;
+static pthread_t g_th[NTHREADS];
+static int g_nthreads; /* worker threads started and not joined yet */
+
+/* Servers up, clients made, every worker has written and read back its
+ * keys.  0 when ready; after a failure (a FAIL line in the case that
+ * tried) later cases are skipped. */
+static int soak_setup(void)
 {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
-    if (!mcserver_binary()) {
-        t_skip("soak", "memcached is not installed");
+    if (g_soak == SOAK_FAILED) {
+        t_skip_case("the soak could not be set up");
+        return -1;
+    }
+    if (g_soak != SOAK_NOT_STARTED)
         return 0;
-    }
-    int valgrind = on_valgrind();
-    const char *san_env = getenv("SANITIZE");
-    int sanitized = SOAK_SANITIZED || getenv("MCF_SANITIZED") || (san_env && *san_env);
-    int64_t seconds = env_int("MCF_SOAK_SECONDS", sanitized ? 10 : 30);
-    if (seconds < 3)
-        seconds = 3;
-    uint64_t seed = (uint64_t)env_int("MCF_SOAK_SEED", 0);
-    if (!seed) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        seed = ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid()) % 1000000007u + 1;
-    }
-    g_io_timeout_ms = (int)env_int("MCF_SOAK_IO_TIMEOUT_MS", valgrind ? 400 : 200);
-    if (g_io_timeout_ms < 10)
-        g_io_timeout_ms = 10;
-    g_stop_ms = g_io_timeout_ms * 3 > 1000 ? g_io_timeout_ms * 3 : 1000;
-    /* A call may connect (one deadline) then do I/O (another); the rest is
-     * scheduling slack (two cores, four servers, five threads). */
-    g_call_limit_us = (int64_t)(2 * g_io_timeout_ms + (sanitized || valgrind ? 1500 : 800)) * 1000;
-    int check_rss = !sanitized && !valgrind && !getenv("MCF_SOAK_NO_RSS");
+    g_soak = SOAK_FAILED;
     printf("INFO: soak: seed=%" PRIu64 " seconds=%" PRId64 " io_timeout_ms=%d threads=%d servers=%d"
            " keys/thread=%d%s%s (replay: MCF_SOAK_SEED=%" PRIu64 " MCF_SOAK_SECONDS=%" PRId64 ")\n",
-           seed, seconds, g_io_timeout_ms, NTHREADS, NSERVERS, NKEYS,
-           sanitized ? " sanitized" : "", valgrind ? " valgrind" : "", seed, seconds);
-    g_chaos_rng = seed * 0x9E3779B97F4A7C15ull + 7;
-
-    /* ---- setup ---- */
-    t_begin("soak_setup");
+           g_seed, g_seconds, g_io_timeout_ms, NTHREADS, NSERVERS, NKEYS,
+           g_sanitized ? " sanitized" : "", g_valgrind ? " valgrind" : "", g_seed, g_seconds);
     int started = 1;
     for (int i = 0; i < NSERVERS && started; i++)
         if (mcserver_start_tcp(&g_srv[i], "127.0.0.1", "-m 64 -c 4096") < 0) {
             t_fail(__FILE__, __LINE__, "cannot start memcached %d", i);
             started = 0;
         }
-    if (!started) {
-        t_end();
-        stop_servers();
-        return t_exit_code();
-    }
+    if (!started)
+        return -1;
     g_t0 = now_us();
-    int fd_start = count_fds();
-    g_fd_max = fd_start;
+    F.fd_start = count_fds();
+    g_fd_max = F.fd_start;
     for (int i = 0; i < NTHREADS; i++) {
         worker *w = &g_w[i];
         w->id = i;
-        w->rng = (seed + (uint64_t)i * 0x51ED27u) * 0x9E3779B97F4A7C15ull | 1;
+        w->rng = (g_seed + (uint64_t)i * 0x51ED27u) * 0x9E3779B97F4A7C15ull | 1;
         w->max_failures = i == NTHREADS - 1;
         w->post_grace_us = g_grace_us + (w->max_failures ? 1000000 : 0) + g_io_timeout_ms * 1000;
-        w->c = new_client(i, g_io_timeout_ms);
+        w->c = soak_client(i, g_io_timeout_ms);
         w->vals = calloc(BATCH_MAX, VAL_MAX);
         if (!w->c || !w->vals) {
             t_fail(__FILE__, __LINE__, "cannot create client %d", i);
-            t_end();
-            stop_servers();
-            return t_exit_code();
+            return -1;
         }
         for (size_t j = 0; j < NKEYS; j++)
             make_key(w, j);
     }
-    pthread_t th[NTHREADS], chaos;
-    for (int i = 0; i < NTHREADS; i++)
-        if (pthread_create(&th[i], NULL, worker_main, &g_w[i]) != 0) {
+    for (int i = 0; i < NTHREADS; i++) {
+        if (pthread_create(&g_th[i], NULL, worker_main, &g_w[i]) != 0) {
             t_fail(__FILE__, __LINE__, "pthread_create");
             abort();
         }
+        g_nthreads++;
+    }
     while (atomic_load(&g_ready) < NTHREADS)
         sleep_ms(5);
-    for (int i = 0; i < NTHREADS; i++)
-        CHECKF(g_w[i].init_errors == 0 && g_w[i].wrong == 0,
-               "thread %d: %d errors and %" PRIu64 " wrong values writing/reading its keys "
-               "before any fault", i, g_w[i].init_errors, g_w[i].wrong);
-    t_end();
+    g_soak = SOAK_READY;
+    return 0;
+}
+
+/* The chaos phase, the settling and the recovery round, then the figures;
+ * 0 when they are there. */
+static int soak_run(void)
+{
+    if (soak_setup() != 0)
+        return -1;
+    if (g_soak == SOAK_DONE)
+        return 0;
 
     /* ---- chaos ---- */
     int64_t run_start = now_us();
-    g_run_end_us = run_start + seconds * 1000000;
+    g_run_end_us = run_start + g_seconds * 1000000;
     atomic_store(&g_phase, PHASE_RUN);
+    pthread_t chaos;
     if (pthread_create(&chaos, NULL, chaos_main, NULL) != 0)
         abort();
-    long rss_25 = -1;
-    int64_t mark25 = run_start + seconds * 250000;
+    F.rss_25 = -1;
+    int64_t mark25 = run_start + g_seconds * 250000;
     while (now_us() < g_run_end_us) {
         sleep_ms(100);
         int n = count_fds();
         if (n > g_fd_max)
             g_fd_max = n;
-        if (rss_25 < 0 && now_us() >= mark25)
-            rss_25 = rss_kb();
+        if (F.rss_25 < 0 && now_us() >= mark25)
+            F.rss_25 = rss_kb();
     }
     pthread_join(chaos, NULL); /* every server is up and running again */
     atomic_store(&g_phase, PHASE_SETTLE);
-    int64_t settle_ms = 1500 + g_io_timeout_ms; /* > FAILURE_TIMEOUT_S of the max_failures client */
+    F.settle_ms = 1500 + g_io_timeout_ms; /* > FAILURE_TIMEOUT_S of the max_failures client */
     printf("INFO: soak: %.3f s: chaos over, settling %lld ms\n", rel_s(now_us()),
-           (long long)settle_ms);
-    sleep_ms(settle_ms);
+           (long long)F.settle_ms);
+    sleep_ms(F.settle_ms);
     atomic_store(&g_phase, PHASE_RECOVER);
     for (int i = 0; i < NTHREADS; i++)
-        pthread_join(th[i], NULL);
-    long rss_end = rss_kb();
+        pthread_join(g_th[i], NULL);
+    g_nthreads = 0;
+    F.rss_end = rss_kb();
     for (int i = 0; i < NTHREADS; i++) {
         mcf_free(g_w[i].c);
         g_w[i].c = NULL;
     }
-    int fd_end = count_fds();
+    F.fd_end = count_fds();
 
     /* ---- figures ---- */
-    uint64_t ops = 0, gets = 0, sets = 0, dels = 0, incrs = 0, touches = 0, hits = 0, misses = 0;
-    uint64_t errors = 0, wrongs = 0, unexplained = 0, badtype = 0, badrc = 0, slow = 0;
-    uint64_t rec_errors = 0, rec_wrong = 0, rec_ops = 0, by_rc[MCF_ERR_LAST + 1] = {0};
-    int64_t max_call = 0;
     for (int i = 0; i < NTHREADS; i++) {
         worker *w = &g_w[i];
-        ops += w->ops, gets += w->gets, sets += w->sets, dels += w->deletes;
-        incrs += w->incrs, touches += w->touches, hits += w->hits, misses += w->misses;
-        errors += w->errors, wrongs += w->wrong, unexplained += w->unexplained;
-        badtype += w->badtype, badrc += w->badrc, slow += w->slow;
-        rec_errors += w->rec_errors, rec_wrong += w->rec_wrong, rec_ops += w->rec_ops;
+        F.ops += w->ops, F.gets += w->gets, F.sets += w->sets, F.dels += w->deletes;
+        F.incrs += w->incrs, F.touches += w->touches, F.hits += w->hits, F.misses += w->misses;
+        F.errors += w->errors, F.wrongs += w->wrong, F.unexplained += w->unexplained;
+        F.badtype += w->badtype, F.badrc += w->badrc, F.slow += w->slow;
+        F.rec_errors += w->rec_errors, F.rec_wrong += w->rec_wrong, F.rec_ops += w->rec_ops;
         for (int r = 0; r <= MCF_ERR_LAST; r++)
-            by_rc[r] += w->by_rc[r];
-        if (w->max_call_us > max_call)
-            max_call = w->max_call_us;
+            F.by_rc[r] += w->by_rc[r];
+        if (w->max_call_us > F.max_call)
+            F.max_call = w->max_call_us;
         printf("INFO: soak: thread %d%s: ops=%" PRIu64 " errors=%" PRIu64 " wrong=%" PRIu64
                " max_call_ms=%.1f\n",
                i, w->max_failures ? " (max_failures=2)" : "", w->ops, w->errors, w->wrong,
@@ -1196,88 +1180,184 @@ int main(void)
     }
     printf("INFO: soak: errors by type: connect=%" PRIu64 " io=%" PRIu64 " timeout=%" PRIu64
            " server_down=%" PRIu64 " protocol=%" PRIu64 " other=%" PRIu64 "\n",
-           by_rc[MCF_ERR_CONNECT], by_rc[MCF_ERR_IO], by_rc[MCF_ERR_TIMEOUT],
-           by_rc[MCF_ERR_SERVER_DOWN], by_rc[MCF_ERR_PROTOCOL],
-           errors - by_rc[MCF_ERR_CONNECT] - by_rc[MCF_ERR_IO] - by_rc[MCF_ERR_TIMEOUT] -
-               by_rc[MCF_ERR_SERVER_DOWN] - by_rc[MCF_ERR_PROTOCOL]);
+           F.by_rc[MCF_ERR_CONNECT], F.by_rc[MCF_ERR_IO], F.by_rc[MCF_ERR_TIMEOUT],
+           F.by_rc[MCF_ERR_SERVER_DOWN], F.by_rc[MCF_ERR_PROTOCOL],
+           F.errors - F.by_rc[MCF_ERR_CONNECT] - F.by_rc[MCF_ERR_IO] - F.by_rc[MCF_ERR_TIMEOUT] -
+               F.by_rc[MCF_ERR_SERVER_DOWN] - F.by_rc[MCF_ERR_PROTOCOL]);
     printf("INFO: soak: ops=%" PRIu64 " gets=%" PRIu64 " sets=%" PRIu64 " errors=%" PRIu64
            " wrong=%" PRIu64 " kills=%d restarts=%d stops=%d fd_start=%d fd_end=%d"
            " rss_kb_25%%=%ld rss_kb_end=%ld fd_max=%d deletes=%" PRIu64 " incrs=%" PRIu64
            " touches=%" PRIu64 " hits=%" PRIu64 " misses=%" PRIu64 " max_call_ms=%.1f"
            " recovery_ops=%" PRIu64 " recovery_errors=%" PRIu64 " seed=%" PRIu64 "\n",
-           ops, gets, sets, errors, wrongs, g_kills, g_restarts, g_stops, fd_start, fd_end, rss_25,
-           rss_end, g_fd_max, dels, incrs, touches, hits, misses, (double)max_call / 1e3, rec_ops,
-           rec_errors, seed);
+           F.ops, F.gets, F.sets, F.errors, F.wrongs, g_kills, g_restarts, g_stops, F.fd_start,
+           F.fd_end, F.rss_25, F.rss_end, g_fd_max, F.dels, F.incrs, F.touches, F.hits, F.misses,
+           (double)F.max_call / 1e3, F.rec_ops, F.rec_errors, g_seed);
+    g_soak = SOAK_DONE;
+    return 0;
+}
 
-    /* ---- assertions ---- */
-    t_begin("soak_workload_ran");
+/* After the cases: a soak set up but never run lets its workers finish
+ * their recovery round; then clients and servers go. */
+static void soak_teardown(void)
+{
+    if (g_nthreads > 0) {
+        atomic_store(&g_phase, PHASE_RECOVER);
+        for (int i = 0; i < g_nthreads; i++)
+            pthread_join(g_th[i], NULL);
+        g_nthreads = 0;
+    }
+    for (int i = 0; i < NTHREADS; i++) {
+        mcf_free(g_w[i].c);
+        g_w[i].c = NULL;
+    }
+    stop_servers();
+    for (int i = 0; i < NTHREADS; i++)
+        free(g_w[i].vals);
+}
+
+/* ------------------------------------------------------------------ */
+/* Cases                                                               */
+/* ------------------------------------------------------------------ */
+
+TEST(soak_setup)
+{
+    if (soak_setup() != 0)
+        return;
+    for (int i = 0; i < NTHREADS; i++)
+        CHECKF(g_w[i].init_errors == 0 && g_w[i].wrong == 0,
+               "thread %d: %d errors and %" PRIu64 " wrong values writing/reading its keys "
+               "before any fault", i, g_w[i].init_errors, g_w[i].wrong);
+}
+
+TEST(soak_workload_ran)
+{
+    if (soak_run() != 0)
+        return;
     for (int i = 0; i < NTHREADS; i++)
         CHECKF(g_w[i].ops > 100 && g_w[i].hits > 0 && g_w[i].incrs > 0 && g_w[i].deletes > 0 &&
                    g_w[i].touches > 0,
                "thread %d did too little: ops=%" PRIu64 " hits=%" PRIu64, i, g_w[i].ops,
                g_w[i].hits);
-    t_end();
+}
 
-    t_begin("soak_faults_injected");
+TEST(soak_faults_injected)
+{
+    if (soak_run() != 0)
+        return;
     CHECKF(g_kills >= 1 && g_restarts == g_kills && g_restart_failures == 0,
            "kills=%d restarts=%d restart failures=%d", g_kills, g_restarts, g_restart_failures);
     CHECKF(g_stops == 1, "stops=%d (the run is too short for a SIGSTOP?)", g_stops);
-    CHECKF(errors > 0, "no error seen at all: did the faults reach the clients?");
-    t_end();
+    CHECKF(F.errors > 0, "no error seen at all: did the faults reach the clients?");
+}
 
-    t_begin("soak_no_wrong_values");
-    CHECKF(wrongs == 0, "%" PRIu64 " wrong values or outcomes during the run (see WRONG lines)",
-           wrongs);
-    t_end();
+TEST(soak_no_wrong_values)
+{
+    if (soak_run() != 0)
+        return;
+    CHECKF(F.wrongs == 0, "%" PRIu64 " wrong values or outcomes during the run (see WRONG lines)",
+           F.wrongs);
+}
 
-    t_begin("soak_errors_typed");
-    CHECKF(badtype == 0, "%" PRIu64 " errors of an unexpected type (protocol: %" PRIu64 ")",
-           badtype, by_rc[MCF_ERR_PROTOCOL]);
-    CHECKF(badrc == 0, "%" PRIu64 " unexpected non-error results or call/item rc mismatches",
-           badrc);
-    t_end();
+TEST(soak_errors_typed)
+{
+    if (soak_run() != 0)
+        return;
+    CHECKF(F.badtype == 0, "%" PRIu64 " errors of an unexpected type (protocol: %" PRIu64 ")",
+           F.badtype, F.by_rc[MCF_ERR_PROTOCOL]);
+    CHECKF(F.badrc == 0, "%" PRIu64 " unexpected non-error results or call/item rc mismatches",
+           F.badrc);
+}
 
-    t_begin("soak_errors_only_when_down");
-    CHECKF(unexplained == 0,
+TEST(soak_errors_only_when_down)
+{
+    if (soak_run() != 0)
+        return;
+    CHECKF(F.unexplained == 0,
            "%" PRIu64 " of %" PRIu64 " errors on a server that was not down around the call "
            "(see ERROR ON A LIVE SERVER lines)",
-           unexplained, errors);
-    t_end();
+           F.unexplained, F.errors);
+}
 
-    t_begin("soak_call_time_bounded");
-    CHECKF(slow == 0, "%" PRIu64 " calls over %.0f ms (max %.1f ms)", slow,
-           (double)g_call_limit_us / 1e3, (double)max_call / 1e3);
-    t_end();
+TEST(soak_call_time_bounded)
+{
+    if (soak_run() != 0)
+        return;
+    CHECKF(F.slow == 0, "%" PRIu64 " calls over %.0f ms (max %.1f ms)", F.slow,
+           (double)g_call_limit_us / 1e3, (double)F.max_call / 1e3);
+}
 
-    t_begin("soak_recovery");
-    CHECKF(rec_errors == 0 && rec_wrong == 0,
+TEST(soak_recovery)
+{
+    if (soak_run() != 0)
+        return;
+    CHECKF(F.rec_errors == 0 && F.rec_wrong == 0,
            "after the last restart and %lld ms: %" PRIu64 " errors, %" PRIu64 " wrong values",
-           (long long)settle_ms, rec_errors, rec_wrong);
-    CHECKF(rec_ops > 0, "no recovery round ran");
-    t_end();
+           (long long)F.settle_ms, F.rec_errors, F.rec_wrong);
+    CHECKF(F.rec_ops > 0, "no recovery round ran");
+}
 
-    t_begin("soak_fd_flat");
-    CHECKF(fd_start > 0 && fd_end == fd_start, "open fds: %d at start, %d at end (clients freed)",
-           fd_start, fd_end);
-    CHECKF(g_fd_max <= fd_start + NTHREADS * NSERVERS + 4,
-           "open fds reached %d during the run: start %d + %d sockets at most", g_fd_max, fd_start,
-           NTHREADS * NSERVERS);
-    t_end();
+TEST(soak_fd_flat)
+{
+    if (soak_run() != 0)
+        return;
+    CHECKF(F.fd_start > 0 && F.fd_end == F.fd_start,
+           "open fds: %d at start, %d at end (clients freed)", F.fd_start, F.fd_end);
+    CHECKF(g_fd_max <= F.fd_start + NTHREADS * NSERVERS + 4,
+           "open fds reached %d during the run: start %d + %d sockets at most", g_fd_max,
+           F.fd_start, NTHREADS * NSERVERS);
+}
 
-    if (!check_rss) {
-        t_skip("soak_rss_flat", sanitized ? "sanitizer build" : valgrind ? "under valgrind"
-                                                                         : "MCF_SOAK_NO_RSS");
-    } else {
-        t_begin("soak_rss_flat");
-        long limit = 2048;
-        CHECKF(rss_25 > 0 && rss_end > 0 && rss_end - rss_25 <= limit,
-               "RSS grew from %ld KB at 25%% to %ld KB at the end (limit +%ld KB)", rss_25, rss_end,
-               limit);
-        t_end();
+TEST(soak_rss_flat)
+{
+    SKIP_UNLESS(g_check_rss, g_sanitized ? "sanitizer build"
+                             : g_valgrind ? "under valgrind"
+                                          : "MCF_SOAK_NO_RSS");
+    if (soak_run() != 0)
+        return;
+    long limit = 2048;
+    CHECKF(F.rss_25 > 0 && F.rss_end > 0 && F.rss_end - F.rss_25 <= limit,
+           "RSS grew from %ld KB at 25%% to %ld KB at the end (limit +%ld KB)", F.rss_25,
+           F.rss_end, limit);
+}
+
+/* ------------------------------------------------------------------ */
+/* Main                                                                */
+/* ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    signal(SIGPIPE, SIG_IGN);
+    if (!mcserver_binary()) {
+        t_skip_all("memcached is not installed");
+        return t_main(argc, argv);
     }
+    g_valgrind = on_valgrind();
+    const char *san_env = getenv("SANITIZE");
+    g_sanitized = SOAK_SANITIZED || getenv("MCF_SANITIZED") || (san_env && *san_env);
+    g_seconds = env_int("MCF_SOAK_SECONDS", g_sanitized ? 10 : 30);
+    if (g_seconds < 3)
+        g_seconds = 3;
+    g_seed = (uint64_t)env_int("MCF_SOAK_SEED", 0);
+    if (!g_seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        g_seed = ((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid()) %
+                     1000000007u +
+                 1;
+    }
+    g_io_timeout_ms = (int)env_int("MCF_SOAK_IO_TIMEOUT_MS", g_valgrind ? 400 : 200);
+    if (g_io_timeout_ms < 10)
+        g_io_timeout_ms = 10;
+    g_stop_ms = g_io_timeout_ms * 3 > 1000 ? g_io_timeout_ms * 3 : 1000;
+    /* A call may connect (one deadline) then do I/O (another); the rest is
+     * scheduling slack (two cores, four servers, five threads). */
+    g_call_limit_us =
+        (int64_t)(2 * g_io_timeout_ms + (g_sanitized || g_valgrind ? 1500 : 800)) * 1000;
+    g_check_rss = !g_sanitized && !g_valgrind && !getenv("MCF_SOAK_NO_RSS");
+    g_chaos_rng = g_seed * 0x9E3779B97F4A7C15ull + 7;
 
-    stop_servers();
-    for (int i = 0; i < NTHREADS; i++)
-        free(g_w[i].vals);
-    return t_exit_code();
+    int rc = t_main(argc, argv);
+    soak_teardown();
+    return rc;
 }

@@ -389,17 +389,7 @@ TEST(list_errors)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    RUN(good_specs);
-    RUN(bad_specs);
-    RUN(unix_path_length);
-    RUN(long_host_names);
-    RUN(no_nul_terminator);
-    RUN(error_buffer_edge_cases);
-    RUN(random_input_never_crashes);
-    RUN(list_separators);
-    RUN(list_contents);
-    RUN(list_errors);
-    return t_exit_code();
+    return t_main(argc, argv);
 }
