@@ -280,6 +280,14 @@ static int happy_eyeballs(const char *label, const mcf_addrlist *addrs,
             break;
         if (active == 0 && next >= n) {
             rc = MCF_ERR_CONNECT; /* every address failed before the deadline */
+            /* Unless we ran out of descriptors or memory: not the server's fault. */
+            for (i = 0; i < next; i++) {
+                int e = at[i].cause;
+                if (e == EMFILE || e == ENFILE)
+                    rc = MCF_ERR_RESOURCE;
+                else if ((e == ENOMEM || e == ENOBUFS) && rc == MCF_ERR_CONNECT)
+                    rc = MCF_ERR_NOMEM;
+            }
             break;
         }
         if (now >= deadline_us) {

@@ -16,7 +16,8 @@
  * *started servers now active, or an error for the whole call. */
 int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *started);
 /* Opens s's connection (the one connect step: blocking, under the connect
- * timeout; a failure is counted). */
+ * timeout; a failure is counted against the server unless it was ours:
+ * MCF_ERR_RESOURCE, MCF_ERR_NOMEM). */
 int mcf_engine_connect(mcf_client *c, mcf_server *s);
 /* Sends what the socket takes now of s's request (a noreply request is done
  * once it is all sent); a send error fails the server. */
