@@ -19,6 +19,12 @@
  *     library has no global state; distinct clients never interact.
  *   - The library never raises SIGPIPE (it sends with MSG_NOSIGNAL) and
  *     every socket it opens has FD_CLOEXEC.
+ *   - When a call gives up on a connection (I/O timeout, protocol error,
+ *     connection lost), it is closed with a reset, so request bytes still
+ *     queued on our side are dropped rather than delivered later.  The
+ *     outcome of a write that failed or timed out is still unknown: bytes
+ *     the server's kernel already received may be executed.  Check with a
+ *     read, or use cas or idempotent writes where it matters.
  */
 #ifndef MCFAST_H
 #define MCFAST_H

@@ -57,6 +57,17 @@ void mcf_conn_close(mcf_server *s)
     s->noreply_dirty = 0;
 }
 
+void mcf_conn_abort(mcf_server *s)
+{
+    /* SO_LINGER on with a zero timeout: close() resets the connection
+     * and drops the unsent data (socket(7); RFC 793 "ABORT"), so a request
+     * we gave up on cannot still be executed after the call returned. */
+    struct linger off = {1, 0};
+    if (s->fd >= 0)
+        (void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+    mcf_conn_close(s);
+}
+
 void mcf_conn_free(mcf_server *s)
 {
     mcf_conn_close(s);

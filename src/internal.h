@@ -116,7 +116,13 @@ enum { PROTO_UNKNOWN = 0, PROTO_IS_TEXT = 1, PROTO_IS_META = 2 };
 
 /* ---- conn.c: a server's connection and buffers ---- */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
+/* Closes gracefully: bytes already sent still reach the server.  For a
+ * healthy connection. */
 void mcf_conn_close(mcf_server *s);
+/* Closes abortively (RST): request bytes still queued in our kernel are
+ * discarded instead of being delivered later.  For a connection a call
+ * gave up on (timeout, protocol error, failed server). */
+void mcf_conn_abort(mcf_server *s);
 void mcf_conn_free(mcf_server *s);
 void mcf_conn_reset_request(mcf_server *s);
 int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */

@@ -111,7 +111,7 @@ static int probe(mcf_client *c, mcf_server *s, int with_mn)
         return MCF_OK;
     mcf_note_error(c, rc, "server %s: %s: %s", mcf_srv_label(s, label, sizeof label),
                    with_mn ? "protocol probe (version, mn)" : "version request", why);
-    mcf_conn_close(s);
+    mcf_conn_abort(s);
     mcf_conn_record_failure(c, s);
     return rc;
 }

@@ -1,6 +1,9 @@
-/* test_sockets.c - the client's sockets:
+/* test_sockets.c - the client's sockets and how they end:
  *   - running out of descriptors is MCF_ERR_RESOURCE, not a failure of
- *     the server.
+ *     the server;
+ *   - a connection given up on (I/O timeout) is reset, so request bytes
+ *     still queued on the client's side never reach the server, while a
+ *     healthy idle connection closes gracefully.
  * The server is a listening socket of this test (the kernel completes the
  * connect; the test accepts and reads what the client sent), so every
  * byte on every connection can be seen. */
@@ -14,7 +17,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -62,6 +64,31 @@ static int fake_accept(fake_server *f, int ms)
     return accept4(f->lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
+/* Reads what is there within ms into buf (NUL-terminated): bytes read,
+ * and *end = 0 still open, 1 EOF, -errno reset or error. */
+static size_t drain(int fd, char *buf, size_t cap, int ms, int *end)
+{
+    size_t got = 0;
+    *end = 0;
+    for (;;) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, ms) <= 0)
+            break;
+        char tmp[65536];
+        ssize_t r = recv(fd, tmp, sizeof tmp, 0);
+        if (r <= 0) {
+            *end = r == 0 ? 1 : -errno;
+            break;
+        }
+        if (buf && got + (size_t)r < cap) {
+            memcpy(buf + got, tmp, (size_t)r);
+            buf[got + (size_t)r] = 0;
+        }
+        got += (size_t)r;
+    }
+    return got;
+}
+
 static mcf_client *client_for(const fake_server *f)
 {
     mcf_client *c = mcf_new();
@@ -73,6 +100,30 @@ static mcf_client *client_for(const fake_server *f)
         return NULL;
     }
     return c;
+}
+
+/* A client connected to a fresh fake server (*a: the server's end), or
+ * NULL after recording why not. */
+static mcf_client *connected_client(fake_server *f, int rcvbuf, int *a)
+{
+    *a = -1;
+    CHECK(fake_start(f, rcvbuf) == 0);
+    mcf_client *c = client_for(f);
+    CHECK(c != NULL);
+    if (!c)
+        return NULL;
+    CHECK_RC(mcf_connect_server(c, 0), MCF_OK);
+    *a = fake_accept(f, WAIT_MS);
+    CHECK(*a >= 0);
+    return c;
+}
+
+static void done(mcf_client *c, fake_server *f, int a)
+{
+    if (a >= 0)
+        close(a);
+    mcf_free(c);
+    close(f->lfd);
 }
 
 /* Descriptors this test keeps open while it runs out of them. */
@@ -113,10 +164,53 @@ TEST(emfile_is_resource_not_server_failure)
     CHECK_RC(mcf_store(c, MCF_SET, "k", 1, "v", 1, 0, 0, 0, MCF_CALL_NOREPLY), MCF_OK);
     int a = fake_accept(&f, WAIT_MS);
     CHECK(a >= 0);
-    mcf_free(c); /* its noreply sync times out: nobody answers */
-    if (a >= 0)
-        close(a);
-    close(f.lfd);
+    done(c, &f, a); /* its noreply sync times out: nobody answers */
+}
+
+/* Larger than every buffer between the client and a server that does not
+ * read (the client's send buffer grows to a few MB at most). */
+#define BIG_VALUE (32u * 1024 * 1024)
+#define SMALL_RCVBUF 4096
+
+TEST(timeout_resets_connection)
+{
+    fake_server f;
+    int a;
+    mcf_client *c = connected_client(&f, SMALL_RCVBUF, &a);
+    char *value = malloc(BIG_VALUE);
+    CHECK(value != NULL);
+    if (!c || !value) {
+        free(value);
+        if (c)
+            done(c, &f, a);
+        return;
+    }
+    memset(value, 'x', BIG_VALUE);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_MAX_VALUE_SIZE, BIG_VALUE), MCF_OK);
+    /* The server reads nothing: the request cannot all go out. */
+    CHECK_RC(mcf_set(c, "big", 3, value, BIG_VALUE, 0, 0), MCF_ERR_TIMEOUT);
+    int end = 0;
+    size_t n = a >= 0 ? drain(a, NULL, 0, WAIT_MS, &end) : 0;
+    /* Reset: what was still queued on the client's side was dropped.  A
+     * graceful close would deliver it all and end with EOF. */
+    CHECKF(end == -ECONNRESET, "server saw %zu bytes then end %d, want a reset", n, end);
+    CHECKF(n < BIG_VALUE, "server got %zu bytes of %u", n, BIG_VALUE);
+    free(value);
+    done(c, &f, a);
+}
+
+TEST(idle_close_is_graceful)
+{
+    fake_server f;
+    int a;
+    mcf_client *c = connected_client(&f, 0, &a);
+    if (!c)
+        return;
+    mcf_disconnect_all(c);
+    int end = 0;
+    size_t n = a >= 0 ? drain(a, NULL, 0, WAIT_MS, &end) : 0;
+    CHECKF(n == 0 && end == 1, "server saw %zu bytes then end %d, want EOF", n, end);
+    done(c, &f, a);
 }
 
 int main(void)
@@ -124,5 +218,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN); /* the test's own sockets; the library never raises it */
     RUN(emfile_is_resource_not_server_failure);
+    RUN(timeout_resets_connection);
+    RUN(idle_close_is_graceful);
     return t_exit_code();
 }
