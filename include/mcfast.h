@@ -19,6 +19,12 @@
  *     library has no global state; distinct clients never interact.
  *   - The library never raises SIGPIPE (it sends with MSG_NOSIGNAL) and
  *     every socket it opens has FD_CLOEXEC.
+ *   - When a call gives up on a connection (I/O timeout, protocol error,
+ *     connection lost), it is closed with a reset, so request bytes still
+ *     queued on our side are dropped rather than delivered later.  The
+ *     outcome of a write that failed or timed out is still unknown: bytes
+ *     the server's kernel already received may be executed.  Check with a
+ *     read, or use cas or idempotent writes where it matters.
  */
 #ifndef MCFAST_H
 #define MCFAST_H
@@ -63,10 +69,10 @@ typedef enum mcf_rc {
     MCF_ERR_SERVER = 26,      /* the server said SERVER_ERROR or ERROR */
     MCF_ERR_CLIENT = 27,      /* the server said CLIENT_ERROR */
     MCF_ERR_SERVER_DOWN = 28, /* skipped: failed too often recently */
-    MCF_ERR_NOMEM = 29,       /* memory allocation failed */
+    MCF_ERR_NOMEM = 29,       /* out of memory (also ENOMEM, ENOBUFS from a socket) */
     MCF_ERR_COMPRESS = 30,    /* zlib failed (corrupt compressed value) */
     MCF_ERR_NOT_SUPPORTED = 31, /* the server or the client's protocol lacks the feature */
-    MCF_ERR_RESOURCE = 32,    /* out of file descriptors (EMFILE, ENFILE) or socket buffers */
+    MCF_ERR_RESOURCE = 32,    /* out of file descriptors (EMFILE, ENFILE) opening a socket */
     MCF_ERR_LAST = 32
 } mcf_rc;
 

@@ -46,7 +46,7 @@ void mcf_fail_server(mcf_client *c, mcf_call *call, mcf_server *s, int rc, const
     char label[MCF_LABEL_MAX];
     mcf_note_error(c, rc, "server %s: %s", mcf_srv_label(s, label, sizeof label), cause);
     mcf_finish_rest(c, call, s, rc);
-    mcf_conn_close(s);
+    mcf_conn_abort(s);
     mcf_conn_record_failure(c, s);
     s->active = 0;
 }

@@ -119,8 +119,9 @@ const char *mcf_error_reply_text(char *buf, size_t len, int client_error, const 
                                  size_t msg_len);
 /* Room for mcf_error_reply_text(). */
 #define MCF_ERROR_TEXT_MAX 240
-/* Fails every key of s not answered yet, closes the connection (its stream
- * is no longer in a known state) and counts a failure. */
+/* Fails every key of s not answered yet, closes the connection abortively
+ * (its stream is no longer in a known state, and request bytes not sent
+ * yet must not reach the server later) and counts a failure. */
 void mcf_fail_server(mcf_client *c, mcf_call *call, mcf_server *s, int rc, const char *cause);
 /* Fails every item of a server that could not be started (nothing sent). */
 void mcf_fail_unstarted(mcf_client *c, mcf_call *call, mcf_server *s, int rc);

@@ -337,9 +337,7 @@ static int finish_hev(mcf_hev *h, int rc, int64_t now, mcf_connected *out, char 
         h->next = 0;
         return MCF_OK;
     }
-    if (rc != MCF_ERR_NOMEM && rc != MCF_ERR_RESOURCE)
-        report(h->label, &h->addrs, h->at, h->deadline_us, h->t0_us, h->resolved_us, err,
-               errlen);
+    report(h->label, &h->addrs, h->at, h->deadline_us, h->t0_us, h->resolved_us, err, errlen);
     mcf_hev_abort(h);
     out->fd = -1;
     return rc;
@@ -369,8 +367,19 @@ int mcf_hev_step(mcf_hev *h, int64_t now, mcf_connected *out, char *err, size_t 
     size_t active = 0;
     for (size_t i = 0; i < h->next; i++)
         active += h->at[i].state == AT_INFLIGHT || h->at[i].state == AT_UNIX_WAIT;
-    if (active == 0 && h->next >= h->addrs.n)
-        return finish_hev(h, MCF_ERR_CONNECT, now, out, err, errlen); /* every address failed */
+    if (active == 0 && h->next >= h->addrs.n) {
+        /* Every address failed: the servers' fault, unless we ran out of
+         * descriptors or memory. */
+        int rc = MCF_ERR_CONNECT;
+        for (size_t i = 0; i < h->next; i++) {
+            int e = h->at[i].cause;
+            if (e == EMFILE || e == ENFILE)
+                rc = MCF_ERR_RESOURCE;
+            else if ((e == ENOMEM || e == ENOBUFS) && rc == MCF_ERR_CONNECT)
+                rc = MCF_ERR_NOMEM;
+        }
+        return finish_hev(h, rc, now, out, err, errlen);
+    }
     if (now >= h->deadline_us)
         return finish_hev(h, MCF_ERR_TIMEOUT, now, out, err, errlen);
     return MCF_IN_PROGRESS;

@@ -71,7 +71,8 @@ void mcf_hev_abort(mcf_hev *h);
  * the next one after attempt_delay_ms or at once when one fails; earlier
  * attempts keep running; the first to complete wins and the rest are
  * closed.  Returns 0, or MCF_ERR_RESOLVE / MCF_ERR_CONNECT /
- * MCF_ERR_TIMEOUT / MCF_ERR_NOMEM with err like
+ * MCF_ERR_TIMEOUT / MCF_ERR_NOMEM / MCF_ERR_RESOURCE (EMFILE, ENFILE)
+ * with err like
  *   "connect mc-dual:11211: [2001:db8::99]:11211 timed out after 1000 ms;
  *    127.0.0.1:11211 connection refused"
  */

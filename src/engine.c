@@ -102,7 +102,8 @@ void mcf_engine_time_out(mcf_client *c, mcf_call *call, mcf_server *s)
 int mcf_engine_connect(mcf_client *c, mcf_server *s)
 {
     int rc = mcf_conn_open(c, s);
-    if (rc != MCF_OK)
+    /* Out of descriptors or memory here is no fault of the server's. */
+    if (rc != MCF_OK && rc != MCF_ERR_RESOURCE && rc != MCF_ERR_NOMEM)
         mcf_conn_record_failure(c, s);
     return rc;
 }
@@ -117,7 +118,9 @@ static void server_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
 
 static void connect_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
 {
-    mcf_conn_record_failure(c, s);
+    /* Out of descriptors or memory here is no fault of the server's. */
+    if (rc != MCF_ERR_RESOURCE && rc != MCF_ERR_NOMEM)
+        mcf_conn_record_failure(c, s);
     server_failed(c, call, s, rc);
 }
 

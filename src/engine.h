@@ -35,7 +35,8 @@ static inline int mcf_engine_connecting(const mcf_server *s)
  * Returns the number of servers now active. */
 size_t mcf_engine_start(mcf_client *c, mcf_call *call);
 /* Opens s's connection, blocking under the connect timeout (a failure is
- * counted): mcf_connect_server. */
+ * counted against the server unless it was ours: MCF_ERR_RESOURCE,
+ * MCF_ERR_NOMEM): mcf_connect_server. */
 int mcf_engine_connect(mcf_client *c, mcf_server *s);
 /* Sends what the socket takes now of s's request (a noreply request is done
  * once it is all sent); a send error fails the server. */

@@ -140,6 +140,8 @@ size_t mcf_conn_open_pollset(const mcf_server *s, struct pollfd *out, size_t cap
 void mcf_conn_open_abort(mcf_server *s);
 /* The same, blocking until connected or failed. */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
+/* Closes gracefully: bytes already sent still reach the server.  For a
+ * healthy connection. */
 void mcf_conn_close(mcf_server *s);
 /* Closes abortively (RST, SO_LINGER 0): request bytes still queued in our
  * kernel are discarded, so a request the call gave up on is not delivered

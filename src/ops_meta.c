@@ -63,7 +63,7 @@ static void meta_error(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
         /* Nothing to report (as with text noreply); the stream may be out
          * of step, so the connection goes. */
         mcf_finish_rest(c, call, s, MCF_OK);
-        mcf_conn_close(s);
+        mcf_conn_abort(s);
         s->active = 0;
         return;
     }
