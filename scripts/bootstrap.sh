@@ -7,9 +7,9 @@ what=${1:-check}
 # Build: compiler, make, zlib and libcrypto headers.  Demo adds memcached.
 pkgs="gcc make libc6-dev zlib1g-dev libssl-dev pkg-config memcached"
 if [ "$what" = check ]; then
-    # Tests: network namespaces, the clients we prove compatibility with,
-    # valgrind and clang (fuzzing, second compiler).
-    pkgs="$pkgs iproute2 procps libmemcached-dev libcache-memcached-fast-perl libcache-memcached-perl perl clang valgrind"
+    # Tests: network namespaces and nftables (t_blackhole.sh), the clients
+    # we prove compatibility with, valgrind and clang (fuzzing, second compiler).
+    pkgs="$pkgs iproute2 nftables procps libmemcached-dev libcache-memcached-fast-perl libcache-memcached-perl perl clang valgrind"
 fi
 missing=""
 for p in $pkgs; do

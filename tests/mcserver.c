@@ -19,9 +19,15 @@
 #define MAX_TRACKED 64
 static pid_t tracked[MAX_TRACKED];
 static int hooks_installed;
+/* The process that started the servers.  A test's forked child inherits
+ * the atexit hook and the signal handlers: its exit() or crash must not
+ * kill the parent's servers. */
+static pid_t owner;
 
 static void kill_all(void)
 {
+    if (getpid() != owner)
+        return;
     for (int i = 0; i < MAX_TRACKED; i++)
         if (tracked[i] > 0) {
             kill(tracked[i], SIGKILL);
@@ -32,7 +38,7 @@ static void kill_all(void)
 
 static void on_fatal(int sig)
 {
-    for (int i = 0; i < MAX_TRACKED; i++)
+    for (int i = 0; i < MAX_TRACKED && getpid() == owner; i++)
         if (tracked[i] > 0)
             kill(tracked[i], SIGKILL);
     signal(sig, SIG_DFL);
@@ -47,6 +53,7 @@ static void track(pid_t pid, int add)
 {
     if (!hooks_installed) {
         hooks_installed = 1;
+        owner = getpid();
         atexit(kill_all);
         if (__sanitizer_set_death_callback)
             __sanitizer_set_death_callback(kill_all);
@@ -298,6 +305,41 @@ void mcserver_stop(mcserver *s)
             rmdir(dir);
         }
     }
+}
+
+#define TCP_LISTEN_STATE 0x0A /* /proc/net/tcp "st" column (include/net/tcp_states.h) */
+
+int mcserver_tcp_queues(const mcserver *s, uint64_t *server_unread, uint64_t *client_unsent)
+{
+    struct in_addr a;
+    *server_unread = *client_unsent = 0;
+    if (s->path[0] || inet_pton(AF_INET, s->host, &a) != 1)
+        return -1;
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int clients = 0;
+    if (!fgets(line, sizeof line, f)) { /* header */
+        fclose(f);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        unsigned la, lp, ra, rp, st;
+        unsigned long txq, rxq;
+        if (sscanf(line, " %*u: %8X:%4X %8X:%4X %2X %8lX:%8lX", &la, &lp, &ra, &rp, &st, &txq,
+                   &rxq) != 7)
+            continue;
+        /* Addresses are printed as the raw (network order) 32-bit value. */
+        if (la == a.s_addr && (int)lp == s->port && st != TCP_LISTEN_STATE)
+            *server_unread += rxq;
+        if (ra == a.s_addr && (int)rp == s->port) {
+            *client_unsent += txq;
+            clients++;
+        }
+    }
+    fclose(f);
+    return clients;
 }
 
 int mcserver_raw(const mcserver *s, const char *req, const char *until, char *buf,

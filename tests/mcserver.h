@@ -4,6 +4,7 @@
 #ifndef MCF_TEST_MCSERVER_H
 #define MCF_TEST_MCSERVER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct mcserver {
@@ -37,5 +38,13 @@ int mcserver_free_port(const char *host);
  * 2 s pass).  Returns bytes read into buf (NUL-terminated) or -1. */
 int mcserver_raw(const mcserver *s, const char *req, const char *until, char *buf,
                  size_t buflen);
+
+/* The TCP queues of a 127.0.0.1 server's connections, from /proc/net/tcp:
+ * *server_unread = bytes received by the server's sockets and not read by
+ * memcached yet; *client_unsent = bytes the clients' sockets (this
+ * machine's, orphaned ones included) still hold unacknowledged.  Returns
+ * the number of client sockets seen, -1 if not a 127.0.0.1 server or the
+ * table is unreadable. */
+int mcserver_tcp_queues(const mcserver *s, uint64_t *server_unread, uint64_t *client_unsent);
 
 #endif
