@@ -10,7 +10,8 @@
 #include "call.h"
 #include "clock.h"
 
-/* Starts a call: clears the client's error, routes and groups the items
+/* Starts a call: drops connections inherited across fork(), clears the
+ * client's error, routes and groups the items
  * (route.c), then starts each server that has items (connect, protocol,
  * request built; a server that cannot start fails its items).  MCF_OK and
  * *started servers now active, or an error for the whole call. */
