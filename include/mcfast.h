@@ -19,6 +19,15 @@
  *     library has no global state; distinct clients never interact.
  *   - The library never raises SIGPIPE (it sends with MSG_NOSIGNAL) and
  *     every socket it opens has FD_CLOEXEC.
+ *   - fork(): a client may go on being used in both processes.  Every call
+ *     notices when it runs in another process than the one that opened the
+ *     connections (one getpid() per call) and first closes the inherited
+ *     connections without sending a byte on them or changing them: they
+ *     stay the parent's, and the child opens its own on demand.  So
+ *     mcf_free(), mcf_disconnect_all() or exit() in the child never
+ *     disturb the parent, and nothing needs calling after fork().  (A
+ *     fork() inside a callback is not supported: the child would be in the
+ *     middle of the parent's call.)
  *   - When a call gives up on a connection (I/O timeout, protocol error,
  *     connection lost), it is closed with a reset, so request bytes still
  *     queued on our side are dropped rather than delivered later.  The
@@ -93,7 +102,8 @@ MCF_API mcf_client *mcf_new(void);
 /* Closes every connection and frees the client.  Before closing, a
  * connection that carried noreply commands is synchronised (a request
  * with a reply is sent and awaited, bounded by the I/O timeout) so the
- * last noreply command is not lost.  NULL is accepted. */
+ * last noreply command is not lost; not one inherited across fork(),
+ * which is only closed.  NULL is accepted. */
 MCF_API void mcf_free(mcf_client *c);
 
 /* The message of the last error on this client ("" if none).  Valid until
@@ -466,14 +476,17 @@ typedef struct mcf_server_info {
     int family;          /* AF_INET, AF_INET6, AF_UNIX, or 0 if never connected */
     unsigned weight;
     double connect_ms;   /* duration of the last successful connect */
-    int connected;       /* a connection is open now */
+    int connected;       /* a connection of this process is open now (not one
+                          * inherited across fork()) */
 } mcf_server_info;
 MCF_API int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info);
 
 /* Connects to server i now (if not connected), e.g. to measure it. */
 MCF_API int mcf_connect_server(mcf_client *c, size_t server);
 
-/* Closes every connection (synchronising noreply traffic first). */
+/* Closes every connection (synchronising noreply traffic first; in a
+ * child after fork(), the inherited connections are only closed).  Not
+ * needed after fork(): see "fork()" at the top. */
 MCF_API void mcf_disconnect_all(mcf_client *c);
 
 #ifdef __cplusplus

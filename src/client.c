@@ -30,6 +30,7 @@ mcf_client *mcf_new(void)
 
 static void free_servers(mcf_client *c)
 {
+    mcf_conn_check_fork(c); /* never sync a socket inherited from the parent */
     for (size_t i = 0; i < c->nservers; i++) {
         mcf_conn_sync(c, &c->servers[i]);
         mcf_conn_free(&c->servers[i]);
@@ -575,7 +576,7 @@ int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *inf
     info->family = s->family;
     info->weight = s->spec.weight;
     info->connect_ms = s->connect_ms;
-    info->connected = s->fd >= 0;
+    info->connected = s->fd >= 0 && mcf_conn_owned(c); /* not the parent's after fork() */
     return MCF_OK;
 }
 
@@ -583,6 +584,7 @@ int mcf_connect_server(mcf_client *c, size_t server)
 {
     if (!c || server >= c->nservers)
         return MCF_ERR_ARG;
+    mcf_conn_check_fork(c);
     c->err[0] = 0;
     c->err_rc = 0;
     mcf_server *s = &c->servers[server];
@@ -595,6 +597,7 @@ void mcf_disconnect_all(mcf_client *c)
 {
     if (!c)
         return;
+    mcf_conn_check_fork(c);
     for (size_t i = 0; i < c->nservers; i++) {
         mcf_conn_sync(c, &c->servers[i]);
         mcf_conn_close(&c->servers[i]);

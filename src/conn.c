@@ -58,6 +58,7 @@ static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
     mcf_addr_format(&res->addr, s->address, sizeof s->address);
     s->rlen = s->rpos = 0;
     s->noreply_dirty = 0;
+    c->pid = getpid();
     return MCF_OK;
 }
 
@@ -159,6 +160,27 @@ void mcf_conn_close(mcf_server *s)
 void mcf_conn_abort(mcf_server *s)
 {
     close_conn(s, 1);
+}
+
+/* getpid() at each call rather than pthread_atfork(): a fork handler would
+ * need a registry of every client (global state) and cannot be removed
+ * when the library is unloaded; one getpid() per call is cheap. */
+int mcf_conn_owned(const mcf_client *c)
+{
+    return c->pid == 0 || c->pid == getpid();
+}
+
+void mcf_conn_check_fork(mcf_client *c)
+{
+    if (mcf_conn_owned(c))
+        return;
+    /* Not mcf_conn_sync() nor mcf_conn_abort(): the socket is the parent's
+     * (a byte sent would mix into its stream, SO_LINGER would change how
+     * the parent's close ends it) and never shutdown(), which would end
+     * it for both processes.  close() only drops the child's reference. */
+    for (size_t i = 0; i < c->nservers; i++)
+        mcf_conn_close(&c->servers[i]);
+    c->pid = 0;
 }
 
 void mcf_conn_free(mcf_server *s)

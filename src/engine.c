@@ -229,6 +229,7 @@ static int start_server(mcf_client *c, mcf_call *call, mcf_server *s)
 
 int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting)
 {
+    mcf_conn_check_fork(c);
     c->err[0] = 0;
     c->err_rc = 0;
     call->first_error = 0;

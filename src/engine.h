@@ -11,7 +11,8 @@
 #include "call.h"
 #include "clock.h"
 
-/* Begins a call: clears the client's error, routes and groups the items
+/* Begins a call: drops connections inherited across fork(), clears the
+ * client's error, routes and groups the items
  * (route.c), and begins the connect of every server of the call that has
  * no connection in step (s->connecting; a connect that fails at once fails
  * that server's items).  MCF_OK and *connecting servers still connecting,

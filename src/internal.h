@@ -82,6 +82,9 @@ typedef struct mcf_server {
 struct mcf_client {
     mcf_server *servers;
     size_t nservers;
+    /* The process that opened the connections (0: none opened since the
+     * last fork check): after fork() they are the parent's. */
+    pid_t pid;
     mcf_dist dist;
     int dist_dirty;
 
@@ -141,12 +144,21 @@ void mcf_conn_open_abort(mcf_server *s);
 /* The same, blocking until connected or failed. */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
 /* Closes gracefully: bytes already sent still reach the server.  For a
- * healthy connection. */
+ * healthy connection, and for one inherited across fork() (close() alone
+ * leaves the parent's socket open and untouched). */
 void mcf_conn_close(mcf_server *s);
 /* Closes abortively (RST, SO_LINGER 0): request bytes still queued in our
  * kernel are discarded, so a request the call gave up on is not delivered
  * later.  Bytes the server's kernel already has may still be executed. */
 void mcf_conn_abort(mcf_server *s);
+/* Run first by every public call that may touch a socket.  In a child
+ * after fork() (the pid differs from the one that opened them), closes
+ * every connection inherited from the parent without sending a byte on it
+ * or changing it (both would reach the parent's socket); they reopen on
+ * demand.  Otherwise nothing. */
+void mcf_conn_check_fork(mcf_client *c);
+/* 1 when the client's connections (if any) belong to this process. */
+int mcf_conn_owned(const mcf_client *c);
 void mcf_conn_free(mcf_server *s);
 void mcf_conn_reset_request(mcf_server *s);
 int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */

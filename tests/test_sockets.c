@@ -1,4 +1,6 @@
-/* test_sockets.c - the client's sockets and how they end:
+/* test_sockets.c - who owns the client's sockets and how they end:
+ *   - after fork() the child never writes to (or reads, or shuts down) a
+ *     socket the parent opened, and connects anew on demand;
  *   - running out of descriptors is MCF_ERR_RESOURCE, not a failure of
  *     the server;
  *   - a connection given up on (I/O timeout) is reset, so request bytes
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -124,6 +127,65 @@ static void done(mcf_client *c, fake_server *f, int a)
         close(a);
     mcf_free(c);
     close(f->lfd);
+}
+
+/* Child exit codes of fork_child_never_uses_parent_socket. */
+enum { CHILD_OK = 0, CHILD_SAW_CONNECTED = 10, CHILD_GET_RC = 11 };
+
+TEST(fork_child_never_uses_parent_socket)
+{
+    fake_server f;
+    int a;
+    mcf_client *c = connected_client(&f, 0, &a);
+    if (!c)
+        return;
+    /* A noreply write: the parent's connection now has noreply traffic
+     * that mcf_free would sync with a "version" round trip. */
+    CHECK_RC(mcf_store(c, MCF_SET, "k", 1, "v", 1, 0, 0, 0, MCF_CALL_NOREPLY), MCF_OK);
+    char buf[4096];
+    int end;
+    drain(a, buf, sizeof buf, WAIT_MS / 10, &end);
+    CHECKF(strstr(buf, "set k ") != NULL, "server got '%s'", buf);
+
+    pid_t pid = fork();
+    if (pid == 0) {
+        mcf_server_info info;
+        int code = CHILD_OK;
+        if (mcf_server_info_get(c, 0, &info) != MCF_OK || info.connected)
+            code = CHILD_SAW_CONNECTED;
+        /* Nobody answers on the new connection: the get times out. */
+        mcf_value v;
+        if (code == CHILD_OK && mcf_get(c, "k", 1, &v) != MCF_ERR_TIMEOUT)
+            code = CHILD_GET_RC;
+        mcf_free(c);
+        _exit(code);
+    }
+    CHECK(pid > 0);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == CHILD_OK, "child status 0x%x", status);
+
+    /* Not a byte from the child on the parent's connection, and it is not
+     * shut down. */
+    size_t n = drain(a, buf, sizeof buf, 0, &end);
+    CHECKF(n == 0 && end == 0, "parent's connection got %zu bytes ('%s'), end %d", n,
+           n ? buf : "", end);
+    /* The child's get went out on a connection of its own. */
+    int b = fake_accept(&f, 0);
+    CHECK(b >= 0);
+    if (b >= 0) {
+        n = drain(b, buf, sizeof buf, WAIT_MS / 10, &end);
+        CHECKF(strstr(buf, "get k\r\n") != NULL, "child's connection got '%s'", buf);
+        close(b);
+    }
+    /* The parent's connection is still the parent's: its noreply sync goes
+     * out on it. */
+    mcf_server_info info;
+    CHECK(mcf_server_info_get(c, 0, &info) == MCF_OK && info.connected);
+    mcf_disconnect_all(c);
+    n = drain(a, buf, sizeof buf, WAIT_MS / 10, &end);
+    CHECKF(strstr(buf, "version\r\n") != NULL, "parent's sync: got '%s'", buf);
+    done(c, &f, a);
 }
 
 /* Descriptors this test keeps open while it runs out of them. */

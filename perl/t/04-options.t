@@ -170,6 +170,21 @@ for my $coe (0, 1) {
     is($m->get('fork-child'), 'child', 'fork: the parent still works');
 }
 
+# ---- fork without disconnect_all: the child connects anew, the parent's
+# connection is left alone (mcfast.h, "fork()")
+{
+    my $m = Cache::Memcached::Mcfast->new({ servers => [$srv] });
+    $m->set('fork2', 'parent');
+    my $pid = fork // die;
+    if (!$pid) {
+        my $ok = $m->set('fork2-child', 'child') && $m->get('fork2') eq 'parent';
+        POSIX::_exit($ok ? 0 : 1);
+    }
+    waitpid($pid, 0);
+    is($?, 0, 'fork: the child works without disconnect_all');
+    is($m->get('fork2-child'), 'child', 'fork: and the parent still works');
+}
+
 # ---- threads: each thread gets its own client
 SKIP: {
     require Config;

@@ -943,7 +943,12 @@ C<nowait> or the server's C<noreply> is set.
 
 =item enable_compress ($bool)
 
-=item disconnect_all - call it in a child after fork
+=item disconnect_all - closes every connection; not needed after fork
+
+After C<fork>, each process's next call notices it and the child opens
+connections of its own, closing the inherited ones without a word on them
+(they stay the parent's).  A child that exits, or drops the object, never
+disturbs the parent.
 
 =back
 
