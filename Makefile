@@ -67,10 +67,10 @@ $(B)/tests/mcserver.o: tests/mcserver.c tests/mcserver.h | $(B)/tests
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 # Tests link the static library so they may use internal layers too.
-$(B)/tests/test_%: tests/test_%.c $(B)/libmcfast.a $(TEST_SUPPORT) tests/harness.h | $(B)/tests
+$(B)/tests/test_%: tests/test_%.c $(B)/libmcfast.a $(TEST_SUPPORT) $(wildcard tests/*.h) | $(B)/tests
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TEST_EXTRA_LIBS_$*) -lpthread
 
-$(B)/tests/tool_%: tests/tool_%.c $(B)/libmcfast.a $(TEST_SUPPORT) tests/harness.h | $(B)/tests
+$(B)/tests/tool_%: tests/tool_%.c $(B)/libmcfast.a $(TEST_SUPPORT) $(wildcard tests/*.h) | $(B)/tests
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TOOL_EXTRA_LIBS_$*) -lpthread
 
 # Per-program extra libraries: TEST_EXTRA_LIBS_<name> / TOOL_EXTRA_LIBS_<name>.
