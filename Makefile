@@ -19,7 +19,7 @@ SOVERSION   := 0
 WARN        := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT         ?= -O2 -g
 CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(CFLAGS)
-DEPS_LIBS   := -lz -lcrypto
+DEPS_LIBS   := -lz -lcrypto -lcares
 ifneq ($(SANITIZE),)
 CFLAGS_ALL  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS     += -fsanitize=$(SANITIZE)
@@ -36,7 +36,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(B)/tests/%)
 # Linked into every test program: memcached processes, the TEST() registry
 # and runner, the helpers the programs share.
 TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
-TEST_HEADERS := tests/harness.h tests/fixtures.h tests/mcserver.h
+TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
         bench bench-build bench-callgrind fuzz fuzz-build perl

@@ -4,8 +4,8 @@
 # apt-get line is printed and the script fails.
 set -eu
 what=${1:-check}
-# Build: compiler, make, zlib and libcrypto headers.  Demo adds memcached.
-pkgs="gcc make libc6-dev zlib1g-dev libssl-dev pkg-config memcached"
+# Build: compiler, make, zlib, libcrypto and c-ares headers.  Demo adds memcached.
+pkgs="gcc make libc6-dev zlib1g-dev libssl-dev libc-ares-dev pkg-config memcached"
 if [ "$what" = check ]; then
     # Tests: network namespaces and nftables (t_blackhole.sh), the clients
     # we prove compatibility with, valgrind and clang (fuzzing, second compiler).

@@ -1,11 +1,10 @@
-/* addr.c - owns turning a parsed spec into the ordered socket addresses to try. */
+/* addr.c - owns socket addresses: specs answered without a resolver, the
+ * list to try (dedup, interleaving), the family rule and formatting. */
 #include "addr.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,165 +133,13 @@ static int try_literal(const mcf_spec *spec, mcf_addrlist *l, char *err, size_t 
     return 1;
 }
 
-static int gai(const mcf_spec *spec, int flags, struct addrinfo **res)
-{
-    struct addrinfo hints;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_protocol = IPPROTO_TCP;
-    hints.ai_flags = flags;
-    /* No service: the port is set below, so no services-database lookup. */
-    return getaddrinfo(spec->host, NULL, &hints, res);
-}
-
-/* Families in an answer: bit 0 IPv4, bit 1 IPv6. */
-static int answer_families(const struct addrinfo *r)
-{
-    int f = 0;
-    for (; r; r = r->ai_next)
-        f |= r->ai_family == AF_INET ? 1 : r->ai_family == AF_INET6 ? 2 : 0;
-    return f;
-}
-
-/* Whether the host has an address other than loopback in each family:
- * what AI_ADDRCONFIG looks at (glibc ignores 127.0.0.1 and ::1).  If
- * getifaddrs fails, both stay 0: "may have narrowed", the safe answer. */
-static void nonloopback_families(int *v4, int *v6)
-{
-    struct ifaddrs *ifa = NULL, *i;
-
-    *v4 = *v6 = 0;
-    if (getifaddrs(&ifa) != 0)
-        return;
-    for (i = ifa; i; i = i->ifa_next) {
-        if (!i->ifa_addr)
-            continue;
-        if (i->ifa_addr->sa_family == AF_INET) {
-            const struct sockaddr_in *s = (const struct sockaddr_in *)(void *)i->ifa_addr;
-            if ((ntohl(s->sin_addr.s_addr) >> 24) != 127)
-                *v4 = 1;
-        } else if (i->ifa_addr->sa_family == AF_INET6) {
-            const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(void *)i->ifa_addr;
-            if (!IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
-                *v6 = 1;
-        }
-    }
-    freeifaddrs(ifa);
-}
-
-/* Whether to ask again without AI_ADDRCONFIG.  glibc's AI_ADDRCONFIG
- * ignores loopback, so on a host whose only IPv4 (or IPv6) is loopback it
- * narrows the query to the other family and hides exactly the addresses a
- * local memcached listens on (seed scenario): a name for 127.0.0.1 fails
- * (EAI_ADDRFAMILY, EAI_NONAME, EAI_NODATA, or EAI_AGAIN when the names
- * then go on to an unreachable DNS server), and a name with an IPv6 and
- * an IPv4 address comes back with the IPv6 one only.  So: always on the
- * "no such address" errors and on an empty answer; on other errors and
- * on a one-family answer only when narrowing can have happened, which
- * keeps the common dual-stack host at one resolver call. */
-static int addrconfig_may_have_hidden(int rc, const struct addrinfo *res)
-{
-    int v4, v6;
-
-    switch (rc) {
-    case 0:
-        if (answer_families(res) == 3)
-            return 0; /* both families: nothing was narrowed away */
-        if (answer_families(res) == 0)
-            return 1;
-        break;
-    case EAI_NONAME:
-#ifdef EAI_ADDRFAMILY
-    case EAI_ADDRFAMILY:
-#endif
-#if defined(EAI_NODATA) && EAI_NODATA != EAI_NONAME
-    case EAI_NODATA:
-#endif
-        return 1;
-    case EAI_MEMORY:
-        return 0;
-    default:
-        break;
-    }
-    nonloopback_families(&v4, &v6);
-    return !(v4 && v6);
-}
-
-static int resolve_name(const mcf_spec *spec, mcf_addrlist *l, char *err, size_t errlen)
-{
-    struct addrinfo *res = NULL, *r;
-    int rc, saved_errno;
-
-    l->source = "getaddrinfo";
-    rc = gai(spec, AI_ADDRCONFIG, &res);
-    saved_errno = errno;
-    if (rc != 0)
-        res = NULL;
-    if (addrconfig_may_have_hidden(rc, res)) {
-        struct addrinfo *res2 = NULL;
-        int rc2 = gai(spec, 0, &res2);
-        int saved2 = errno;
-        if (rc2 != 0)
-            res2 = NULL;
-        if (rc2 == 0 && answer_families(res2) != 0) {
-            if (res)
-                freeaddrinfo(res);
-            res = res2;
-            rc = 0;
-            l->source = "getaddrinfo without AI_ADDRCONFIG";
-        } else if (rc == 0 && answer_families(res) != 0) {
-            /* The wider query failed (a flaky resolver): keep what we have. */
-            if (res2)
-                freeaddrinfo(res2);
-        } else {
-            /* Both failed: the wider query's error is the one to report. */
-            if (res)
-                freeaddrinfo(res);
-            res = res2;
-            rc = rc2;
-            saved_errno = saved2;
-            l->source = "getaddrinfo without AI_ADDRCONFIG";
-        }
-    }
-    if (rc != 0) {
-        char why[160];
-        if (rc == EAI_SYSTEM)
-            snprintf(why, sizeof why, "%s", strerror(saved_errno));
-        else
-            snprintf(why, sizeof why, "%s", gai_strerror(rc));
-        return resolve_error(err, errlen, spec, why);
-    }
-    for (r = res; r; r = r->ai_next) {
-        if (r->ai_family == AF_INET && r->ai_addrlen >= sizeof(struct sockaddr_in)) {
-            const struct sockaddr_in *sin = (const struct sockaddr_in *)(void *)r->ai_addr;
-            add_v4(l, &sin->sin_addr, spec->port);
-        } else if (r->ai_family == AF_INET6 &&
-                   r->ai_addrlen >= sizeof(struct sockaddr_in6)) {
-            const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(void *)r->ai_addr;
-            add_v6(l, &sin6->sin6_addr, sin6->sin6_scope_id, spec->port);
-        }
-    }
-    if (res)
-        freeaddrinfo(res); /* musl's freeaddrinfo does not accept NULL */
-    if (l->n == 0)
-        return resolve_error(err, errlen, spec, "no IPv4 or IPv6 address");
-    return 0;
-}
-
-int mcf_resolve(const mcf_spec *spec, mcf_addrlist *out, char *err, size_t errlen)
+int mcf_addr_local(const mcf_spec *spec, mcf_addrlist *out, int *need_lookup, char *err,
+                   size_t errlen)
 {
     int rc;
 
-    if (!out)
-        return MCF_ERR_RESOLVE;
+    *need_lookup = 0;
     memset(out, 0, sizeof *out);
-    if (!spec) {
-        if (err && errlen)
-            snprintf(err, errlen, "resolve: no spec");
-        return MCF_ERR_RESOLVE;
-    }
-
     if (spec->is_unix) {
         struct sockaddr_un sun;
         size_t pl = strnlen(spec->path, sizeof spec->path);
@@ -310,11 +157,11 @@ int mcf_resolve(const mcf_spec *spec, mcf_addrlist *out, char *err, size_t errle
     if (spec->host[0] == '\0')
         return resolve_error(err, errlen, spec, "empty host");
 
-    /* Answered here, as curl does: the resolver (and AI_ADDRCONFIG) may
-     * drop either loopback family, and /etc/hosts often lists only one.
-     * ::1 first, following RFC 6724's preference for IPv6; if the server
-     * listens on 127.0.0.1 only, ::1 is refused at once on loopback and
-     * Happy Eyeballs moves on without waiting (RFC 8305 §5). */
+    /* Answered here, as curl does: the resolver may drop either loopback
+     * family, and /etc/hosts often lists only one.  ::1 first, following
+     * RFC 6724's preference for IPv6; if the server listens on 127.0.0.1
+     * only, ::1 is refused at once on loopback and Happy Eyeballs moves on
+     * without waiting (RFC 8305 §5). */
     if (is_localhost(spec->host)) {
         struct in_addr a4;
         a4.s_addr = htonl(INADDR_LOOPBACK);
@@ -324,7 +171,7 @@ int mcf_resolve(const mcf_spec *spec, mcf_addrlist *out, char *err, size_t errle
         return 0;
     }
 
-    /* Literals never reach getaddrinfo: with AI_ADDRCONFIG glibc fails
+    /* Literals never reach a resolver: with AI_ADDRCONFIG glibc fails
      * "127.0.0.1" on a host whose only IPv4 is loopback (EAI_ADDRFAMILY). */
     rc = try_literal(spec, out, err, errlen);
     if (rc < 0)
@@ -333,12 +180,56 @@ int mcf_resolve(const mcf_spec *spec, mcf_addrlist *out, char *err, size_t errle
         out->source = "literal";
         return 0;
     }
-
-    rc = resolve_name(spec, out, err, errlen);
-    if (rc)
-        return rc;
-    mcf_addr_interleave(out);
+    *need_lookup = 1;
     return 0;
+}
+
+int mcf_addr_add(mcf_addrlist *l, const struct sockaddr *sa, socklen_t len, uint16_t port)
+{
+    size_t before = l->n;
+
+    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+        add_v4(l, &sin->sin_addr, port);
+    } else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+        add_v6(l, &sin6->sin6_addr, sin6->sin6_scope_id, port);
+    }
+    return l->n > before;
+}
+
+unsigned mcf_host_families(void)
+{
+    struct ifaddrs *ifa = NULL, *i;
+    unsigned f = 0;
+
+    if (getifaddrs(&ifa) != 0)
+        return MCF_FAM_V4 | MCF_FAM_V6; /* unknown: drop nothing */
+    for (i = ifa; i; i = i->ifa_next) {
+        if (!i->ifa_addr)
+            continue;
+        if (i->ifa_addr->sa_family == AF_INET)
+            f |= MCF_FAM_V4;
+        else if (i->ifa_addr->sa_family == AF_INET6)
+            f |= MCF_FAM_V6;
+    }
+    freeifaddrs(ifa);
+    return f;
+}
+
+int mcf_addr_keep(const struct sockaddr *sa, unsigned host_families)
+{
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)(const void *)sa;
+        /* 127.0.0.0/8 (RFC 1122 §3.2.1.3): the class A network 127. */
+        int loopback = (ntohl(s->sin_addr.s_addr) >> IN_CLASSA_NSHIFT) == IN_LOOPBACKNET;
+        return (host_families & MCF_FAM_V4) || loopback;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)(const void *)sa;
+        return (host_families & MCF_FAM_V6) || IN6_IS_ADDR_LOOPBACK(&s->sin6_addr);
+    }
+    return 1;
 }
 
 /* RFC 8305 §4: alternate families, starting with the family of the first

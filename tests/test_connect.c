@@ -6,6 +6,7 @@
  * before the deadline.  The unix-socket equivalent makes connect() fail
  * with EAGAIN. */
 #include <arpa/inet.h>
+#include <ares.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,32 +47,31 @@ static int have_v6, have_blackhole;
 
 static int slow_resolver_ms;
 
-/* Names ending in ".slow.test" take slow_resolver_ms and answer
- * 127.0.0.1; every other name goes to the real resolver. */
-int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
-                struct addrinfo **res)
+/* Names ending in ".slow.test" take slow_resolver_ms inside
+ * ares_getaddrinfo (interposed: the test binary's definition wins at link
+ * time) and answer 127.0.0.1; every other name goes to c-ares.  Nothing is
+ * sent: c-ares answers a numeric host itself. */
+void ares_getaddrinfo(ares_channel channel, const char *node, const char *service,
+                      const struct ares_addrinfo_hints *hints, ares_addrinfo_callback cb,
+                      void *arg)
 {
-    int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
-    void *sym = dlsym(RTLD_NEXT, "getaddrinfo");
+    void (*real)(ares_channel, const char *, const char *, const struct ares_addrinfo_hints *,
+                 ares_addrinfo_callback, void *);
+    void *sym = dlsym(RTLD_NEXT, "ares_getaddrinfo");
     size_t n = node ? strlen(node) : 0;
 
     if (!sym)
-        return EAI_FAIL;
+        abort();
     memcpy(&real, &sym, sizeof real);
     if (n > 10 && strcmp(node + n - 10, ".slow.test") == 0) {
-        struct addrinfo h;
         struct timespec ts;
         ts.tv_sec = slow_resolver_ms / 1000;
         ts.tv_nsec = (long)(slow_resolver_ms % 1000) * 1000000L;
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
             ;
-        memset(&h, 0, sizeof h);
-        h.ai_family = AF_INET;
-        h.ai_socktype = SOCK_STREAM;
-        h.ai_flags = AI_NUMERICHOST;
-        return real("127.0.0.1", service, &h, res);
+        node = "127.0.0.1";
     }
-    return real(node, service, hints, res);
+    real(channel, node, service, hints, cb, arg);
 }
 
 /* ---- helpers ---------------------------------------------------------- */
