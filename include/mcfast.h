@@ -145,7 +145,8 @@ typedef enum mcf_distribution {
 } mcf_distribution;
 
 typedef enum mcf_option {
-    MCF_OPT_CONNECT_TIMEOUT_MS = 1, /* whole connect, all addresses; default 1000 */
+    MCF_OPT_CONNECT_TIMEOUT_MS = 1, /* whole connect: resolution, all addresses; default 1000.
+                                       The servers of a call connect side by side. */
     MCF_OPT_ATTEMPT_DELAY_MS,       /* Happy Eyeballs delay; default 250, min 10 */
     MCF_OPT_IO_TIMEOUT_MS,          /* one deadline per call; default 1000 */
     MCF_OPT_TCP_KEEPALIVE,          /* 0/1; default 0 */

@@ -33,7 +33,7 @@ static void free_servers(mcf_client *c)
     mcf_conn_check_fork(c); /* never sync a socket inherited from the parent */
     for (size_t i = 0; i < c->nservers; i++) {
         mcf_conn_sync(c, &c->servers[i]);
-        mcf_conn_free(&c->servers[i]);
+        mcf_conn_free(c, &c->servers[i]);
     }
     free(c->servers);
     free(c->pfds);
@@ -51,6 +51,7 @@ void mcf_free(mcf_client *c)
     if (!c)
         return;
     free_servers(c);
+    mcf_resolver_free(c->resolver);
     free(c->srv_of);
     free(c->order);
     free(c->zoff);

@@ -20,20 +20,60 @@
 #define RECV_MIN_ROOM 4096
 #define IOV_BATCH 64
 
-/* The connect deadline counts from here: resolution and every attempt. */
-int mcf_conn_open_start(mcf_client *c, mcf_server *s, int64_t now_us)
+/* The addresses are known: Happy Eyeballs begins, with what is left of
+ * the connect deadline that began at s->connect_t0_us. */
+static int begin_attempts(mcf_client *c, mcf_server *s, const mcf_addrlist *addrs,
+                          int64_t now_us)
 {
     mcf_connect_opts o = {c->connect_timeout_ms, c->attempt_delay_ms, c->keepalive};
-    mcf_addrlist addrs;
-    char msg[sizeof c->err];
     s->connecting = CONNECTING_SOCKET;
-    int rc = mcf_resolve(&s->spec, &addrs, msg, sizeof msg);
-    if (rc != MCF_OK) {
-        s->connecting = 0;
-        return mcf_set_error(c, rc, "%s", msg);
+    mcf_hev_start(&s->hev, s->spec.text, addrs, &o, s->connect_t0_us, now_us);
+    return mcf_conn_open_step(c, s, now_us);
+}
+
+/* The connect deadline counts from here: resolution, every attempt and the
+ * transport's handshake. */
+int mcf_conn_open_start(mcf_client *c, mcf_server *s, int64_t now_us)
+{
+    s->connect_t0_us = now_us;
+    if (!c->resolver && !(c->resolver = mcf_resolver_new()))
+        return mcf_set_error(c, MCF_ERR_NOMEM, "connect %s: out of memory", s->spec.text);
+    mcf_lookup_start(c->resolver, &s->spec, &s->lookup);
+    if (!s->lookup.done) {
+        s->connecting = CONNECTING_RESOLVE;
+        return MCF_IN_PROGRESS;
     }
-    mcf_hev_start(&s->hev, s->spec.text, &addrs, &o, now_us, mcf_now_us());
-    return mcf_conn_open_step(c, s, mcf_now_us());
+    if (s->lookup.rc != MCF_OK)
+        return mcf_set_error(c, s->lookup.rc, "%s", s->lookup.err);
+    return begin_attempts(c, s, &s->lookup.list, now_us);
+}
+
+/* Lets the client's resolver read what its sockets hold (a zero-timeout
+ * poll of them, so the loop owner only has to say "something happened"),
+ * then sees whether s's lookup is done or out of time. */
+static int resolve_step(mcf_client *c, mcf_server *s, int64_t now_us)
+{
+    struct pollfd pfd[MCF_RESOLVER_MAX_FDS];
+    int64_t timer;
+    size_t n = mcf_resolver_pollset(c->resolver, pfd, MCF_RESOLVER_MAX_FDS, &timer);
+    if (n && poll(pfd, (nfds_t)n, 0) < 0)
+        n = 0; /* EINTR: timers only this time */
+    mcf_resolver_step(c->resolver, pfd, n);
+    if (s->lookup.done) {
+        s->connecting = 0;
+        if (s->lookup.rc != MCF_OK)
+            return mcf_set_error(c, s->lookup.rc, "%s", s->lookup.err);
+        return begin_attempts(c, s, &s->lookup.list, now_us);
+    }
+    int64_t deadline = s->connect_t0_us + (int64_t)c->connect_timeout_ms * 1000;
+    if (now_us < deadline)
+        return MCF_IN_PROGRESS;
+    mcf_lookup_cancel(c->resolver, &s->lookup);
+    s->connecting = 0;
+    return mcf_set_error(c, MCF_ERR_RESOLVE,
+                         "resolve %s: DNS server did not answer within %d ms (the connect "
+                         "timeout)",
+                         s->spec.text, c->connect_timeout_ms);
 }
 
 /* A connected socket becomes the server's connection. */
@@ -81,6 +121,8 @@ static int handshake_step(mcf_client *c, mcf_server *s)
 
 int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us)
 {
+    if (s->connecting == CONNECTING_RESOLVE)
+        return resolve_step(c, s, now_us);
     if (s->connecting == CONNECTING_HANDSHAKE) {
         if (now_us >= s->hev.deadline_us) {
             mcf_set_error(c, MCF_ERR_TIMEOUT, "connect %s: %s handshake with %s timed out",
@@ -105,9 +147,15 @@ int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us)
     return handshake_step(c, s);
 }
 
-size_t mcf_conn_open_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
-                             int64_t *wake_us)
+size_t mcf_conn_open_pollset(const mcf_client *c, const mcf_server *s, struct pollfd *out,
+                             size_t cap, int64_t *wake_us)
 {
+    if (s->connecting == CONNECTING_RESOLVE) {
+        int64_t timer, deadline = s->connect_t0_us + (int64_t)c->connect_timeout_ms * 1000;
+        size_t n = mcf_resolver_pollset(c->resolver, out, cap, &timer);
+        *wake_us = timer < deadline ? timer : deadline;
+        return n;
+    }
     if (s->connecting == CONNECTING_HANDSHAKE) {
         *wake_us = s->hev.deadline_us;
         if (cap == 0)
@@ -118,9 +166,11 @@ size_t mcf_conn_open_pollset(const mcf_server *s, struct pollfd *out, size_t cap
     return mcf_hev_pollset(&s->hev, out, cap, wake_us);
 }
 
-void mcf_conn_open_abort(mcf_server *s)
+void mcf_conn_open_abort(mcf_client *c, mcf_server *s)
 {
-    if (s->connecting == CONNECTING_HANDSHAKE)
+    if (s->connecting == CONNECTING_RESOLVE)
+        mcf_lookup_cancel(c->resolver, &s->lookup);
+    else if (s->connecting == CONNECTING_HANDSHAKE)
         mcf_conn_abort(s);
     else if (s->connecting)
         mcf_hev_abort(&s->hev);
@@ -133,7 +183,7 @@ int mcf_conn_open(mcf_client *c, mcf_server *s)
     while (rc == MCF_IN_PROGRESS) {
         struct pollfd pfd[MCF_MAX_ADDRS];
         int64_t wake;
-        size_t n = mcf_conn_open_pollset(s, pfd, MCF_MAX_ADDRS, &wake);
+        size_t n = mcf_conn_open_pollset(c, s, pfd, MCF_MAX_ADDRS, &wake);
         (void)poll(pfd, (nfds_t)n, mcf_ms_left(wake)); /* EINTR: step rechecks the time */
         rc = mcf_conn_open_step(c, s, mcf_now_us());
     }
@@ -183,9 +233,9 @@ void mcf_conn_check_fork(mcf_client *c)
     c->pid = 0;
 }
 
-void mcf_conn_free(mcf_server *s)
+void mcf_conn_free(mcf_client *c, mcf_server *s)
 {
-    mcf_conn_open_abort(s);
+    mcf_conn_open_abort(c, s);
     mcf_conn_close(s);
     free(s->rbuf);
     free(s->wbuf);

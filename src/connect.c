@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "mcfast.h"
+#include "resolve.h"
 
 #define DEFAULT_TIMEOUT_MS 1000
 #define DEFAULT_ATTEMPT_DELAY_MS 250
@@ -439,7 +440,9 @@ int mcf_connect(const mcf_spec *spec, const mcf_connect_opts *opts, mcf_connecte
     }
     memset(out, 0, sizeof *out);
     out->fd = -1;
-    rc = mcf_resolve(spec, &addrs, err, errlen);
+    rc = mcf_resolve_timeout(spec, &addrs,
+                             opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS,
+                             err, errlen);
     if (rc) {
         out->elapsed_ms = (double)(mcf_now_us() - t0) / 1000.0;
         return rc;

@@ -179,12 +179,12 @@ int mcf_engine_connect_step(mcf_client *c, mcf_call *call, mcf_server *s, int64_
     return begin_probe(c, call, s, now) == MCF_IN_PROGRESS;
 }
 
-size_t mcf_engine_connect_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
-                                  int64_t *wake_us)
+size_t mcf_engine_connect_pollset(const mcf_client *c, const mcf_server *s,
+                                  struct pollfd *out, size_t cap, int64_t *wake_us)
 {
     if (s->probing)
         return mcf_probe_pollset(s, out, cap, wake_us);
-    return mcf_conn_open_pollset(s, out, cap, wake_us);
+    return mcf_conn_open_pollset(c, s, out, cap, wake_us);
 }
 
 static int build_request(mcf_client *c, const mcf_call *call, mcf_server *s)

@@ -24,8 +24,8 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting);
  * connecting, 0 done (ready, or failed with its items answered). */
 int mcf_engine_connect_step(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now);
 /* The sockets s's connect or probe waits on, and when to step it anyway. */
-size_t mcf_engine_connect_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
-                                  int64_t *wake_us);
+size_t mcf_engine_connect_pollset(const mcf_client *c, const mcf_server *s,
+                                  struct pollfd *out, size_t cap, int64_t *wake_us);
 /* s is connecting or being probed in this call. */
 static inline int mcf_engine_connecting(const mcf_server *s)
 {

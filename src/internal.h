@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "connect.h"
+#include "resolve.h"
 #include "dist.h"
 #include "mcfast.h"
 #include "spec.h"
@@ -30,7 +31,9 @@ typedef struct mcf_seg {
 typedef struct mcf_server {
     mcf_spec spec;
     int fd; /* -1 when not connected */
-    int connecting; /* 0, CONNECTING_SOCKET (in hev) or CONNECTING_HANDSHAKE */
+    int connecting; /* 0, CONNECTING_RESOLVE, CONNECTING_SOCKET (in hev) or CONNECTING_HANDSHAKE */
+    int64_t connect_t0_us; /* when this connect began: its deadline counts from here */
+    mcf_lookup lookup;     /* the name's resolution (resolve.h) */
     mcf_hev hev;
     short hs_events; /* the handshake waits for these on fd */
     const struct mcf_transport *tr; /* how bytes move on fd (transport.h) */
@@ -82,6 +85,7 @@ typedef struct mcf_server {
 struct mcf_client {
     mcf_server *servers;
     size_t nservers;
+    mcf_resolver *resolver; /* made on the first connect */
     /* The process that opened the connections (0: none opened since the
      * last fork check): after fork() they are the parent's. */
     pid_t pid;
@@ -124,7 +128,7 @@ struct mcf_client {
 };
 
 /* mcf_server.connecting */
-enum { CONNECTING_SOCKET = 1, CONNECTING_HANDSHAKE = 2 };
+enum { CONNECTING_RESOLVE = 1, CONNECTING_SOCKET = 2, CONNECTING_HANDSHAKE = 3 };
 
 /* mcf_server.probing */
 enum { PROBING_PROTOCOL = 1, PROBING_VERSION = 2 };
@@ -138,9 +142,9 @@ enum { PROTO_UNKNOWN = 0, PROTO_IS_TEXT = 1, PROTO_IS_META = 2 };
  * MCF_IN_PROGRESS, MCF_OK (s->fd is connected) or an error (message set). */
 int mcf_conn_open_start(mcf_client *c, mcf_server *s, int64_t now_us);
 int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us);
-size_t mcf_conn_open_pollset(const mcf_server *s, struct pollfd *out, size_t cap,
-                             int64_t *wake_us);
-void mcf_conn_open_abort(mcf_server *s);
+size_t mcf_conn_open_pollset(const mcf_client *c, const mcf_server *s, struct pollfd *out,
+                             size_t cap, int64_t *wake_us);
+void mcf_conn_open_abort(mcf_client *c, mcf_server *s);
 /* The same, blocking until connected or failed. */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
 /* Closes gracefully: bytes already sent still reach the server.  For a
@@ -159,7 +163,7 @@ void mcf_conn_abort(mcf_server *s);
 void mcf_conn_check_fork(mcf_client *c);
 /* 1 when the client's connections (if any) belong to this process. */
 int mcf_conn_owned(const mcf_client *c);
-void mcf_conn_free(mcf_server *s);
+void mcf_conn_free(mcf_client *c, mcf_server *s);
 void mcf_conn_reset_request(mcf_server *s);
 int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */
 int mcf_conn_seg_reserve(mcf_server *s, size_t n);

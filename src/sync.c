@@ -165,7 +165,7 @@ static void connect_all(mcf_client *c, mcf_call *call, size_t pending)
             int64_t w;
             if (!mcf_engine_connecting(s))
                 continue;
-            np += mcf_engine_connect_pollset(s, c->pfds + np, cap - np, &w);
+            np += mcf_engine_connect_pollset(c, s, c->pfds + np, cap - np, &w);
             if (w < wake)
                 wake = w;
         }

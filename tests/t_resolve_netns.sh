@@ -34,9 +34,11 @@ TOOL=$BUILD/tests/tool_resolve
 CLIENT=$BUILD/tests/tool_netns_client
 
 CASES=(resolve_netns_dead_deadline resolve_netns_hosts_at_once resolve_netns_same_resolver
-       resolve_netns_cares_timeout resolve_netns_conf_change resolve_netns_connect)
+       resolve_netns_cares_timeout resolve_netns_conf_change resolve_netns_connect
+       resolve_netns_live_server_same_call)
 
 NS=mcr-$$
+MC_PID=""
 DNS_IP=198.51.100.53 # RFC 5737 documentation range, only inside NS
 TIMEOUT_MS=500
 SLACK_MS=1000        # generous: 2 cores shared with other agents' tests
@@ -62,6 +64,7 @@ skip_all() {
 cleanup() {
     local d
     [ -n "$BG_PID" ] && kill "$BG_PID" 2>/dev/null && wait "$BG_PID" 2>/dev/null
+    [ -n "$MC_PID" ] && kill "$MC_PID" 2>/dev/null && wait "$MC_PID" 2>/dev/null
     [ "$NS_MADE" = 1 ] && ip netns del "$NS" 2>/dev/null
     for d in "${ETC_DIRS[@]}"; do
         if [ "$d" = /etc/netns ]; then
@@ -259,8 +262,8 @@ else
 fi
 printf '%s\n' "nameserver $DNS_IP" >"$CONF"
 
-# 6. The public API: mcf_connect resolves with mcf_resolve (bounded by
-# MCF_RESOLVE_DEFAULT_TIMEOUT_MS, 1000 ms, until connect passes its own).
+# 6. The client: a connect resolves through the client's resolver, inside
+# the connect timeout.
 nsrun "$CLIENT" --connect-timeout "$TIMEOUT_MS" nosuch.example:11211
 info "connect: exit $RC after ${WALL_MS} ms: $(one_line "$T/err")"
 if [ "$RC" = 2 ] && grep -q "resolve nosuch.example:11211: DNS server did not answer" "$T/err" &&
@@ -268,5 +271,36 @@ if [ "$RC" = 2 ] && grep -q "resolve nosuch.example:11211: DNS server did not an
     pass resolve_netns_connect
 else
     fail resolve_netns_connect "exit $RC after ${WALL_MS} ms, want 2 within $((1000 + SLACK_MS)) ms naming resolution: $(one_line "$T/err")"
+fi
+# 7. One call over a live server and a name the dead DNS server never
+# answers: the call ends at the connect timeout with the name's keys
+# failing on resolution, and the live server's keys answer.  The live
+# memcached listens on a unix socket, which the namespace reaches through
+# the file system.
+MCFAST=$BUILD/mcfast
+SOCK=$T/mc.sock
+memcached -u root -U 0 -s "$SOCK" >/dev/null 2>&1 &
+MC_PID=$!
+for _ in $(seq 1 100); do
+    [ -S "$SOCK" ] && break
+    sleep 0.05
+done
+KEYS=()
+for i in $(seq 1 20); do
+    KEYS+=("live$i")
+    "$MCFAST" --servers "$SOCK" set "live$i" "v$i" >/dev/null 2>&1
+done
+nsrun "$MCFAST" --servers "$SOCK nosuch.example:11211" --connect-timeout "$TIMEOUT_MS" get "${KEYS[@]}"
+hits=$(grep -c '^live[0-9]* v[0-9]*$' "$T/out")
+unresolved=$(grep -c 'host name did not resolve' "$T/err")
+info "live_server_same_call: exit $RC after ${WALL_MS} ms, $hits hits, $unresolved keys unresolved: $(tail -n 1 "$T/err")"
+wrong=$(awk '{ k = $1; sub(/^live/, "", k); if ($2 != "v" k) n++ } END { print n + 0 }' "$T/out")
+if [ "$RC" = 2 ] && [ "$hits" -gt 0 ] && [ "$unresolved" -gt 0 ] &&
+    [ $((hits + unresolved)) = ${#KEYS[@]} ] && [ "$wrong" = 0 ] &&
+    grep -q "resolve nosuch.example:11211: DNS server did not answer within $TIMEOUT_MS ms" "$T/err" &&
+    [ "$WALL_MS" -lt $((TIMEOUT_MS + SLACK_MS)) ]; then
+    pass resolve_netns_live_server_same_call
+else
+    fail resolve_netns_live_server_same_call "exit $RC after ${WALL_MS} ms, $hits hits, $unresolved unresolved, $wrong wrong of ${#KEYS[@]}; want both kinds within $((TIMEOUT_MS + SLACK_MS)) ms: $(one_line "$T/err")"
 fi
 exit 0
