@@ -36,7 +36,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(B)/tests/%)
 TEST_SUPPORT := $(B)/tests/mcserver.o
 
 .PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-callgrind fuzz fuzz-build perl
+        bench bench-build bench-callgrind bench-scaling fuzz fuzz-build perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast.so
@@ -105,8 +105,11 @@ $(B)/mcfast-bench: $(BENCH_SRCS) $(wildcard bench/*.h) $(B)/libmcfast.a $(TEST_S
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $(BENCH_SRCS) $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lmemcached -lpthread
 bench-build: bootstrap
 	$(MAKE) $(B)/mcfast-bench
+# make bench-scaling: only the get_multi1000 scaling workloads.
 bench: bench-build
 	$(B)/mcfast-bench $(BENCH_ARGS)
+bench-scaling: bench-build
+	$(B)/mcfast-bench --scaling $(BENCH_ARGS)
 bench-callgrind: bench-build
 	bench/callgrind.sh $(B)/mcfast-bench
 
