@@ -688,10 +688,11 @@ static int run_only(const opts *o)
         printf("error: %s %s: %s\n", w->name, r->client, r->err);
         return 1;
     }
-    printf("only: client=%s workload=%s variant=%d variants=%d label=%s calls=%llu keys=%llu\n",
+    printf("only: client=%s workload=%s variant=%d variants=%d label=%s calls=%llu keys=%llu "
+           "equivalent=%d\n",
            r->client, w->name, o->only_variant < 0 ? 0 : o->only_variant, nv, r->label,
            (unsigned long long)o->only_calls,
-           (unsigned long long)(o->only_calls * w->keys_per_call));
+           (unsigned long long)(o->only_calls * w->keys_per_call), !r->not_equivalent);
     printf("only-config: %s\n", r->config);
     printf("only-time: %.3f us/call %.0f keys/s\n", t * 1e6 / (double)o->only_calls,
            (double)(o->only_calls * w->keys_per_call) / t);
