@@ -39,7 +39,7 @@ TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-callgrind fuzz fuzz-build perl
+        bench bench-build bench-callgrind bench-scaling fuzz fuzz-build perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast.so
@@ -108,10 +108,19 @@ $(B)/mcfast-bench: $(BENCH_SRCS) $(wildcard bench/*.h) $(B)/libmcfast.a $(TEST_S
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $(BENCH_SRCS) $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lmemcached -lpthread
 bench-build: bootstrap
 	$(MAKE) $(B)/mcfast-bench
+# make bench: every workload timed (the scaling table at the end), then the
+# callgrind instruction counts when valgrind is installed.
+# make bench-scaling: only the get_multi1000 scaling workloads.
+# make bench-callgrind [CG_WORKLOADS="w1 w2"]: only the instruction counts.
+CG_WORKLOADS ?=
 bench: bench-build
 	$(B)/mcfast-bench $(BENCH_ARGS)
+	@if command -v valgrind >/dev/null; then bench/callgrind.sh $(B)/mcfast-bench $(CG_WORKLOADS); \
+	else echo "info: callgrind counts skipped: valgrind is not installed"; fi
+bench-scaling: bench-build
+	$(B)/mcfast-bench --scaling $(BENCH_ARGS)
 bench-callgrind: bench-build
-	bench/callgrind.sh $(B)/mcfast-bench
+	bench/callgrind.sh $(B)/mcfast-bench $(CG_WORKLOADS)
 
 # ---- Perl binding: Cache::Memcached::Mcfast (XS, links libmcfast statically) ----
 # Perl is not built with sanitizers, so the binding always links a plain,

@@ -11,6 +11,11 @@
  *   bs:NNNNNNNN  100-byte values written by set / set_multi100
  *   bm:NNNNNNNN  never stored (get_miss_multi100)
  *   bb:NNNNNNNN  65536-byte values (get_64k)
+ *   SS:NNNNNNNN  100-byte values of the get_multi1000_SSsrv scaling workload
+ *                (SS = its server count, two digits): each key is stored only
+ *                on the server libmemcached's weighted ketama picks for it, so
+ *                a client that routes a key anywhere else gets a miss and the
+ *                bench fails instead of reporting a rate
  * A value starts with its own key, so a client that hands back the wrong
  * value (or none) fails the check in the bench instead of looking fast. */
 #ifndef MCF_BENCH_H
@@ -26,7 +31,10 @@
 #define BIGLEN 65536
 #define NBIG 8
 #define BATCH 100
-#define NSRV 4
+#define NSRV 4         /* servers of the get_multi100_4srv workload (each holds every bk key) */
+#define SCALE_BATCH 1000 /* keys per call of the scaling workloads */
+#define NSCALE 3         /* scaling workloads: get_multi1000 over 1, 8, 32 servers */
+#define MAX_SRV 32       /* the most servers any workload uses */
 
 typedef enum wl_id {
     W_GET,
@@ -37,6 +45,9 @@ typedef enum wl_id {
     W_GET64K,
     W_MISSM,
     W_GETM_META, /* get_multi100 with mcfast on MCF_PROTO_META (others: text, as get_multi100) */
+    W_SCALE1,    /* get_multi1000 over 1, 8 and 32 servers, both clients on libmemcached's */
+    W_SCALE8,    /* weighted ketama (mcfast: MCF_DIST_KETAMA_LIBMEMCACHED); the three must */
+    W_SCALE32,   /* stay consecutive and last: scale_index() counts from W_SCALE1 */
     W_COUNT
 } wl_id;
 
@@ -52,6 +63,12 @@ typedef struct workload {
 
 extern const workload g_workloads[W_COUNT];
 
+/* 0..NSCALE-1 for a scaling workload (its key set), -1 otherwise. */
+static inline int scale_index(const workload *w)
+{
+    return w->id >= W_SCALE1 && w->id <= W_SCALE32 ? (int)(w->id - W_SCALE1) : -1;
+}
+
 /* ---- data.c ---- */
 extern size_t g_nkeys;     /* keys per prefix (a multiple of BATCH) */
 extern size_t g_nbatches;  /* g_nkeys / BATCH */
@@ -60,16 +77,25 @@ extern size_t *g_klens;    /* every entry KLEN; g_nkeys entries */
 extern char *g_vget;       /* g_nkeys * VLEN: value of g_kget[i] at i*VLEN */
 extern char *g_vset;       /* g_nkeys * VLEN: value written for g_kset[i] */
 extern char *g_vbig;       /* NBIG * BIGLEN */
-extern mcserver g_srv[NSRV];
+extern const char **g_kscale[NSCALE]; /* g_nkeys keys of each scaling workload */
+extern char *g_vscale[NSCALE];        /* their values, g_nkeys * VLEN each */
+extern unsigned char *g_owner[NSCALE]; /* the server index of each of those keys */
+extern size_t g_nscale_batches;        /* g_nkeys / SCALE_BATCH */
+extern mcserver g_srv[MAX_SRV];
 extern int g_nsrv_started;
 
 int data_init(size_t nkeys);
 void data_free(void);
 /* Starts n memcached servers (-t 1) on 127.0.0.1. */
 int servers_start(int n);
-/* Stores the bk and bb keys on every started server (and bs keys, so set
- * verification has a known starting point). */
-int servers_fill(int with_big);
+/* Stops every started server. */
+void servers_stop(void);
+/* Stores the bk and bb keys on the first nbase started servers (and bs
+ * keys, so set verification has a known starting point). */
+int servers_fill(int nbase, int with_big);
+/* Stores the keys of scaling workload w, each only on its owner among the
+ * first w->nsrv servers (owners from lmc_owners). */
+int scale_fill(const workload *w);
 /* Stamps every set value with marker byte m (position KLEN). */
 void data_stamp_set(char m);
 /* Checks that server 0 holds the current set value for the n keys
@@ -110,6 +136,9 @@ runner *mcfast_runner(const workload *w);
  * (0: libmemcached cannot do w; *why says why). */
 int lmc_runners(const workload *w, runner **out, int max, const char **why);
 runner *raw_runner(const workload *w);
+/* c_libmc.c: the server (0..nsrv-1 of g_srv) libmemcached's weighted ketama
+ * picks for each of n keys, by memcached_generate_hash.  0 ok, -1 failure. */
+int lmc_owners(int nsrv, const char *const *keys, size_t n, unsigned char *owner);
 extern int g_raw_mode; /* c_raw.c: 0 plain (the floor), 1 poll, 2 poll+SO_RCVLOWAT */
 void runner_free(runner *r);
 
@@ -118,6 +147,13 @@ static inline size_t next_batch(runner *r)
 {
     size_t b = (size_t)(r->cursor++ % g_nbatches);
     return b * BATCH;
+}
+
+/* The same for the SCALE_BATCH-key calls of the scaling workloads. */
+static inline size_t next_scale_batch(runner *r)
+{
+    size_t b = (size_t)(r->cursor++ % g_nscale_batches);
+    return b * SCALE_BATCH;
 }
 
 /* The function callgrind collects (--toggle-collect=bench_cg_loop). */

@@ -176,19 +176,35 @@ static int sync_setm(runner *r)
     return c.hits == 1 ? 0 : -1;
 }
 
+/* One mget of n keys from keys[0..n-1]: every one a good hit (want_hits) or
+ * every one a miss. */
+static int multi_once(runner *r, const char *const *keys, size_t n, int want_hits)
+{
+    lcounts c = {0, 0, VLEN};
+    if (mget_fetch(r, keys, g_klens, n, &c) != 0)
+        return -1;
+    if (c.bad || c.hits != (want_hits ? n : 0u)) {
+        snprintf(r->err, sizeof r->err, "libmemcached get_multi: %u hits, %u bad of %zu (from %s)",
+                 c.hits, c.bad, n, keys[0]);
+        return -1;
+    }
+    return 0;
+}
+
 static int run_multi(runner *r, uint64_t calls, const char **keyset, int want_hits)
 {
-    for (uint64_t n = 0; n < calls; n++) {
-        size_t base = next_batch(r);
-        lcounts c = {0, 0, VLEN};
-        if (mget_fetch(r, keyset + base, g_klens + base, BATCH, &c) != 0)
+    for (uint64_t n = 0; n < calls; n++)
+        if (multi_once(r, keyset + next_batch(r), BATCH, want_hits) != 0)
             return -1;
-        if (c.bad || c.hits != (want_hits ? BATCH : 0u)) {
-            snprintf(r->err, sizeof r->err, "libmemcached get_multi: %u hits, %u bad of %d",
-                     c.hits, c.bad, BATCH);
+    return 0;
+}
+
+static int run_scale(runner *r, uint64_t calls)
+{
+    const char **keys = g_kscale[scale_index(r->w)];
+    for (uint64_t n = 0; n < calls; n++)
+        if (multi_once(r, keys + next_scale_batch(r), SCALE_BATCH, 1) != 0)
             return -1;
-        }
-    }
     return 0;
 }
 
@@ -212,6 +228,32 @@ static void destroy(runner *r)
         memcached_free(st->m);
     }
     free(st);
+}
+
+/* libmemcached's consistent hashing as tests/tool_libmemcached.c configures
+ * it (and t_dist_compat.sh proves MCF_DIST_KETAMA_LIBMEMCACHED matches):
+ * the distribution first, then KETAMA_WEIGHTED (which also selects MD5 for
+ * keys); the other order would switch weighting off again. */
+static int set_ketama(memcached_st *m)
+{
+    return memcached_behavior_set(m, MEMCACHED_BEHAVIOR_DISTRIBUTION,
+                                  MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA) == MEMCACHED_SUCCESS &&
+           memcached_behavior_set(m, MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1) == MEMCACHED_SUCCESS;
+}
+
+int lmc_owners(int nsrv, const char *const *keys, size_t n, unsigned char *owner)
+{
+    memcached_st *m = memcached_create(NULL);
+    int ok = m && set_ketama(m);
+    for (int i = 0; ok && i < nsrv; i++)
+        ok = memcached_server_add(m, g_srv[i].host, (in_port_t)g_srv[i].port) == MEMCACHED_SUCCESS;
+    for (size_t i = 0; ok && i < n; i++) {
+        uint32_t s = memcached_generate_hash(m, keys[i], strlen(keys[i]));
+        ok = s < (uint32_t)nsrv;
+        owner[i] = (unsigned char)s;
+    }
+    memcached_free(m);
+    return ok ? 0 : -1;
 }
 
 static runner *make(const workload *w, int binary, int api)
@@ -240,6 +282,8 @@ static runner *make(const workload *w, int binary, int api)
              memcached_behavior_set(m, MEMCACHED_BEHAVIOR_TCP_NODELAY, 1) == MEMCACHED_SUCCESS &&
              memcached_behavior_set(m, MEMCACHED_BEHAVIOR_BINARY_PROTOCOL, (uint64_t)binary) ==
                  MEMCACHED_SUCCESS;
+    if (ok && scale_index(w) >= 0)
+        ok = set_ketama(m);
     if (ok && (api == API_SET_BUFFERED || api == API_SET_BUFFERED_FETCH))
         ok = memcached_behavior_set(m, MEMCACHED_BEHAVIOR_BUFFER_REQUESTS, 1) == MEMCACHED_SUCCESS;
     for (int i = 0; ok && i < w->nsrv; i++)
@@ -270,6 +314,11 @@ static runner *make(const workload *w, int binary, int api)
     case W_MISSM:
         r->run = run_missm;
         break;
+    case W_SCALE1:
+    case W_SCALE8:
+    case W_SCALE32:
+        r->run = run_scale;
+        break;
     case W_SETM:
         r->run = run_setm;
         r->sync = sync_setm;
@@ -299,10 +348,13 @@ static runner *make(const workload *w, int binary, int api)
                                             "buffered_set+flush(unchecked)",
                                             "buffered_set+flush+fetch_result"};
     snprintf(r->label, sizeof r->label, "%s/%s", binary ? "binary" : "text", api_names[api]);
+    const char *dist = scale_index(w) >= 0
+                           ? ", DISTRIBUTION=CONSISTENT_KETAMA then KETAMA_WEIGHTED=1 (MD5)"
+                       : w->nsrv > 1 ? ", default distribution (modula, one-at-a-time hash)"
+                                     : "";
     snprintf(r->config, sizeof r->config,
              "libmemcached %s, %s protocol, NO_BLOCK=1, TCP_NODELAY=1%s, %s", LIBMEMCACHED_VERSION_STRING,
-             binary ? "binary" : "text",
-             w->nsrv > 1 ? ", default distribution (modula, one-at-a-time hash)" : "", how);
+             binary ? "binary" : "text", dist, how);
     return r;
 }
 
@@ -323,6 +375,9 @@ int lmc_runners(const workload *w, runner **out, int max, const char **why)
     case W_GETM4:
     case W_GETM_META:
     case W_MISSM:
+    case W_SCALE1:
+    case W_SCALE8:
+    case W_SCALE32:
         apis[napi++] = API_MGET_FETCH;
         apis[napi++] = API_FETCH_EXECUTE;
         break;

@@ -63,21 +63,36 @@ static int run_set(runner *r, uint64_t calls)
     return 0;
 }
 
-static int run_get_multi(runner *r, uint64_t calls, const char **keyset, int want_hits)
+/* One get_multi of keys[0..n-1]: every one a good hit (want_hits) or every
+ * one a miss. */
+static int multi_once(runner *r, const char *const *keys, size_t n, int want_hits)
 {
     mstate *st = r->state;
-    for (uint64_t n = 0; n < calls; n++) {
-        size_t base = next_batch(r);
-        getctx g = {keyset + base, 0, 0, 0};
-        int rc = mcf_get_multi(st->c, MCF_GET, 0, keyset + base, g_klens + base, BATCH, on_value,
-                               &g);
-        if (rc != MCF_OK || g.bad || (want_hits ? g.hits : g.misses) != BATCH) {
-            snprintf(r->err, sizeof r->err,
-                     "mcfast get_multi: rc %d, %u hits, %u misses, %u bad of %d: %s", rc, g.hits,
-                     g.misses, g.bad, BATCH, mcf_last_error(st->c));
-            return -1;
-        }
+    getctx g = {keys, 0, 0, 0};
+    int rc = mcf_get_multi(st->c, MCF_GET, 0, keys, g_klens, n, on_value, &g);
+    if (rc != MCF_OK || g.bad || (want_hits ? g.hits : g.misses) != n) {
+        snprintf(r->err, sizeof r->err,
+                 "mcfast get_multi: rc %d, %u hits, %u misses, %u bad of %zu (from %s): %s", rc,
+                 g.hits, g.misses, g.bad, n, keys[0], mcf_last_error(st->c));
+        return -1;
     }
+    return 0;
+}
+
+static int run_get_multi(runner *r, uint64_t calls, const char **keyset, int want_hits)
+{
+    for (uint64_t n = 0; n < calls; n++)
+        if (multi_once(r, keyset + next_batch(r), BATCH, want_hits) != 0)
+            return -1;
+    return 0;
+}
+
+static int run_scale(runner *r, uint64_t calls)
+{
+    const char **keys = g_kscale[scale_index(r->w)];
+    for (uint64_t n = 0; n < calls; n++)
+        if (multi_once(r, keys + next_scale_batch(r), SCALE_BATCH, 1) != 0)
+            return -1;
     return 0;
 }
 
@@ -149,7 +164,7 @@ runner *mcfast_runner(const workload *w)
     r->state = st;
     r->destroy = destroy;
     st->c = mcf_new();
-    char list[4 * 200] = "";
+    char list[MAX_SRV * (sizeof g_srv[0].spec + 1)] = "";
     for (int i = 0; i < w->nsrv; i++) {
         strcat(list, i ? "," : "");
         strcat(list, srv_spec(i));
@@ -183,6 +198,12 @@ runner *mcfast_runner(const workload *w)
         r->run = run_missm;
         api = "mcf_get_multi + callback (every key a miss)";
         break;
+    case W_SCALE1:
+    case W_SCALE8:
+    case W_SCALE32:
+        r->run = run_scale;
+        api = "mcf_get_multi + callback";
+        break;
     case W_SETM:
         r->run = run_setm;
         api = "mcf_multi(MCF_OP_SET), every item's reply checked";
@@ -200,11 +221,21 @@ runner *mcfast_runner(const workload *w)
         runner_free(r);
         return NULL;
     }
+    int ketama = scale_index(w) >= 0;
+    if (ketama && mcf_set_option(st->c, MCF_OPT_DISTRIBUTION, MCF_DIST_KETAMA_LIBMEMCACHED) !=
+                      MCF_OK) {
+        runner_free(r);
+        return NULL;
+    }
     snprintf(r->label, sizeof r->label, meta ? "meta" : "text");
-    snprintf(r->config, sizeof r->config, "%s, %s, %d server%s, default options (%s)", api,
+    snprintf(r->config, sizeof r->config, "%s, %s, %d server%s, %s (%s)", api,
              meta ? "meta protocol (quiet mg pipeline + mn; libmemcached and raw: text)"
                   : "text protocol",
-             w->nsrv, w->nsrv > 1 ? "s" : "", w->nsrv > 1 ? "modula crc32" : "one server");
+             w->nsrv, w->nsrv > 1 ? "s" : "",
+             ketama ? "MCF_OPT_DISTRIBUTION=MCF_DIST_KETAMA_LIBMEMCACHED, otherwise default options"
+                    : "default options",
+             ketama ? "libmemcached's weighted MD5 ketama"
+             : w->nsrv > 1 ? "modula crc32" : "one server");
     return r;
 }
 

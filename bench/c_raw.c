@@ -24,13 +24,13 @@
 int g_raw_mode;
 
 typedef struct rstate {
-    int fd[NSRV];
+    int fd[MAX_SRV];
     int nsrv;
-    size_t nunits;       /* distinct requests per server, used in turn */
-    char *req[NSRV];     /* request bytes */
-    size_t *off[NSRV];   /* request u of server s: req[s] + off[s][u], off[s][u+1] - off[s][u] bytes */
-    size_t expect[NSRV]; /* reply bytes per request (the same for every unit) */
-    const char *tail;    /* the reply ends with this */
+    size_t nunits;         /* distinct requests per server, used in turn */
+    char *req[MAX_SRV];    /* request bytes */
+    size_t *off[MAX_SRV];  /* request u of server s: req[s] + off[s][u], off[s][u+1] - off[s][u] bytes */
+    size_t *expect[MAX_SRV]; /* reply bytes of request u of server s (0: nothing sent) */
+    const char *tail;      /* the reply ends with this */
     char *rbuf;
     size_t rcap;
 } rstate;
@@ -84,16 +84,42 @@ static size_t value_reply_len(size_t vlen)
     return (size_t)n + vlen + 2;
 }
 
+/* Bytes of the reply to one request of w carrying per_server_keys keys (the
+ * multi-gets; 0 keys: no request, no reply). */
+static size_t reply_len(const workload *w, size_t per_server_keys)
+{
+    switch (w->id) {
+    case W_GET:
+        return value_reply_len(VLEN) + 5;
+    case W_GET64K:
+        return value_reply_len(BIGLEN) + 5;
+    case W_SET:
+        return 8;
+    case W_SETM:
+        return 8 * BATCH;
+    case W_MISSM:
+        return 5;
+    default: /* a multi-get of hits: per_server_keys values then END */
+        return per_server_keys ? per_server_keys * value_reply_len(VLEN) + 5 : 0;
+    }
+}
+
 static int build(rstate *st, const workload *w)
 {
-    tbuf b[NSRV];
+    tbuf b[MAX_SRV];
+    size_t nkeys_of[MAX_SRV]; /* keys of the current unit per server */
     memset(b, 0, sizeof b);
-    int err = 0;
+    int err = 0, k = scale_index(w);
     switch (w->id) {
     case W_GET:
     case W_GET64K:
     case W_SET:
         st->nunits = w->id == W_GET64K ? NBIG : g_nkeys;
+        break;
+    case W_SCALE1:
+    case W_SCALE8:
+    case W_SCALE32:
+        st->nunits = g_nscale_batches;
         break;
     default:
         st->nunits = g_nbatches;
@@ -101,12 +127,16 @@ static int build(rstate *st, const workload *w)
     }
     for (int s = 0; s < st->nsrv; s++) {
         st->off[s] = malloc((st->nunits + 1) * sizeof(size_t));
-        if (!st->off[s])
+        st->expect[s] = malloc(st->nunits * sizeof(size_t));
+        if (!st->off[s] || !st->expect[s])
             return -1;
     }
+    st->tail = w->id == W_SET || w->id == W_SETM ? "STORED\r\n" : "END\r\n";
     for (size_t u = 0; u < st->nunits && !err; u++) {
-        for (int s = 0; s < st->nsrv; s++)
+        for (int s = 0; s < st->nsrv; s++) {
             st->off[s][u] = b[s].len;
+            nkeys_of[s] = 0;
+        }
         char hdr[64];
         switch (w->id) {
         case W_GET:
@@ -137,53 +167,43 @@ static int build(rstate *st, const workload *w)
             /* Four servers: every server holds every key, so the keys are
              * dealt round-robin (25 each), as a hash would spread them. */
             for (size_t j = 0; j < BATCH; j++) {
-                tbuf *t = &b[j % (size_t)st->nsrv];
-                err |= tput(t, " ", 1) | tput(t, keys[u * BATCH + j], KLEN);
+                int s = (int)(j % (size_t)st->nsrv);
+                err |= tput(&b[s], " ", 1) | tput(&b[s], keys[u * BATCH + j], KLEN);
+                nkeys_of[s]++;
             }
             for (int s = 0; s < st->nsrv; s++)
                 err |= tput(&b[s], "\r\n", 2);
             break;
         }
+        case W_SCALE1:
+        case W_SCALE8:
+        case W_SCALE32:
+            /* Each key to the one server that holds it (the placement the
+             * two clients must also arrive at); a server with no key in
+             * this batch gets no request. */
+            for (size_t j = u * SCALE_BATCH; j < (u + 1) * SCALE_BATCH; j++) {
+                int s = g_owner[k][j];
+                if (!nkeys_of[s]++)
+                    err |= tput(&b[s], "get", 3);
+                err |= tput(&b[s], " ", 1) | tput(&b[s], g_kscale[k][j], KLEN);
+            }
+            for (int s = 0; s < st->nsrv; s++)
+                if (nkeys_of[s])
+                    err |= tput(&b[s], "\r\n", 2);
+            break;
         default:
             err = -1;
+        }
+        for (int s = 0; s < st->nsrv; s++) {
+            size_t e = reply_len(w, nkeys_of[s]);
+            st->expect[s][u] = e;
+            if (e > st->rcap)
+                st->rcap = e;
         }
     }
     for (int s = 0; s < st->nsrv; s++) {
         st->off[s][st->nunits] = b[s].len;
         st->req[s] = b[s].p;
-        size_t per = (size_t)BATCH / (size_t)st->nsrv;
-        switch (w->id) {
-        case W_GET:
-            st->expect[s] = value_reply_len(VLEN) + 5;
-            st->tail = "END\r\n";
-            break;
-        case W_GET64K:
-            st->expect[s] = value_reply_len(BIGLEN) + 5;
-            st->tail = "END\r\n";
-            break;
-        case W_SET:
-            st->expect[s] = 8;
-            st->tail = "STORED\r\n";
-            break;
-        case W_SETM:
-            st->expect[s] = 8 * BATCH;
-            st->tail = "STORED\r\n";
-            break;
-        case W_GETM:
-        case W_GETM4:
-        case W_GETM_META:
-            st->expect[s] = per * value_reply_len(VLEN) + 5;
-            st->tail = "END\r\n";
-            break;
-        case W_MISSM:
-            st->expect[s] = 5;
-            st->tail = "END\r\n";
-            break;
-        default:
-            break;
-        }
-        if (st->expect[s] > st->rcap)
-            st->rcap = st->expect[s];
     }
     st->rbuf = malloc(st->rcap);
     return err || !st->rbuf ? -1 : 0;
@@ -211,13 +231,16 @@ static int run(runner *r, uint64_t calls)
     for (uint64_t n = 0; n < calls; n++) {
         size_t u = (size_t)(r->cursor++ % st->nunits);
         for (int s = 0; s < st->nsrv; s++)
-            if (send_all(st->fd[s], st->req[s] + st->off[s][u], st->off[s][u + 1] - st->off[s][u]) <
-                0) {
+            if (st->off[s][u + 1] > st->off[s][u] &&
+                send_all(st->fd[s], st->req[s] + st->off[s][u], st->off[s][u + 1] - st->off[s][u]) <
+                    0) {
                 snprintf(r->err, sizeof r->err, "raw: send: %s", strerror(errno));
                 return -1;
             }
         for (int s = 0; s < st->nsrv; s++) {
-            size_t want = st->expect[s], got = 0;
+            size_t want = st->expect[s][u], got = 0;
+            if (!want)
+                continue;
             if (g_raw_mode == 2) {
                 int lw = (int)want;
                 setsockopt(st->fd[s], SOL_SOCKET, SO_RCVLOWAT, &lw, sizeof lw);
@@ -260,6 +283,7 @@ static void destroy(runner *r)
             close(st->fd[s]);
         free(st->req[s]);
         free(st->off[s]);
+        free(st->expect[s]);
     }
     free(st->rbuf);
     free(st);
@@ -280,7 +304,7 @@ runner *raw_runner(const workload *w)
     r->destroy = destroy;
     r->run = run;
     st->nsrv = w->nsrv;
-    for (int s = 0; s < NSRV; s++)
+    for (int s = 0; s < MAX_SRV; s++)
         st->fd[s] = -1;
     for (int s = 0; s < st->nsrv; s++)
         if ((st->fd[s] = connect_srv(&g_srv[s])) < 0) {

@@ -2,7 +2,7 @@
  * floor) on the same memcached servers, in alternating rounds.
  *
  *   mcfast-bench [--quick] [--rounds N] [--round-time S] [--keys N]
- *                [--workloads a,b,..] [--lmc-variant TEXT] [--no-raw]
+ *                [--workloads a,b,..] [--scaling] [--lmc-variant TEXT] [--no-raw]
  *                [--raw-mode plain|poll|lowat]  (analysis; default plain = the floor)
  *   mcfast-bench --only mcfast|libmemcached|raw --workloads W --calls N [--variant K]
  *       (for bench/callgrind.sh: runs one client's workload, N calls, inside
@@ -16,7 +16,15 @@
  *   allocs: W mcfast allocs/op=A libmemcached allocs/op=B
  *   spread: W ... (min..max of the rounds)
  *   target: W ... met|MISSED
- * OPS counts keys (100 per call for the *_multi100 workloads). */
+ * OPS counts keys (100 per call for the *_multi100 workloads, 1000 for
+ * get_multi1000_*).  After the workloads, when the scaling workloads ran
+ * (--scaling runs only them), one line per server count, K = thousands of
+ * keys per second (medians):
+ *   bench: scaling get_multi1000 servers=N mcfast=K/s libmemcached=K/s ratio=R
+ *   floor: scaling get_multi1000 servers=N raw=K/s mcfast/raw=R
+ * (--quick, a smoke run of one very short round, prints them as "quick:"
+ * lines instead, so nothing that reads bench: lines takes them for a
+ * measurement). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +44,18 @@ const workload g_workloads[W_COUNT] = {
     {W_GET64K, "get_64k", 1, 1, 1.1, 0, 0},
     {W_MISSM, "get_miss_multi100", BATCH, 1, 0, 0, 0},
     {W_GETM_META, "get_multi100_meta", BATCH, 1, 0, 0, 1},
+    {W_SCALE1, "get_multi1000_1srv", SCALE_BATCH, 1, 0, 0, 1},
+    {W_SCALE8, "get_multi1000_8srv", SCALE_BATCH, 8, 0, 0, 0},
+    {W_SCALE32, "get_multi1000_32srv", SCALE_BATCH, MAX_SRV, 0, 0, 0},
 };
+
+/* Medians of the scaling workloads that ran, for the table at the end. */
+typedef struct scale_result {
+    int done, have_lmc, have_raw;
+    double mc, lmc, raw;
+} scale_result;
+
+static scale_result g_scale[NSCALE];
 
 #define MAX_ROUNDS 101
 #define MAX_VARIANTS 8
@@ -68,7 +87,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: mcfast-bench [--quick] [--rounds N] [--round-time SECONDS] [--keys N]\n"
-            "                    [--workloads W1,W2,...] [--lmc-variant TEXT] [--no-raw]\n"
+            "                    [--workloads W1,W2,...] [--scaling] [--lmc-variant TEXT] [--no-raw]\n"
             "                    [--raw-mode plain|poll|lowat]  (analysis: raw loop variants)\n"
             "       mcfast-bench --only mcfast|libmemcached|raw --workloads W --calls N [--variant K]\n"
             "       mcfast-bench --list\n"
@@ -149,6 +168,10 @@ static int parse_args(opts *o, int argc, char **argv)
             NEED_VALUE;
             if (select_workloads(o, v) < 0)
                 return -1;
+        } else if (strcmp(a, "--scaling") == 0) {
+            memset(o->selected, 0, sizeof o->selected);
+            for (int k = 0; k < NSCALE; k++)
+                o->selected[W_SCALE1 + k] = 1;
         } else if (strcmp(a, "--lmc-variant") == 0) {
             NEED_VALUE;
             o->lmc_variant = v;
@@ -202,6 +225,12 @@ static int parse_args(opts *o, int argc, char **argv)
         if (o->only_calls == 0)
             o->only_calls = 200;
     }
+    for (int k = 0; k < NSCALE; k++)
+        if (o->selected[W_SCALE1 + k] && o->nkeys < SCALE_BATCH) {
+            fprintf(stderr, "mcfast-bench: %s needs --keys %d or more\n",
+                    g_workloads[W_SCALE1 + k].name, SCALE_BATCH);
+            return -1;
+        }
     return 0;
 }
 
@@ -549,6 +578,15 @@ static void run_workload(const workload *w, const opts *o)
         printf(" paired-ratio-median=%.2f", median(pr, n));
     }
     printf("\n");
+    int k = scale_index(w);
+    if (k >= 0) {
+        g_scale[k].done = 1;
+        g_scale[k].mc = m_mc;
+        g_scale[k].have_lmc = lmc != NULL;
+        g_scale[k].lmc = lmc ? median(r_lmc, n) : 0;
+        g_scale[k].have_raw = raw != NULL;
+        g_scale[k].raw = raw ? median(r_raw, n) : 0;
+    }
     if (lmc && w->ratio_target > 0)
         report_target(w->name, "ratio", m_mc / median(r_lmc, n), w->ratio_target, 1);
     if (raw && w->raw_target > 0)
@@ -561,6 +599,34 @@ out:
     runner_free(raw);
     for (int i = 0; i < nv; i++)
         runner_free(vs[i]);
+}
+
+/* The scaling table: get_multi1000 against the number of servers. */
+static void print_scaling(const opts *o)
+{
+    const char *tag = o->quick ? "quick" : "bench";
+    const double kilo = 1000;
+    for (int k = 0; k < NSCALE; k++) {
+        const scale_result *s = &g_scale[k];
+        int nsrv = g_workloads[W_SCALE1 + k].nsrv;
+        if (!s->done)
+            continue;
+        if (s->have_lmc)
+            printf("%s: scaling get_multi1000 servers=%d mcfast=%.0fK/s libmemcached=%.0fK/s "
+                   "ratio=%.2f\n",
+                   tag, nsrv, s->mc / kilo, s->lmc / kilo, s->mc / s->lmc);
+        else
+            printf("%s: scaling get_multi1000 servers=%d mcfast=%.0fK/s libmemcached=n/a "
+                   "ratio=n/a\n",
+                   tag, nsrv, s->mc / kilo);
+    }
+    for (int k = 0; k < NSCALE; k++) {
+        const scale_result *s = &g_scale[k];
+        if (s->done && s->have_raw)
+            printf("%s: scaling get_multi1000 servers=%d raw=%.0fK/s mcfast/raw=%.2f\n",
+                   o->quick ? "quick" : "floor", g_workloads[W_SCALE1 + k].nsrv, s->raw / kilo,
+                   s->mc / s->raw);
+    }
 }
 
 /* ---- callgrind mode ---- */
@@ -622,10 +688,11 @@ static int run_only(const opts *o)
         printf("error: %s %s: %s\n", w->name, r->client, r->err);
         return 1;
     }
-    printf("only: client=%s workload=%s variant=%d variants=%d label=%s calls=%llu keys=%llu\n",
+    printf("only: client=%s workload=%s variant=%d variants=%d label=%s calls=%llu keys=%llu "
+           "equivalent=%d\n",
            r->client, w->name, o->only_variant < 0 ? 0 : o->only_variant, nv, r->label,
            (unsigned long long)o->only_calls,
-           (unsigned long long)(o->only_calls * w->keys_per_call));
+           (unsigned long long)(o->only_calls * w->keys_per_call), !r->not_equivalent);
     printf("only-config: %s\n", r->config);
     printf("only-time: %.3f us/call %.0f keys/s\n", t * 1e6 / (double)o->only_calls,
            (double)(o->only_calls * w->keys_per_call) / t);
@@ -655,23 +722,32 @@ int main(int argc, char **argv)
         return 1;
     }
     double t_start = now_s();
-    int need_srv = 1, need_big = 0;
+    int need_srv = 1, need_base = 0, need_big = 0;
     for (int i = 0; i < W_COUNT; i++)
         if (o.selected[i]) {
-            if (g_workloads[i].nsrv > need_srv)
-                need_srv = g_workloads[i].nsrv;
-            if (g_workloads[i].id == W_GET64K)
+            const workload *w = &g_workloads[i];
+            if (w->nsrv > need_srv)
+                need_srv = w->nsrv;
+            /* The scaling workloads have their own keys; only the others
+             * need the bk/bs keys on every server they use. */
+            if (scale_index(w) < 0 && w->nsrv > need_base)
+                need_base = w->nsrv;
+            if (w->id == W_GET64K)
                 need_big = 1;
         }
     if (data_init(o.nkeys) != 0) {
         fprintf(stderr, "mcfast-bench: out of memory\n");
         return 1;
     }
-    if (servers_start(need_srv) != 0 || servers_fill(need_big) != 0)
+    if (servers_start(need_srv) != 0 || servers_fill(need_base, need_big) != 0)
         return 1;
+    for (int k = 0; k < NSCALE; k++)
+        if (o.selected[W_SCALE1 + k] && scale_fill(&g_workloads[W_SCALE1 + k]) != 0)
+            return 1;
 
     if (o.only) {
         int rc = run_only(&o);
+        servers_stop();
         data_free();
         return rc;
     }
@@ -684,10 +760,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < W_COUNT; i++)
         if (o.selected[i])
             run_workload(&g_workloads[i], &o);
+    print_scaling(&o);
     printf("summary: %d targets met, %d missed, %d failure%s, %.1f s\n", g_met, g_missed,
            g_failures, g_failures == 1 ? "" : "s", now_s() - t_start);
-    for (int i = 0; i < g_nsrv_started; i++)
-        mcserver_stop(&g_srv[i]);
+    servers_stop();
     data_free();
     return g_failures ? 1 : 0;
 }
