@@ -65,6 +65,29 @@ static mcf_client *client_over(int with_dead)
     return c;
 }
 
+/* Names NKEYS keys "PREFIX:i" and stores "value-i" for each one that c
+ * places on a live server (servers 0..NLIVE-1), straight on that server, so
+ * a hit proves the key was routed as c routes it.  Returns how many. */
+static int make_keys(mcf_client *c, const char *prefix, char keys[][32], const char **kp)
+{
+    int on_live = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        snprintf(keys[i], 32, "%s:%d", prefix, i);
+        kp[i] = keys[i];
+        size_t srv;
+        if (mcf_server_for_key(c, keys[i], strlen(keys[i]), &srv) != MCF_OK || srv >= NLIVE)
+            continue;
+        char v[32];
+        int n = snprintf(v, sizeof v, "value-%d", i);
+        mcf_client *one = mcf_new();
+        mcf_set_servers(one, live[srv].spec);
+        CHECK_RC(mcf_set(one, keys[i], strlen(keys[i]), v, (size_t)n, 0, 0), MCF_OK);
+        mcf_free(one);
+        on_live++;
+    }
+    return on_live;
+}
+
 TEST(first_call_waits_for_one_connect_timeout)
 {
     SKIP_UNLESS(have_blackholes, "this kernel never drops SYNs to a full accept queue");
@@ -76,22 +99,7 @@ TEST(first_call_waits_for_one_connect_timeout)
         CHECKF(0, "cannot make the clients");
         goto out;
     }
-    /* Store each key that lands on a live server, through a client of the
-     * live servers only but the same placement (mcf_server_for_key). */
-    for (int i = 0; i < NKEYS; i++) {
-        snprintf(keys[i], sizeof keys[i], "pc:%d", i);
-        kp[i] = keys[i];
-        size_t srv;
-        if (mcf_server_for_key(all, keys[i], strlen(keys[i]), &srv) == MCF_OK && srv < NLIVE) {
-            char v[32];
-            int n = snprintf(v, sizeof v, "value-%d", i);
-            mcf_client *one = mcf_new();
-            mcf_set_servers(one, live[srv].spec);
-            CHECK_RC(mcf_set(one, keys[i], strlen(keys[i]), v, (size_t)n, 0, 0), MCF_OK);
-            mcf_free(one);
-            on_live++;
-        }
-    }
+    on_live = make_keys(all, "pc", keys, kp);
     CHECKF(on_live > 0 && on_live < NKEYS, "%d of %d keys on live servers", on_live, NKEYS);
     tally t = {0, 0, 0, 0};
     int64_t t0 = mcf_now_us();
@@ -135,20 +143,7 @@ TEST(auto_probes_run_in_parallel)
     static char keys[NKEYS][32];
     const char *kp[NKEYS];
     int on_live = 0;
-    for (int i = 0; i < NKEYS; i++) {
-        snprintf(keys[i], sizeof keys[i], "pp:%d", i);
-        kp[i] = keys[i];
-        size_t srv;
-        if (mcf_server_for_key(c, keys[i], strlen(keys[i]), &srv) == MCF_OK && srv < NLIVE) {
-            char v[32];
-            int n = snprintf(v, sizeof v, "value-%d", i);
-            mcf_client *one = mcf_new();
-            mcf_set_servers(one, live[srv].spec);
-            CHECK_RC(mcf_set(one, keys[i], strlen(keys[i]), v, (size_t)n, 0, 0), MCF_OK);
-            mcf_free(one);
-            on_live++;
-        }
-    }
+    on_live = make_keys(c, "pp", keys, kp);
     for (int k = 0; k < NSTOPPED; k++)
         mcserver_kill(&stopped[k], SIGSTOP);
     tally t = {0, 0, 0, 0};
