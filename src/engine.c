@@ -113,7 +113,7 @@ int mcf_engine_connect(mcf_client *c, mcf_server *s)
 static void server_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
 {
     mcf_fail_unstarted(c, call, s, rc);
-    s->call_failed = 1;
+    s->call_settled = 1;
 }
 
 static void connect_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
@@ -144,7 +144,7 @@ static int begin_probe(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now
  * while it connects, otherwise the server is ready or has failed. */
 static int begin_connect(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
 {
-    s->call_failed = 0;
+    s->call_settled = 0;
     /* Unread bytes before a request means the stream is out of step (a
      * late reply): never let them be read as this call's answers. */
     if (s->fd >= 0 && (s->rlen != s->rpos ||
@@ -196,7 +196,7 @@ static int build_request(mcf_client *c, const mcf_call *call, mcf_server *s)
 /* Brings s to the point where its request is ready to send: a connection
  * in step, its protocol known, the meta calls' version checks passed, the
  * request built.  MCF_OK, or the error its items were failed with. */
-static int start_server(mcf_client *c, mcf_call *call, mcf_server *s)
+static inline int start_server(mcf_client *c, mcf_call *call, mcf_server *s)
 {
     s->rlen = s->rpos = 0;
     s->held_off = SIZE_MAX;
@@ -227,22 +227,38 @@ static int start_server(mcf_client *c, mcf_call *call, mcf_server *s)
     return MCF_OK;
 }
 
-int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting)
+/* Starts s once it is ready, at most once per call. */
+static size_t start_once(mcf_client *c, mcf_call *call, mcf_server *s)
+{
+    if (s->call_settled)
+        return 0;
+    s->call_settled = 1;
+    return start_server(c, call, s) == MCF_OK;
+}
+
+int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *started)
 {
     mcf_conn_check_fork(c);
     c->err[0] = 0;
     c->err_rc = 0;
     call->first_error = 0;
     call->held_server = NULL;
-    *connecting = 0;
+    *connecting = *started = 0;
     int64_t now = mcf_now_us();
     int rc = mcf_route_call(c, call, now);
     if (rc != MCF_OK)
         return rc;
+    /* A server whose connection is ready starts at once (the common case:
+     * one pass, no second loop); the others once their connect is done. */
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
-        if (s->count && begin_connect(c, call, s, now) == MCF_IN_PROGRESS)
+        if (!s->count)
+            continue;
+        int brc = begin_connect(c, call, s, now);
+        if (brc == MCF_IN_PROGRESS)
             ++*connecting;
+        else if (brc == MCF_OK)
+            *started += start_once(c, call, s);
     }
     return MCF_OK;
 }
@@ -252,8 +268,8 @@ size_t mcf_engine_start(mcf_client *c, mcf_call *call)
     size_t started = 0;
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
-        if (s->count && !s->call_failed && start_server(c, call, s) == MCF_OK)
-            started++;
+        if (s->count)
+            started += start_once(c, call, s);
     }
     return started;
 }

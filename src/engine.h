@@ -18,7 +18,7 @@
  * that server's items).  MCF_OK and *connecting servers still connecting,
  * or an error for the whole call.  The driver then steps each connecting
  * server (mcf_engine_connect_step) until none is, then mcf_engine_start. */
-int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting);
+int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *started);
 /* Advances the connect of s, and then MCF_PROTO_AUTO's probe (when a socket
  * of mcf_engine_connect_pollset is ready or its wake time came): 1 still
  * connecting, 0 done (ready, or failed with its items answered). */
@@ -31,9 +31,10 @@ static inline int mcf_engine_connecting(const mcf_server *s)
 {
     return s->connecting || s->probing;
 }
-/* Starts every connected server of the call: protocol known, meta checks
- * passed, request built (a server that cannot start fails its items).
- * Returns the number of servers now active. */
+/* Starts every connected server of the call not started yet: protocol
+ * known, meta checks passed, request built (a server that cannot start
+ * fails its items).  mcf_engine_begin already started (*started) the
+ * servers whose connection was ready.  Returns the number it started. */
 size_t mcf_engine_start(mcf_client *c, mcf_call *call);
 /* Opens s's connection, blocking under the connect timeout (a failure is
  * counted against the server unless it was ours: MCF_ERR_RESOURCE,

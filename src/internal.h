@@ -70,7 +70,7 @@ typedef struct mcf_server {
     uint32_t version; /* MCF_META_VERSION(...) */
     char version_str[32];
     int meta_call;        /* this call speaks meta on this server */
-    int call_failed;      /* this call could not connect it: its items are answered */
+    int call_settled;     /* this call started it, or failed its items (could not connect) */
     int probing;          /* 0, PROBING_PROTOCOL or PROBING_VERSION (probe.c) */
     int64_t probe_deadline_us;
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */

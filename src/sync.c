@@ -182,13 +182,14 @@ static void connect_all(mcf_client *c, mcf_call *call, size_t pending)
 
 int mcf_run(mcf_client *c, mcf_call *call)
 {
-    size_t connecting;
-    int rc = mcf_engine_begin(c, call, &connecting);
+    size_t connecting, started;
+    int rc = mcf_engine_begin(c, call, &connecting, &started);
     if (rc != MCF_OK)
         return rc;
-    if (connecting)
+    if (connecting) {
         connect_all(c, call, connecting);
-    size_t started = mcf_engine_start(c, call);
+        started += mcf_engine_start(c, call);
+    }
 
     /* The I/O deadline starts once connections are up. */
     int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
