@@ -254,8 +254,7 @@ int mcserver_restart(mcserver *s)
     return spawn(s);
 }
 
-/* The process state letter from /proc/PID/stat ('T' when stopped), or 0. */
-static char proc_state(pid_t pid)
+char mcserver_proc_state(pid_t pid)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -277,7 +276,7 @@ void mcserver_kill(mcserver *s, int sig)
     if (sig == SIGSTOP) {
         /* kill() returns before the process stops: a request sent at once
          * could still be served.  Wait (at most 2 s) until it is stopped. */
-        for (int i = 0; i < 2000 && proc_state(s->pid) != 'T'; i++) {
+        for (int i = 0; i < 2000 && mcserver_proc_state(s->pid) != 'T'; i++) {
             struct timespec ts = {0, 1000 * 1000};
             nanosleep(&ts, NULL);
         }

@@ -39,6 +39,9 @@ int mcserver_free_port(const char *host);
 int mcserver_raw(const mcserver *s, const char *req, const char *until, char *buf,
                  size_t buflen);
 
+/* The process state letter from /proc/PID/stat ('T' when stopped), or 0. */
+char mcserver_proc_state(pid_t pid);
+
 /* The TCP queues of a 127.0.0.1 server's connections, from /proc/net/tcp:
  * *server_unread = bytes received by the server's sockets and not read by
  * memcached yet; *client_unsent = bytes the clients' sockets (this

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 #include "mcserver.h"
@@ -65,34 +66,6 @@
 #define SMALL_ITEMS 200000 /* about 18 MiB */
 
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-/* The process state letter from /proc/PID/stat ('T' when stopped), or 0. */
-static char proc_state(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *paren = strrchr(buf, ')'); /* the command name may hold spaces */
-    return paren && paren[1] == ' ' ? paren[2] : 0;
-}
 
 /* Samples mcserver_tcp_queues() while a call runs, keeping the largest values. */
 #define SAMPLE_MS 5
@@ -294,7 +267,7 @@ static void abort_pipeline(size_t n, size_t vlen, int shared_value, const char *
     CHECK_RC(mcf_get(f.c, "warmup", 6, &v), MCF_MISS);
 
     mcserver_kill(&f.srv, SIGSTOP);
-    char st = proc_state(f.srv.pid);
+    char st = mcserver_proc_state(f.srv.pid);
     if (st != 'T') {
         t_fail(__FILE__, __LINE__, "memcached %d did not stop (state '%c')", (int)f.srv.pid,
                st ? st : '?');
@@ -334,7 +307,7 @@ static void abort_pipeline(size_t n, size_t vlen, int shared_value, const char *
     uint64_t rx_after = 0, tx_after = 0;
     int clients = mcserver_tcp_queues(&f.srv, &rx_after, &tx_after);
     uint64_t rx = sm.rx_max, tx = sm.tx_max;
-    char st2 = proc_state(f.srv.pid);
+    char st2 = mcserver_proc_state(f.srv.pid);
     printf("INFO: %s: %zu items of %zu bytes, %" PRIu64 " bytes on the wire; call %.0f ms: %s\n",
            t_case_name, n, vlen, total, el, mcf_last_error(f.c));
     printf("INFO: %s: during the call (%d samples): server receive queue up to %" PRIu64

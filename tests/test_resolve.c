@@ -26,6 +26,7 @@
 
 #include "clock.h"
 #include "fakedns.h"
+#include "fake_ifaddrs.h"
 #include "harness.h"
 #include "mcfast.h"
 #include "resolve.h"
@@ -62,28 +63,7 @@ static struct dnsf_server dns;
 enum { IFA_REAL, IFA_SEED, IFA_V4_ONLY, IFA_NO_V4 };
 static int ifa_mode;
 
-typedef struct fake_if {
-    struct ifaddrs ifa;
-    struct sockaddr_storage ss;
-} fake_if;
 static fake_if fake_ifs[3];
-
-static void fake_if_set(fake_if *f, const char *name, const char *ip, fake_if *next)
-{
-    memset(f, 0, sizeof *f);
-    f->ifa.ifa_name = (char *)name;
-    f->ifa.ifa_addr = (struct sockaddr *)&f->ss;
-    f->ifa.ifa_next = next ? &next->ifa : NULL;
-    if (strchr(ip, ':')) {
-        struct sockaddr_in6 *s = (struct sockaddr_in6 *)&f->ss;
-        s->sin6_family = AF_INET6;
-        inet_pton(AF_INET6, ip, &s->sin6_addr);
-    } else {
-        struct sockaddr_in *s = (struct sockaddr_in *)&f->ss;
-        s->sin_family = AF_INET;
-        inet_pton(AF_INET, ip, &s->sin_addr);
-    }
-}
 
 /* IFA_SEED: lo 127.0.0.1 and ::1, eth0 a global IPv6 (the seed host).
  * IFA_V4_ONLY: lo 127.0.0.1, eth0 192.0.2.5, IPv6 switched off entirely.

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 #include "mcserver.h"
@@ -125,10 +126,6 @@ static void fixture_teardown(fixture *f)
         mcserver_kill(&f->srv[i], SIGKILL);
 }
 
-static int contains(const char *hay, const char *needle)
-{
-    return hay && needle && strstr(hay, needle) != NULL;
-}
 
 #define SETUP_OR_RETURN(f, n)                                                        \
     do {                                                                            \

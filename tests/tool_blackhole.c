@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
 
@@ -44,17 +45,7 @@
 #define MIN_KEYS_PER_SERVER 3
 #define KEY_TRIES 100000 /* candidate keys tried to cover every server */
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
-static int contains(const char *hay, const char *needle)
-{
-    return hay && needle && strstr(hay, needle) != NULL;
-}
 
 /* ------------------------------------------------------------------ */
 /* configuration (from the command line, read-only in cases)           */
@@ -80,7 +71,7 @@ typedef struct fixture {
     char msg[NKEYS][256];
 } fixture;
 
-static mcf_client *new_client(const char *list, int max_failures)
+static mcf_client *blackhole_client(const char *list, int max_failures)
 {
     mcf_client *c = mcf_new();
     if (!c)
@@ -112,7 +103,7 @@ static int fixture_setup(fixture *f, const char *case_tag, int max_failures)
             strcat(list, ",");
         strncat(list, g_spec[s], sizeof list - strlen(list) - 1);
     }
-    f->c = new_client(list, max_failures);
+    f->c = blackhole_client(list, max_failures);
     if (!f->c) {
         t_fail(__FILE__, __LINE__, "client setup failed for '%s'", list);
         return -1;
@@ -142,7 +133,7 @@ static int fixture_setup(fixture *f, const char *case_tag, int max_failures)
     for (size_t s = 0; s < g_nsrv; s++) {
         if (g_dead[s])
             continue;
-        mcf_client *one = new_client(g_spec[s], 0);
+        mcf_client *one = blackhole_client(g_spec[s], 0);
         if (!one) {
             t_fail(__FILE__, __LINE__, "client for %s failed", g_spec[s]);
             return -1;
