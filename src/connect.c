@@ -211,7 +211,8 @@ static void report(const char *label, const mcf_addrlist *addrs, const attempt *
     }
 }
 
-static void init_hev(mcf_hev *h, const char *label, const mcf_connect_opts *opts, int64_t t0_us)
+void mcf_hev_start(mcf_hev *h, const char *label, const mcf_addrlist *addrs,
+                   const mcf_connect_opts *opts, int64_t t0_us, int64_t now_us)
 {
     int timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     int delay_ms = opts ? opts->attempt_delay_ms : DEFAULT_ATTEMPT_DELAY_MS;
@@ -223,12 +224,6 @@ static void init_hev(mcf_hev *h, const char *label, const mcf_connect_opts *opts
     h->t0_us = t0_us;
     h->deadline_us = t0_us + (int64_t)timeout_ms * 1000;
     h->winner = -1;
-}
-
-void mcf_hev_start(mcf_hev *h, const char *label, const mcf_addrlist *addrs,
-                   const mcf_connect_opts *opts, int64_t t0_us, int64_t now_us)
-{
-    init_hev(h, label, opts, t0_us);
     h->addrs = *addrs;
     if (h->addrs.n > MCF_MAX_ADDRS)
         h->addrs.n = MCF_MAX_ADDRS;

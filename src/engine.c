@@ -130,11 +130,7 @@ static int begin_probe(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now
 {
     if (s->proto != PROTO_UNKNOWN || c->protocol != MCF_PROTO_AUTO)
         return MCF_OK; /* start_server settles it from the option */
-    int rc = mcf_conn_set_lowat(s, 1) < 0 ? MCF_ERR_IO : mcf_probe_begin(c, s, 1, now);
-    if (rc == MCF_ERR_IO && s->fd >= 0) {
-        mcf_note_error(c, rc, "server %s: setsockopt: %s", s->spec.text, strerror(errno));
-        mcf_conn_abort(s);
-    }
+    int rc = mcf_probe_begin(c, s, 1, now);
     if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
         server_failed(c, call, s, rc);
     return rc;

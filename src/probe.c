@@ -71,6 +71,10 @@ int mcf_probe_begin(mcf_client *c, mcf_server *s, int with_mn, int64_t now)
     s->probing = with_mn ? PROBING_PROTOCOL : PROBING_VERSION;
     s->probe_deadline_us = now + (int64_t)c->io_timeout_ms * 1000;
     s->rlen = s->rpos = 0;
+    /* An idle connection may keep a higher SO_RCVLOWAT from its last call:
+     * the answer is a few bytes. */
+    if (mcf_conn_set_lowat(s, 1) < 0)
+        return probe_done(c, s, MCF_ERR_IO, strerror(errno));
     /* A fresh or idle connection: these few bytes fit in the socket
      * buffer, so this does not wait. */
     int e = mcf_conn_send_bytes(s, probe_req, with_mn ? sizeof probe_req - 1 : VERSION_REQ_LEN,
@@ -132,8 +136,7 @@ size_t mcf_probe_pollset(const mcf_server *s, struct pollfd *out, size_t cap, in
  * a meta call with a version-gated flag). */
 static int probe(mcf_client *c, mcf_server *s, int with_mn)
 {
-    int rc = mcf_conn_set_lowat(s, 1) < 0 ? probe_done(c, s, MCF_ERR_IO, strerror(errno))
-                                           : mcf_probe_begin(c, s, with_mn, mcf_now_us());
+    int rc = mcf_probe_begin(c, s, with_mn, mcf_now_us());
     while (rc == MCF_IN_PROGRESS) {
         struct pollfd p;
         int64_t wake;
