@@ -82,7 +82,8 @@ typedef enum mcf_rc {
     MCF_ERR_COMPRESS = 30,    /* zlib failed (corrupt compressed value) */
     MCF_ERR_NOT_SUPPORTED = 31, /* the server or the client's protocol lacks the feature */
     MCF_ERR_RESOURCE = 32,    /* out of file descriptors (EMFILE, ENFILE) opening a socket */
-    MCF_ERR_LAST = 32
+    MCF_ERR_CANCELLED = 33,   /* async: the client was freed or disconnected first */
+    MCF_ERR_LAST = 33
 } mcf_rc;
 
 /* A static English name of a code ("connection refused or unreachable"). */

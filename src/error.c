@@ -29,6 +29,7 @@ const char *mcf_strerror(int rc)
     case MCF_ERR_COMPRESS: return "compression error";
     case MCF_ERR_NOT_SUPPORTED: return "not supported";
     case MCF_ERR_RESOURCE: return "out of system resources (file descriptors)";
+    case MCF_ERR_CANCELLED: return "request cancelled (the client was freed or disconnected)";
     default: return "unknown error code";
     }
 }
