@@ -45,10 +45,10 @@ all: lib cli
 lib: $(B)/libmcfast.a $(B)/libmcfast.so
 cli: $(B)/mcfast
 
-$(B)/obj/%.o: src/%.c $(wildcard src/*.h) include/mcfast.h | $(B)/obj
+$(B)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(B)/obj
 	$(CC) $(CFLAGS_ALL) -DMCF_BUILDING_LIBRARY -fvisibility=hidden -c $< -o $@
 
-$(B)/pic/%.o: src/%.c $(wildcard src/*.h) include/mcfast.h | $(B)/pic
+$(B)/pic/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(B)/pic
 	$(CC) $(CFLAGS_ALL) -DMCF_BUILDING_LIBRARY -fvisibility=hidden -fPIC -c $< -o $@
 
 $(B)/libmcfast.a: $(LIB_OBJS)

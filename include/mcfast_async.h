@@ -87,7 +87,7 @@ MCF_API mcf_request *mcf_async_get_multi(mcf_client *c, mcf_get_mode mode, int64
                                          const char *const *keys, const size_t *key_lens,
                                          size_t n, mcf_key_cb each, mcf_done_cb done,
                                          void *arg);
-/* One storage command (as mcf_store; call_flags MCF_NOREPLY, ...).  With
+/* One storage command (as mcf_store; call_flags MCF_CALL_NOREPLY, ...).  With
  * noreply the request is done once its bytes are written. */
 MCF_API mcf_request *mcf_async_store(mcf_client *c, mcf_store_mode mode, const char *key,
                                      size_t key_len, const void *value, size_t value_len,

@@ -15,6 +15,43 @@
 /* Longest part of a server's error message shown in ours. */
 #define ERROR_SHOWN_MAX 200
 
+/* The MCF_META_* flags each _ex call takes. */
+#define EX_GET_FLAGS                                                                    \
+    (MCF_META_GET_TTL | MCF_META_GET_LAST_ACCESS | MCF_META_GET_HIT_BEFORE |            \
+     MCF_META_NO_BUMP | MCF_META_SET_TTL | MCF_META_VIVIFY | MCF_META_RECACHE |         \
+     MCF_META_NEW_CAS)
+#define EX_STORE_FLAGS (MCF_META_INVALIDATE | MCF_META_NEW_CAS)
+#define EX_DELETE_FLAGS                                                                 \
+    (MCF_META_INVALIDATE | MCF_META_SET_TTL | MCF_META_COMPARE_CAS | MCF_META_NEW_CAS |  \
+     MCF_META_REMOVE_VALUE)
+#define EX_ARITH_FLAGS                                                                  \
+    (MCF_META_GET_TTL | MCF_META_SET_TTL | MCF_META_VIVIFY | MCF_META_COMPARE_CAS |     \
+     MCF_META_NEW_CAS)
+
+int mcf_call_check_ex(mcf_client *c, const char *fn, mcf_call_kind kind, int mode,
+                      const mcf_meta_opts *opts)
+{
+    unsigned allowed = kind == CALL_GET      ? EX_GET_FLAGS
+                       : kind == CALL_STORE  ? EX_STORE_FLAGS
+                       : kind == CALL_DELETE ? EX_DELETE_FLAGS
+                                             : EX_ARITH_FLAGS;
+    if (kind == CALL_STORE && (mode < MCF_SET || mode > MCF_CAS))
+        return mcf_set_error(c, MCF_ERR_ARG, "%s: unknown mode", fn);
+    if (!opts)
+        return MCF_OK;
+    if (opts->flags & ~allowed)
+        return mcf_set_error(c, MCF_ERR_ARG, "%s: option flags 0x%x do not apply to it", fn,
+                             opts->flags & ~allowed);
+    if (kind == CALL_STORE && (opts->flags & MCF_META_INVALIDATE) && mode != MCF_CAS)
+        return mcf_set_error(c, MCF_ERR_ARG, "%s: MCF_META_INVALIDATE needs mode MCF_CAS", fn);
+    /* md takes T only with I (protocol.txt, Meta Delete). */
+    if (kind == CALL_DELETE && (opts->flags & MCF_META_SET_TTL) &&
+        !(opts->flags & MCF_META_INVALIDATE))
+        return mcf_set_error(c, MCF_ERR_ARG, "%s: MCF_META_SET_TTL needs MCF_META_INVALIDATE",
+                             fn);
+    return MCF_OK;
+}
+
 const char *mcf_srv_label(const mcf_server *s, char *buf, size_t len)
 {
     if (!s->address[0] || strcmp(s->address, s->spec.text) == 0)
@@ -41,22 +78,124 @@ const char *mcf_error_reply_text(char *buf, size_t len, int client_error, const 
     return buf;
 }
 
-void mcf_fail_server(mcf_client *c, mcf_call *call, mcf_server *s, int rc, const char *cause)
+void mcf_slice_enqueue(mcf_slice *sl)
+{
+    mcf_server *s = sl->server;
+    sl->next = NULL;
+    sl->built = 0;
+    if (s->tail)
+        s->tail->next = sl;
+    else
+        s->head = sl;
+    s->tail = sl;
+    if (!s->build_next)
+        s->build_next = sl;
+    sl->queued = 1;
+    sl->call->slices_left++;
+}
+
+void mcf_slice_unlink(mcf_slice *sl)
+{
+    mcf_server *s = sl->server;
+    mcf_slice *prev = NULL, *p = s->head;
+    while (p && p != sl) {
+        prev = p;
+        p = p->next;
+    }
+    if (!p)
+        return;
+    if (prev)
+        prev->next = sl->next;
+    else
+        s->head = sl->next;
+    if (s->tail == sl)
+        s->tail = prev;
+    if (s->build_next == sl)
+        s->build_next = sl->next;
+    sl->next = NULL;
+    sl->queued = 0;
+}
+
+/* sl has left its queue: its call ends with its last slice. */
+static void slice_left(mcf_client *c, mcf_slice *sl)
+{
+    mcf_call *call = sl->call;
+    if (--call->slices_left == 0 && call->on_done)
+        call->on_done(c, call);
+}
+
+static void pop_head(mcf_client *c, mcf_server *s)
+{
+    mcf_slice *sl = s->head;
+    s->head = sl->next;
+    if (!s->head)
+        s->tail = NULL;
+    if (s->build_next == sl)
+        s->build_next = sl->next;
+    sl->next = NULL;
+    sl->queued = 0;
+    slice_left(c, sl);
+}
+
+void mcf_slices_sent(mcf_client *c, mcf_server *s)
+{
+    while (s->head && s->head->built && !s->head->await_replies &&
+           s->head->wend <= s->wsent) {
+        mcf_slice *sl = s->head;
+        /* noreply: every item is done once the request is with the kernel. */
+        s->noreply_dirty = 1;
+        mcf_finish_rest(c, sl, MCF_OK);
+        pop_head(c, s);
+    }
+}
+
+void mcf_slice_done(mcf_client *c, mcf_server *s)
+{
+    mcf_slice *sl = s->head;
+    if (sl->await_replies)
+        s->noreply_dirty = 0;
+    pop_head(c, s);
+    mcf_slices_sent(c, s);
+}
+
+void mcf_fail_queue(mcf_client *c, mcf_server *s, int rc)
+{
+    /* Taken off first: a callback may queue new requests on s, which are
+     * not this failure's. */
+    mcf_slice *sl = s->head;
+    s->head = s->tail = s->build_next = NULL;
+    while (sl) {
+        mcf_slice *next = sl->next;
+        sl->next = NULL;
+        sl->queued = 0;
+        mcf_finish_rest(c, sl, rc);
+        slice_left(c, sl); /* may free sl (an async request's end) */
+        sl = next;
+    }
+}
+
+void mcf_fail_built(mcf_client *c, mcf_server *s, int rc)
+{
+    while (s->head && s->head->built) {
+        mcf_finish_rest(c, s->head, rc);
+        pop_head(c, s);
+    }
+}
+
+void mcf_fail_server(mcf_client *c, mcf_server *s, int rc, const char *cause)
 {
     char label[MCF_LABEL_MAX];
     mcf_note_error(c, rc, "server %s: %s", mcf_srv_label(s, label, sizeof label), cause);
-    mcf_finish_rest(c, call, s, rc);
     mcf_conn_abort(s);
     mcf_conn_record_failure(c, s);
-    s->active = 0;
+    mcf_fail_queue(c, s, rc);
 }
 
-void mcf_fail_unstarted(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
+void mcf_fail_unstarted(mcf_client *c, mcf_slice *sl, int rc)
 {
-    for (size_t p = 0; p < s->count; p++)
-        mcf_finish(c, call, c->order[s->first + p], rc, NULL);
-    s->cursor = s->count;
-    s->active = 0;
+    mcf_finish_rest(c, sl, rc);
+    mcf_slice_unlink(sl);
+    slice_left(c, sl);
 }
 
 void mcf_deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
@@ -93,20 +232,20 @@ void mcf_deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
 void mcf_block_of(const mcf_client *c, const mcf_call *call, size_t i, mcf_block *b)
 {
     const mcf_item *it = &call->items[i];
-    b->compressed = c->zoff[i] != SIZE_MAX;
-    b->value = it->value;
-    b->len = b->compressed ? c->zlen[i] : it->value_len;
+    b->compressed = call->zoff[i] != SIZE_MAX;
+    b->value = b->compressed ? call->zbuf + call->zoff[i] : it->value;
+    b->len = b->compressed ? call->zlen[i] : it->value_len;
     b->flags = it->flags;
     if (b->compressed)
         b->flags |= MCF_FLAG_COMPRESSED;
     else if (c->compress_threshold >= 0)
         b->flags &= ~MCF_FLAG_COMPRESSED; /* reserved: a reader would try to inflate */
-    b->copy = !b->compressed && b->len <= COPY_MAX;
+    b->copy = call->copy_values || (!b->compressed && b->len <= COPY_MAX);
 }
 
 /* Small values are copied next to the header; large and compressed ones
  * are sent from where they are (caller memory, zbuf) without a copy. */
-void mcf_block_append(mcf_client *c, mcf_server *s, size_t start, size_t i, const mcf_block *b)
+void mcf_block_append(mcf_server *s, size_t start, const mcf_block *b)
 {
     if (b->copy) {
         if (b->len)
@@ -114,10 +253,7 @@ void mcf_block_append(mcf_client *c, mcf_server *s, size_t start, size_t i, cons
         s->wlen += b->len;
     } else {
         mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
-        if (b->compressed)
-            mcf_conn_add_seg(s, SEG_ZBUF, c->zoff[i], NULL, b->len);
-        else
-            mcf_conn_add_seg(s, SEG_EXTERNAL, 0, b->value, b->len);
+        mcf_conn_add_seg(s, SEG_EXTERNAL, 0, b->value, b->len);
         start = s->wlen;
     }
     memcpy(s->wbuf + s->wlen, "\r\n", 2);

@@ -22,6 +22,27 @@ typedef enum mcf_call_kind {
     CALL_FLUSH    /* every server */
 } mcf_call_kind;
 
+struct mcf_call;
+
+/* One call's share on one server: its items, order[first .. first+count)
+ * of the call, and how far its replies have got.  Queued on the server in
+ * request order (mcf_server.head .. tail): replies go to the head. */
+typedef struct mcf_slice {
+    struct mcf_call *call;
+    mcf_server *server;
+    struct mcf_slice *next; /* in the server's queue */
+    size_t first, count, cursor;
+    size_t ends_due;   /* text retrieval: END lines still to come (one per command line) */
+    uint64_t wend;     /* the server's wqueued once this request was appended */
+    unsigned char built;   /* its request is in the server's write buffer */
+    unsigned char await_replies; /* replies expected (not noreply) */
+    unsigned char meta;    /* speaks meta on this server */
+    unsigned char zombie;  /* cancelled or timed out after it was built: its replies are
+                            * read and dropped, its items are no longer looked at */
+    unsigned char settled; /* the blocking driver started it or failed it */
+    unsigned char queued;  /* in its server's queue */
+} mcf_slice;
+
 typedef struct mcf_call {
     mcf_call_kind kind;
     int mode; /* mcf_get_mode, mcf_store_mode, or 1=incr/0=decr */
@@ -49,6 +70,28 @@ typedef struct mcf_call {
      * server said about the item goes (may be NULL). */
     const mcf_meta_opts *meta;
     mcf_item_info *info;
+
+    /* Per item, filled by routing (route.c): the blocking driver lends the
+     * client's reusable arrays, an async request brings its own. */
+    uint32_t *srv_of;
+    size_t *order;
+    size_t *zoff; /* compressed value offset in zbuf, SIZE_MAX if none */
+    size_t *zlen;
+    unsigned char *answered; /* its result was handed out */
+    const char **kptr;       /* the key, resolved once */
+    size_t *klen;
+    const char *zbuf;        /* the compressed values (set once routing is done) */
+    /* Per server: nslices is 1 for a call on one key or one server (slices[0]
+     * goes to whichever server routing picks) or the server count (slices[k]
+     * is server k's). */
+    mcf_slice *slices;
+    size_t nslices;
+    size_t slices_left; /* queued and not done */
+    int copy_values;    /* copy every value into the write buffer (async: the
+                         * caller may free it once the request completes early) */
+    int defer;          /* routing an async request: hand nothing out yet */
+    /* Called once every slice is done (async requests; NULL otherwise). */
+    void (*on_done)(mcf_client *c, struct mcf_call *call);
 } mcf_call;
 
 /* Room for srv_label(): spec, " (", address, ")". */
@@ -61,10 +104,10 @@ static inline int mcf_call_has_items(const mcf_call *call)
 }
 
 /* The key of item i, as resolved by routing (route.c). */
-static inline size_t mcf_call_key(const mcf_client *c, size_t i, const char **key)
+static inline size_t mcf_call_key(const mcf_call *call, size_t i, const char **key)
 {
-    *key = c->kptr[i];
-    return c->klen[i];
+    *key = call->kptr[i];
+    return call->klen[i];
 }
 
 /* Hands out item i's result: the callback of a multi-get, the caller's
@@ -72,9 +115,12 @@ static inline size_t mcf_call_key(const mcf_client *c, size_t i, const char **ke
 static inline void mcf_finish(mcf_client *c, mcf_call *call, size_t i, int rc,
                               const mcf_value *v)
 {
-    c->answered[i] = 1;
+    (void)c;
+    call->answered[i] = 1;
     if (mcf_is_error(rc) && !call->first_error)
         call->first_error = rc;
+    if (call->defer)
+        return;
     if (call->kind == CALL_GET) {
         if (call->get_cb)
             call->get_cb(call->ctx, i, rc, v);
@@ -85,28 +131,50 @@ static inline void mcf_finish(mcf_client *c, mcf_call *call, size_t i, int rc,
     }
 }
 
-/* Finishes every item of s not answered yet with rc: s has no more
- * replies for this call. */
-static inline void mcf_finish_rest(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
+/* Finishes every item of slice sl not answered yet with rc: it has no more
+ * replies.  A zombie's items are no longer looked at. */
+static inline void mcf_finish_rest(mcf_client *c, mcf_slice *sl, int rc)
 {
-    for (size_t p = 0; p < s->count; p++) {
-        size_t i = c->order[s->first + p];
-        if (!c->answered[i])
-            mcf_finish(c, call, i, rc, NULL);
-    }
-    s->cursor = s->count;
+    mcf_call *call = sl->call;
+    if (!sl->zombie)
+        for (size_t p = 0; p < sl->count; p++) {
+            size_t i = call->order[sl->first + p];
+            if (!call->answered[i])
+                mcf_finish(c, call, i, rc, NULL);
+        }
+    sl->cursor = sl->count;
 }
 
-/* Server s has every reply of this call. */
-static inline void mcf_server_done(mcf_server *s)
+/* The server has requests queued (sent, being sent or waiting to be built). */
+static inline int mcf_server_busy(const mcf_server *s)
 {
-    s->active = 0;
-    if (s->await_replies)
-        s->noreply_dirty = 0;
+    return s->head != NULL;
 }
 
 /* ---- call.c ---- */
 
+/* Appends sl to its server's queue. */
+void mcf_slice_enqueue(mcf_slice *sl);
+/* Removes sl from its server's queue (wherever it is). */
+void mcf_slice_unlink(mcf_slice *sl);
+/* The head slice of s has every reply: it leaves the queue, and its call
+ * ends when it was the call's last (on_done).  Then every noreply slice
+ * now at the head whose bytes are written is done too. */
+void mcf_slice_done(mcf_client *c, mcf_server *s);
+/* Every noreply slice at the head of s whose bytes are all written is
+ * done (its items MCF_OK). */
+void mcf_slices_sent(mcf_client *c, mcf_server *s);
+/* Fails every item of every slice queued on s with rc and empties the
+ * queue (nothing closed, no failure counted). */
+void mcf_fail_queue(mcf_client *c, mcf_server *s, int rc);
+/* The same for the slices already built (at the head of the queue): those
+ * whose bytes went on a connection that is gone. */
+void mcf_fail_built(mcf_client *c, mcf_server *s, int rc);
+
+/* MCF_OK when an _ex call's mode and options (NULL: none) go together;
+ * else MCF_ERR_ARG with the message naming fn. */
+int mcf_call_check_ex(mcf_client *c, const char *fn, mcf_call_kind kind, int mode,
+                      const mcf_meta_opts *opts);
 /* "spec" or "spec (address)" when the address says more than the spec;
  * buf has MCF_LABEL_MAX bytes. */
 const char *mcf_srv_label(const mcf_server *s, char *buf, size_t len);
@@ -119,12 +187,14 @@ const char *mcf_error_reply_text(char *buf, size_t len, int client_error, const 
                                  size_t msg_len);
 /* Room for mcf_error_reply_text(). */
 #define MCF_ERROR_TEXT_MAX 240
-/* Fails every key of s not answered yet, closes the connection abortively
- * (its stream is no longer in a known state, and request bytes not sent
- * yet must not reach the server later) and counts a failure. */
-void mcf_fail_server(mcf_client *c, mcf_call *call, mcf_server *s, int rc, const char *cause);
-/* Fails every item of a server that could not be started (nothing sent). */
-void mcf_fail_unstarted(mcf_client *c, mcf_call *call, mcf_server *s, int rc);
+/* Fails every key queued on s not answered yet (every call's), closes the
+ * connection abortively (its stream is no longer in a known state, and
+ * request bytes not sent yet must not reach the server later) and counts
+ * a failure. */
+void mcf_fail_server(mcf_client *c, mcf_server *s, int rc, const char *cause);
+/* Fails the items of slice sl, which was not started (nothing sent), and
+ * takes it out of its server's queue. */
+void mcf_fail_unstarted(mcf_client *c, mcf_slice *sl, int rc);
 /* Hands a VALUE (codec.h; meta replies are put in that form) to item i:
  * inflated when it carries the zlib flag, kept in s->rbuf by offset for a
  * single get. */
@@ -152,6 +222,6 @@ static inline size_t mcf_block_room(const mcf_block *b)
 /* Appends the data block and CRLF after its header line, which begins at
  * wbuf offset `start` (text "set ..." and meta "ms ..." alike).  The caller
  * has reserved mcf_block_room() bytes and MCF_BLOCK_SEGS segments. */
-void mcf_block_append(mcf_client *c, mcf_server *s, size_t start, size_t i, const mcf_block *b);
+void mcf_block_append(mcf_server *s, size_t start, const mcf_block *b);
 
 #endif

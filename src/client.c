@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "async.h"
 #include "call.h"
 #include "codec.h"
 #include "engine.h"
@@ -25,12 +26,19 @@ mcf_client *mcf_new(void)
     c->compress_threshold = -1;
     c->compress_ratio = 80;
     c->failure_timeout_s = 10;
+    /* A blocking call routes into these even with no server (to say so). */
+    c->sync_slices = calloc(1, sizeof *c->sync_slices);
+    if (!c->sync_slices) {
+        free(c);
+        return NULL;
+    }
     return c;
 }
 
 static void free_servers(mcf_client *c)
 {
     mcf_conn_check_fork(c); /* never sync a socket inherited from the parent */
+    mcf_async_cancel_all(c);
     for (size_t i = 0; i < c->nservers; i++) {
         mcf_conn_sync(c, &c->servers[i]);
         mcf_conn_free(c, &c->servers[i]);
@@ -41,6 +49,7 @@ static void free_servers(mcf_client *c)
     c->servers = NULL;
     c->pfds = NULL;
     c->pmap = NULL;
+    c->sync_slices[0] = (mcf_slice){0};
     c->nservers = 0;
     mcf_dist_free(&c->dist);
     c->dist_dirty = 1;
@@ -51,7 +60,9 @@ void mcf_free(mcf_client *c)
     if (!c)
         return;
     free_servers(c);
+    mcf_async_free(c);
     mcf_resolver_free(c->resolver);
+    free(c->sync_slices);
     free(c->srv_of);
     free(c->order);
     free(c->zoff);
@@ -67,11 +78,21 @@ void mcf_free(mcf_client *c)
 /* Installs a parsed server list (takes ownership of specs). */
 static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
 {
+    if (c->inflight) {
+        free(specs);
+        return mcf_set_error(c, MCF_ERR_ARG,
+                             "the server list cannot change while %zu async requests are in "
+                             "flight",
+                             c->inflight);
+    }
     mcf_server *servers = calloc(n, sizeof *servers);
     /* Room for every connect attempt of every server (connect_servers). */
     struct pollfd *pfds = calloc(n * MCF_MAX_ADDRS, sizeof *pfds);
     mcf_server **pmap = calloc(n, sizeof *pmap);
-    if (!servers || !pfds || !pmap) {
+    mcf_slice *slices = realloc(c->sync_slices, (n ? n : 1) * sizeof *slices);
+    if (slices)
+        c->sync_slices = slices;
+    if (!servers || !pfds || !pmap || !slices) {
         free(servers);
         free(pfds);
         free(pmap);
@@ -79,6 +100,7 @@ static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
         return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
+        servers[i].client = c;
         servers[i].spec = specs[i];
         servers[i].fd = -1;
         servers[i].held_off = SIZE_MAX;
@@ -404,29 +426,8 @@ int mcf_touch(mcf_client *c, const char *key, size_t key_len, int64_t exptime,
 
 /* ---- meta-only calls (mcf_*_ex) ---- */
 
-/* The MCF_META_* flags each _ex call takes. */
-#define EX_GET_FLAGS                                                                    \
-    (MCF_META_GET_TTL | MCF_META_GET_LAST_ACCESS | MCF_META_GET_HIT_BEFORE |            \
-     MCF_META_NO_BUMP | MCF_META_SET_TTL | MCF_META_VIVIFY | MCF_META_RECACHE |         \
-     MCF_META_NEW_CAS)
-#define EX_STORE_FLAGS (MCF_META_INVALIDATE | MCF_META_NEW_CAS)
-#define EX_DELETE_FLAGS                                                                 \
-    (MCF_META_INVALIDATE | MCF_META_SET_TTL | MCF_META_COMPARE_CAS | MCF_META_NEW_CAS |  \
-     MCF_META_REMOVE_VALUE)
-#define EX_ARITH_FLAGS                                                                  \
-    (MCF_META_GET_TTL | MCF_META_SET_TTL | MCF_META_VIVIFY | MCF_META_COMPARE_CAS |     \
-     MCF_META_NEW_CAS)
-
 static const mcf_meta_opts no_opts;
 
-/* MCF_OK when opts (NULL: none) only has flags from `allowed`. */
-static int ex_check(mcf_client *c, const char *fn, const mcf_meta_opts *opts, unsigned allowed)
-{
-    if (opts && (opts->flags & ~allowed))
-        return mcf_set_error(c, MCF_ERR_ARG, "%s: option flags 0x%x do not apply to it", fn,
-                             opts->flags & ~allowed);
-    return MCF_OK;
-}
 
 int mcf_get_ex(mcf_client *c, const char *key, size_t key_len, const mcf_meta_opts *opts,
                mcf_value *out, mcf_item_info *info)
@@ -436,7 +437,7 @@ int mcf_get_ex(mcf_client *c, const char *key, size_t key_len, const mcf_meta_op
     memset(out, 0, sizeof *out);
     if (info)
         memset(info, 0, sizeof *info);
-    int rc = ex_check(c, "mcf_get_ex", opts, EX_GET_FLAGS);
+    int rc = mcf_call_check_ex(c, "mcf_get_ex", CALL_GET, MCF_GETS, opts);
     if (rc != MCF_OK)
         return rc;
     const char *keys[1] = {key};
@@ -467,14 +468,9 @@ int mcf_store_ex(mcf_client *c, mcf_store_mode mode, const char *key, size_t key
 {
     if (!c)
         return MCF_ERR_ARG;
-    if (mode < MCF_SET || mode > MCF_CAS)
-        return mcf_set_error(c, MCF_ERR_ARG, "mcf_store_ex: unknown mode");
-    int rc = ex_check(c, "mcf_store_ex", opts, EX_STORE_FLAGS);
+    int rc = mcf_call_check_ex(c, "mcf_store_ex", CALL_STORE, (int)mode, opts);
     if (rc != MCF_OK)
         return rc;
-    if (opts && (opts->flags & MCF_META_INVALIDATE) && mode != MCF_CAS)
-        return mcf_set_error(c, MCF_ERR_ARG,
-                             "mcf_store_ex: MCF_META_INVALIDATE needs mode MCF_CAS");
     mcf_item it = {.key = key, .key_len = key_len, .value = value, .value_len = value_len,
                    .flags = flags, .exptime = exptime, .cas = cas};
     return ex_item(c, CALL_STORE, (int)mode, &it, opts, info);
@@ -484,13 +480,9 @@ int mcf_delete_ex(mcf_client *c, const char *key, size_t key_len, const mcf_meta
 {
     if (!c)
         return MCF_ERR_ARG;
-    int rc = ex_check(c, "mcf_delete_ex", opts, EX_DELETE_FLAGS);
+    int rc = mcf_call_check_ex(c, "mcf_delete_ex", CALL_DELETE, 0, opts);
     if (rc != MCF_OK)
         return rc;
-    /* md takes T only with I (protocol.txt, Meta Delete). */
-    if (opts && (opts->flags & MCF_META_SET_TTL) && !(opts->flags & MCF_META_INVALIDATE))
-        return mcf_set_error(c, MCF_ERR_ARG,
-                             "mcf_delete_ex: MCF_META_SET_TTL needs MCF_META_INVALIDATE");
     mcf_item it = {.key = key, .key_len = key_len};
     return ex_item(c, CALL_DELETE, 0, &it, opts, NULL);
 }
@@ -500,7 +492,7 @@ static int arith_ex(mcf_client *c, int incr, const char *key, size_t key_len, ui
 {
     if (!c)
         return MCF_ERR_ARG;
-    int rc = ex_check(c, incr ? "mcf_incr_ex" : "mcf_decr_ex", opts, EX_ARITH_FLAGS);
+    int rc = mcf_call_check_ex(c, incr ? "mcf_incr_ex" : "mcf_decr_ex", CALL_ARITH, incr, opts);
     if (rc != MCF_OK)
         return rc;
     mcf_item it = {.key = key, .key_len = key_len, .delta = delta};
@@ -599,6 +591,7 @@ void mcf_disconnect_all(mcf_client *c)
     if (!c)
         return;
     mcf_conn_check_fork(c);
+    mcf_async_cancel_all(c);
     for (size_t i = 0; i < c->nservers; i++) {
         mcf_conn_sync(c, &c->servers[i]);
         mcf_conn_close(&c->servers[i]);

@@ -20,6 +20,15 @@
 #define RECV_MIN_ROOM 4096
 #define IOV_BATCH 64
 
+/* One of our sockets (an attempt's, c-ares's) is about to close: whoever
+ * watches it hears first. */
+static void socket_closing(void *arg, int fd)
+{
+    mcf_client *c = arg;
+    if (c->fd_closing)
+        c->fd_closing(c, fd);
+}
+
 /* The addresses are known: Happy Eyeballs begins, with what is left of
  * the connect deadline that began at s->connect_t0_us. */
 static int begin_attempts(mcf_client *c, mcf_server *s, const mcf_addrlist *addrs,
@@ -28,6 +37,8 @@ static int begin_attempts(mcf_client *c, mcf_server *s, const mcf_addrlist *addr
     mcf_connect_opts o = {c->connect_timeout_ms, c->attempt_delay_ms, c->keepalive};
     s->connecting = CONNECTING_SOCKET;
     mcf_hev_start(&s->hev, s->spec.text, addrs, &o, s->connect_t0_us, now_us);
+    s->hev.closing = socket_closing;
+    s->hev.closing_arg = c;
     return mcf_conn_open_step(c, s, now_us);
 }
 
@@ -36,8 +47,11 @@ static int begin_attempts(mcf_client *c, mcf_server *s, const mcf_addrlist *addr
 int mcf_conn_open_start(mcf_client *c, mcf_server *s, int64_t now_us)
 {
     s->connect_t0_us = now_us;
-    if (!c->resolver && !(c->resolver = mcf_resolver_new()))
-        return mcf_set_error(c, MCF_ERR_NOMEM, "connect %s: out of memory", s->spec.text);
+    if (!c->resolver) {
+        if (!(c->resolver = mcf_resolver_new()))
+            return mcf_set_error(c, MCF_ERR_NOMEM, "connect %s: out of memory", s->spec.text);
+        mcf_resolver_on_close(c->resolver, socket_closing, c);
+    }
     mcf_lookup_start(c->resolver, &s->spec, &s->lookup);
     if (!s->lookup.done) {
         s->connecting = CONNECTING_RESOLVE;
@@ -196,14 +210,20 @@ int mcf_conn_open(mcf_client *c, mcf_server *s)
 
 static void close_conn(mcf_server *s, int abortive)
 {
-    if (s->fd >= 0)
+    if (s->fd >= 0) {
+        if (s->client->fd_closing)
+            s->client->fd_closing(s->client, s->fd);
         s->tr->close(s->tr_ctx, s->fd, abortive);
+    }
     s->fd = -1;
     s->tr_ctx = NULL;
     s->proto = PROTO_UNKNOWN; /* learned again on the next connection */
     s->version_known = 0;     /* an upgrade may come with a restart */
     /* rbuf and held_off stay: a value handed out this call lives there. */
     s->noreply_dirty = 0;
+    /* Bytes not written are dropped with the connection. */
+    mcf_conn_reset_request(s);
+    s->wqueued = s->wsent = 0;
 }
 
 void mcf_conn_close(mcf_server *s)
@@ -292,6 +312,7 @@ void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size
 {
     if (len == 0)
         return;
+    s->wqueued += len;
     /* Contiguous bytes of the same buffer extend the last segment. */
     if (s->nsegs) {
         mcf_seg *last = &s->segs[s->nsegs - 1];
@@ -303,16 +324,14 @@ void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size
     s->segs[s->nsegs++] = (mcf_seg){kind, off, ptr, len};
 }
 
-int mcf_conn_send(mcf_client *c, mcf_server *s)
+int mcf_conn_send(mcf_server *s)
 {
     while (s->seg_i < s->nsegs) {
         struct iovec iov[IOV_BATCH];
         int niov = 0;
         for (size_t i = s->seg_i; i < s->nsegs && niov < IOV_BATCH; i++) {
             const mcf_seg *g = &s->segs[i];
-            const char *base = g->kind == SEG_WBUF  ? s->wbuf + g->off
-                               : g->kind == SEG_ZBUF ? c->zbuf + g->off
-                                                     : g->ptr;
+            const char *base = g->kind == SEG_WBUF ? s->wbuf + g->off : g->ptr;
             size_t skip = i == s->seg_i ? s->seg_done : 0;
             iov[niov].iov_base = (void *)(uintptr_t)(base + skip);
             iov[niov].iov_len = g->len - skip;
@@ -323,6 +342,7 @@ int mcf_conn_send(mcf_client *c, mcf_server *s)
             return 0;
         if (w < 0)
             return (int)w;
+        s->wsent += (uint64_t)w;
         size_t left = (size_t)w;
         while (left && s->seg_i < s->nsegs) {
             size_t rest = s->segs[s->seg_i].len - s->seg_done;

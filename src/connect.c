@@ -79,16 +79,19 @@ static void cause_text(int cause, char *buf, size_t len)
     snprintf(buf, len, "%s", s);
 }
 
-static void close_attempt(attempt *a)
+static void close_attempt(const mcf_hev *h, attempt *a)
 {
-    if (a->fd >= 0)
+    if (a->fd >= 0) {
+        if (h->closing)
+            h->closing(h->closing_arg, a->fd);
         close(a->fd);
+    }
     a->fd = -1;
 }
 
-static void fail_attempt(attempt *a, int cause)
+static void fail_attempt(const mcf_hev *h, attempt *a, int cause)
 {
-    close_attempt(a);
+    close_attempt(h, a);
     a->state = AT_FAILED;
     a->cause = cause;
 }
@@ -109,7 +112,7 @@ static int check_self(int fd, int family)
     return ll == pl && memcmp(&l, &p, ll) == 0;
 }
 
-static void connect_step(attempt *a, const mcf_addr *addr, int64_t now)
+static void connect_step(const mcf_hev *h, attempt *a, const mcf_addr *addr, int64_t now)
 {
     if (connect(a->fd, (const struct sockaddr *)&addr->ss, addr->len) == 0) {
         a->state = AT_WON;
@@ -132,18 +135,18 @@ static void connect_step(attempt *a, const mcf_addr *addr, int64_t now)
             a->retry_us = now + UNIX_RETRY_US;
             return;
         }
-        fail_attempt(a, EAGAIN);
+        fail_attempt(h, a, EAGAIN);
         return;
     case EISCONN:
         a->state = AT_WON;
         return;
     default:
-        fail_attempt(a, errno);
+        fail_attempt(h, a, errno);
         return;
     }
 }
 
-static void start_attempt(attempt *a, const mcf_addr *addr, int64_t now)
+static void start_attempt(const mcf_hev *h, attempt *a, const mcf_addr *addr, int64_t now)
 {
     a->start_us = now;
     a->fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -152,7 +155,7 @@ static void start_attempt(attempt *a, const mcf_addr *addr, int64_t now)
         a->cause = errno;
         return;
     }
-    connect_step(a, addr, now);
+    connect_step(h, a, addr, now);
 }
 
 static void tune_winner(int fd, int family, int keepalive)
@@ -238,7 +241,7 @@ void mcf_hev_start(mcf_hev *h, const char *label, const mcf_addrlist *addrs,
 void mcf_hev_abort(mcf_hev *h)
 {
     for (size_t i = 0; i < h->next; i++)
-        close_attempt(&h->at[i]);
+        close_attempt(h, &h->at[i]);
     h->next = 0;
 }
 
@@ -254,7 +257,7 @@ static void start_due_attempts(mcf_hev *h, int64_t now)
     while (h->winner < 0 && h->next < h->addrs.n && now < h->deadline_us &&
            (now >= h->next_at || active == 0)) {
         attempt *a = &h->at[h->next];
-        start_attempt(a, &h->addrs.addr[h->next], now);
+        start_attempt(h, a, &h->addrs.addr[h->next], now);
         h->next++;
         if (a->state == AT_WON) {
             h->winner = (long)(h->next - 1);
@@ -301,13 +304,13 @@ static int collect_attempts(mcf_hev *h, int64_t now)
                 h->winner = (long)pidx[k];
             a->state = AT_WON;
         } else {
-            fail_attempt(a, soerr);
+            fail_attempt(h, a, soerr);
             h->next_at = now; /* a failure starts the next attempt at once */
         }
     }
     for (size_t i = 0; i < h->next && h->winner < 0; i++) {
         if (h->at[i].state == AT_UNIX_WAIT && now >= h->at[i].retry_us) {
-            connect_step(&h->at[i], &h->addrs.addr[i], now);
+            connect_step(h, &h->at[i], &h->addrs.addr[i], now);
             if (h->at[i].state == AT_WON)
                 h->winner = (long)i;
             else if (h->at[i].state == AT_FAILED)
@@ -325,7 +328,7 @@ static int finish_hev(mcf_hev *h, int rc, int64_t now, mcf_connected *out, char 
         attempt *w = &h->at[h->winner];
         for (size_t i = 0; i < h->next; i++)
             if ((long)i != h->winner)
-                close_attempt(&h->at[i]);
+                close_attempt(h, &h->at[i]);
         tune_winner(w->fd, h->addrs.addr[h->winner].family, h->keepalive);
         out->fd = w->fd;
         out->addr = h->addrs.addr[h->winner];

@@ -49,6 +49,10 @@ typedef struct mcf_hev {
     int64_t deadline_us;
     int64_t next_at;   /* when the next attempt may start */
     int delay_ms, keepalive;
+    /* Told before an attempt's socket is closed (an event loop may watch
+     * it); NULL after mcf_hev_start, set it after. */
+    void (*closing)(void *arg, int fd);
+    void *closing_arg;
 } mcf_hev;
 
 /* t0_us: when the connect began (the deadline counts from there, so time

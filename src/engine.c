@@ -19,84 +19,73 @@
  * short enough to catch a server restart or a late reply. */
 #define IDLE_CHECK_US 1000
 
-/* Parses every complete reply in the buffer, in the protocol of this
- * call on s. */
-static void parse_replies(mcf_client *c, mcf_call *call, mcf_server *s)
+/* Parses every complete reply in the buffer, each in the protocol of the
+ * request at the head of s's queue. */
+static void parse_replies(mcf_client *c, mcf_server *s)
 {
-    ssize_t (*parse_one)(mcf_client *, mcf_call *, mcf_server *) =
-        s->meta_call ? mcf_ops_meta_parse_one : mcf_ops_text_parse_one;
     s->need = 0;
-    while (s->active) {
-        ssize_t n = parse_one(c, call, s);
+    while (s->head && s->head->built) {
+        ssize_t n = s->head->meta ? mcf_ops_meta_parse_one(c, s) : mcf_ops_text_parse_one(c, s);
         if (n == 0)
             return;
         if (n < 0) {
-            mcf_fail_server(c, call, s,
-                            n == MCF_PARSE_TOO_LARGE ? MCF_ERR_TOO_LARGE : MCF_ERR_PROTOCOL,
+            mcf_fail_server(c, s, n == MCF_PARSE_TOO_LARGE ? MCF_ERR_TOO_LARGE : MCF_ERR_PROTOCOL,
                             mcf_parse_strerror(n));
             return;
         }
     }
 }
 
-int mcf_engine_take(mcf_client *c, mcf_call *call, mcf_server *s, ssize_t got)
+/* Replies still due on s. */
+static int awaiting(const mcf_server *s)
+{
+    return s->head && s->head->built;
+}
+
+int mcf_engine_take(mcf_client *c, mcf_server *s, ssize_t got)
 {
     if (got == -EAGAIN)
         return 0;
     if (got == 0) {
-        mcf_fail_server(c, call, s, MCF_ERR_IO, "connection closed by server");
+        mcf_fail_server(c, s, MCF_ERR_IO, "connection closed by server");
         return -1;
     }
     if (got < 0) {
-        mcf_fail_server(c, call, s, got == -ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_IO,
-                        strerror((int)-got));
+        mcf_fail_server(c, s, got == -ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_IO, strerror((int)-got));
         return -1;
     }
-    parse_replies(c, call, s);
+    parse_replies(c, s);
     return 1;
 }
 
-void mcf_engine_read(mcf_client *c, mcf_call *call, mcf_server *s)
+void mcf_engine_read(mcf_client *c, mcf_server *s)
 {
     for (;;) {
         ssize_t got = mcf_conn_recv(s, s->need, 0);
         /* Read again only if the buffer was filled: more may be waiting. */
         int room_filled = got > 0 && s->rlen == s->rcap;
-        if (mcf_engine_take(c, call, s, got) <= 0 || !s->active || !room_filled)
+        if (mcf_engine_take(c, s, got) <= 0 || !awaiting(s) || !room_filled)
             return;
     }
 }
 
-static void on_sent(mcf_client *c, mcf_call *call, mcf_server *s)
+void mcf_engine_send(mcf_client *c, mcf_server *s)
 {
-    if (s->await_replies)
-        return;
-    /* noreply: every item is done once the request is with the kernel. */
-    for (size_t p = 0; p < s->count; p++)
-        mcf_finish(c, call, c->order[s->first + p], MCF_OK, NULL);
-    s->cursor = s->count;
-    s->active = 0;
-    s->noreply_dirty = 1;
-}
-
-void mcf_engine_send(mcf_client *c, mcf_call *call, mcf_server *s)
-{
-    int r = mcf_conn_send(c, s);
+    int r = mcf_conn_send(s);
     if (r < 0) {
-        mcf_fail_server(c, call, s, MCF_ERR_IO, strerror(-r));
+        mcf_fail_server(c, s, MCF_ERR_IO, strerror(-r));
         return;
     }
-    if (r == 1)
-        on_sent(c, call, s);
+    mcf_slices_sent(c, s);
 }
 
-void mcf_engine_time_out(mcf_client *c, mcf_call *call, mcf_server *s)
+void mcf_engine_time_out(mcf_client *c, mcf_server *s, int timeout_ms)
 {
     char msg[96];
-    snprintf(msg, sizeof msg, "no %s within the %d ms I/O timeout",
-             s->seg_i < s->nsegs ? "progress sending the request" : "complete reply",
-             c->io_timeout_ms);
-    mcf_fail_server(c, call, s, MCF_ERR_TIMEOUT, msg);
+    snprintf(msg, sizeof msg, "no %s within the %d ms %s",
+             s->seg_i < s->nsegs ? "progress sending the request" : "complete reply", timeout_ms,
+             timeout_ms == c->io_timeout_ms ? "I/O timeout" : "deadline");
+    mcf_fail_server(c, s, MCF_ERR_TIMEOUT, msg);
 }
 
 int mcf_engine_connect(mcf_client *c, mcf_server *s)
@@ -108,71 +97,66 @@ int mcf_engine_connect(mcf_client *c, mcf_server *s)
     return rc;
 }
 
-/* A server that could not be connected or probed: its items fail with
- * its error, and it is not started. */
-static void server_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
-{
-    mcf_fail_unstarted(c, call, s, rc);
-    s->call_settled = 1;
-}
-
-static void connect_failed(mcf_client *c, mcf_call *call, mcf_server *s, int rc)
+/* A server that could not be connected: every request queued on it fails
+ * with its error, nothing sent. */
+static void connect_failed(mcf_client *c, mcf_server *s, int rc)
 {
     /* Out of descriptors or memory here is no fault of the server's. */
     if (rc != MCF_ERR_RESOURCE && rc != MCF_ERR_NOMEM)
         mcf_conn_record_failure(c, s);
-    server_failed(c, call, s, rc);
+    mcf_fail_queue(c, s, rc);
 }
 
 /* Once connected: MCF_PROTO_AUTO's probe, begun here so that the servers
  * of a call are probed side by side too (probe.c counts its failures). */
-static int begin_probe(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
+static int begin_probe(mcf_client *c, mcf_server *s, int64_t now)
 {
     if (s->proto != PROTO_UNKNOWN || c->protocol != MCF_PROTO_AUTO)
-        return MCF_OK; /* start_server settles it from the option */
+        return MCF_OK; /* start_slice settles it from the option */
     int rc = mcf_probe_begin(c, s, 1, now);
     if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
-        server_failed(c, call, s, rc);
+        mcf_fail_queue(c, s, rc);
     return rc;
 }
 
-/* Begins the connect of s when it has no connection in step: MCF_IN_PROGRESS
- * while it connects, otherwise the server is ready or has failed. */
-static int begin_connect(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
+int mcf_engine_ready(mcf_client *c, mcf_server *s, int64_t now)
 {
-    s->call_settled = 0;
+    if (mcf_engine_connecting(s))
+        return MCF_IN_PROGRESS;
     /* Unread bytes before a request means the stream is out of step (a
-     * late reply): never let them be read as this call's answers. */
-    if (s->fd >= 0 && (s->rlen != s->rpos ||
-                       (now - s->last_used_us > IDLE_CHECK_US && !mcf_conn_idle_ok(s))))
+     * late reply): never let them be read as this request's answers.  Only
+     * checked with nothing in flight (the oldest request not sent yet). */
+    if (s->fd >= 0 && s->head == s->build_next &&
+        (s->rlen != s->rpos ||
+         (now - s->last_used_us > IDLE_CHECK_US && !mcf_conn_idle_ok(s))))
         mcf_conn_close(s);
     if (s->fd >= 0)
-        return begin_probe(c, call, s, now);
+        return begin_probe(c, s, now);
     int rc = mcf_conn_open_start(c, s, now);
     if (rc == MCF_OK)
-        return begin_probe(c, call, s, now);
+        return begin_probe(c, s, now);
     if (rc != MCF_IN_PROGRESS)
-        connect_failed(c, call, s, rc);
+        connect_failed(c, s, rc);
     return rc;
 }
 
-int mcf_engine_connect_step(mcf_client *c, mcf_call *call, mcf_server *s, int64_t now)
+int mcf_engine_connect_step(mcf_client *c, mcf_server *s, int64_t now)
 {
     int rc;
     if (s->probing) {
         rc = mcf_probe_step(c, s, now);
         if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
-            server_failed(c, call, s, rc);
+            mcf_fail_queue(c, s, rc);
         return rc == MCF_IN_PROGRESS;
     }
     rc = mcf_conn_open_step(c, s, now);
     if (rc == MCF_IN_PROGRESS)
         return 1;
     if (rc != MCF_OK) {
-        connect_failed(c, call, s, rc);
+        connect_failed(c, s, rc);
         return 0;
     }
-    return begin_probe(c, call, s, now) == MCF_IN_PROGRESS;
+    return begin_probe(c, s, now) == MCF_IN_PROGRESS;
 }
 
 size_t mcf_engine_connect_pollset(const mcf_client *c, const mcf_server *s,
@@ -183,53 +167,103 @@ size_t mcf_engine_connect_pollset(const mcf_client *c, const mcf_server *s,
     return mcf_conn_open_pollset(c, s, out, cap, wake_us);
 }
 
-static int build_request(mcf_client *c, const mcf_call *call, mcf_server *s)
+/* Which protocol sl speaks: version, stats and flush_all always text. */
+static void settle_protocol(mcf_slice *sl)
 {
-    mcf_conn_reset_request(s);
-    return s->meta_call ? mcf_ops_meta_build(c, call, s) : mcf_ops_text_build(c, call, s);
+    const mcf_call *call = sl->call;
+    sl->meta = sl->server->proto == PROTO_IS_META &&
+               (call->kind == CALL_GET || mcf_call_has_items(call));
 }
 
-/* Brings s to the point where its request is ready to send: a connection
- * in step, its protocol known, the meta calls' version checks passed, the
- * request built.  MCF_OK, or the error its items were failed with. */
-static inline int start_server(mcf_client *c, mcf_call *call, mcf_server *s)
+/* Appends sl's request to its server's write buffer (the first slice not
+ * built yet, on a connection in step whose protocol is known, meta checks
+ * passed): MCF_OK, or the error its items were failed with. */
+static int build_slice(mcf_client *c, mcf_slice *sl)
 {
-    s->rlen = s->rpos = 0;
-    s->held_off = SIZE_MAX;
-    s->need = 0;
+    mcf_server *s = sl->server;
+    const mcf_call *call = sl->call;
+    if (s->seg_i == s->nsegs)
+        mcf_conn_reset_request(s); /* everything before was written */
+    size_t wlen0 = s->wlen, nsegs0 = s->nsegs;
+    uint64_t wqueued0 = s->wqueued;
+    int rc = sl->meta ? mcf_ops_meta_build(c, sl) : mcf_ops_text_build(c, sl);
+    if (rc != MCF_OK) {
+        s->wlen = wlen0;
+        s->nsegs = nsegs0;
+        s->wqueued = wqueued0;
+        if (rc == MCF_ERR_NOMEM)
+            mcf_note_error(c, rc, "server %s: out of memory building the request",
+                           s->spec.text);
+        mcf_fail_unstarted(c, sl, rc);
+        return rc;
+    }
+    sl->built = 1;
+    sl->wend = s->wqueued;
+    s->build_next = sl->next;
+    sl->await_replies = !call->noreply || call->kind == CALL_GET ||
+                        call->kind == CALL_VERSION || call->kind == CALL_STATS || sl->meta;
+    return MCF_OK;
+}
+
+/* Brings sl, the next slice of its server to build, to the point where
+ * its request is ready to send: protocol known, meta checks passed, built.
+ * MCF_OK, or the error its items were failed with. */
+static int start_slice(mcf_client *c, mcf_slice *sl)
+{
+    mcf_server *s = sl->server;
+    if (s->head == sl) {
+        /* Nothing in flight: the read buffer starts over. */
+        s->rlen = s->rpos = 0;
+        s->held_off = SIZE_MAX;
+        s->need = 0;
+    }
     int rc = MCF_OK;
     if (s->proto == PROTO_UNKNOWN)
         rc = mcf_probe_protocol(c, s);
     if (rc == MCF_OK) {
-        /* version, stats and flush_all always speak text. */
-        s->meta_call =
-            s->proto == PROTO_IS_META && (call->kind == CALL_GET || mcf_call_has_items(call));
-        if (call->meta)
-            rc = mcf_probe_check_meta(c, call, s);
-    }
-    if (rc == MCF_OK) {
-        rc = build_request(c, call, s);
-        if (rc != MCF_OK)
-            mcf_note_error(c, rc, "server %s: out of memory building the request",
-                           s->spec.text);
+        settle_protocol(sl);
+        if (sl->call->meta)
+            rc = mcf_probe_check_meta(c, sl);
     }
     if (rc != MCF_OK) {
-        mcf_fail_unstarted(c, call, s, rc);
+        mcf_fail_unstarted(c, sl, rc);
         return rc;
     }
-    s->active = 1;
-    s->await_replies = !call->noreply || call->kind == CALL_GET || call->kind == CALL_VERSION ||
-                       call->kind == CALL_STATS || s->meta_call;
-    return MCF_OK;
+    return build_slice(c, sl);
 }
 
-/* Starts s once it is ready, at most once per call. */
-static size_t start_once(mcf_client *c, mcf_call *call, mcf_server *s)
+/* Starts sl once its server is ready, at most once per call. */
+static size_t start_once(mcf_client *c, mcf_slice *sl)
 {
-    if (s->call_settled)
-        return 0;
-    s->call_settled = 1;
-    return start_server(c, call, s) == MCF_OK;
+    if (sl->settled || sl->cursor == sl->count)
+        return 0; /* started, or failed with its server */
+    sl->settled = 1;
+    return start_slice(c, sl) == MCF_OK;
+}
+
+void mcf_engine_build(mcf_client *c, mcf_server *s, int64_t now)
+{
+    s->build_blocked = 0;
+    while (s->build_next && s->fd >= 0 && !mcf_engine_connecting(s)) {
+        mcf_slice *sl = s->build_next;
+        if (s->proto != PROTO_UNKNOWN) {
+            settle_protocol(sl);
+            if (mcf_probe_needs_version(sl)) {
+                /* The version is asked without blocking, on a connection
+                 * with nothing in flight (the answer must come first). */
+                if (s->head != sl) {
+                    s->build_blocked = 1;
+                    return;
+                }
+                int rc = mcf_probe_begin(c, s, 0, now);
+                if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
+                    mcf_fail_queue(c, s, rc);
+                if (rc != MCF_OK)
+                    return;
+            }
+        }
+        start_slice(c, sl);
+    }
 }
 
 int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *started)
@@ -246,15 +280,16 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *
         return rc;
     /* A server whose connection is ready starts at once (the common case:
      * one pass, no second loop); the others once their connect is done. */
-    for (size_t k = 0; k < c->nservers; k++) {
-        mcf_server *s = &c->servers[k];
-        if (!s->count)
+    for (size_t k = 0; k < call->nslices; k++) {
+        mcf_slice *sl = &call->slices[k];
+        if (!sl->count)
             continue;
-        int brc = begin_connect(c, call, s, now);
+        mcf_slice_enqueue(sl);
+        int brc = mcf_engine_ready(c, sl->server, now);
         if (brc == MCF_IN_PROGRESS)
             ++*connecting;
         else if (brc == MCF_OK)
-            *started += start_once(c, call, s);
+            *started += start_once(c, sl);
     }
     return MCF_OK;
 }
@@ -262,10 +297,10 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *
 size_t mcf_engine_start(mcf_client *c, mcf_call *call)
 {
     size_t started = 0;
-    for (size_t k = 0; k < c->nservers; k++) {
-        mcf_server *s = &c->servers[k];
-        if (s->count)
-            started += start_once(c, call, s);
+    for (size_t k = 0; k < call->nslices; k++) {
+        mcf_slice *sl = &call->slices[k];
+        if (sl->count)
+            started += start_once(c, sl);
     }
     return started;
 }

@@ -51,8 +51,10 @@ int mcf_set_error(mcf_client *c, int rc, const char *fmt, ...)
 
 int mcf_note_error(mcf_client *c, int rc, const char *fmt, ...)
 {
-    if (c->err_rc)
-        return rc; /* the call's first error is the one reported */
+    /* A blocking call reports its first error; async dispatch the latest,
+     * which is about the request whose callback runs next. */
+    if (c->err_rc && !c->err_overwrite)
+        return rc;
     va_list ap;
     va_start(ap, fmt);
     set_message(c, rc, fmt, ap);

@@ -17,10 +17,9 @@
 #include "spec.h"
 
 /* One piece of an outgoing request: bytes in the server's write buffer
- * (by offset, since the buffer may grow), in the client's compression
- * buffer (by offset), or in caller memory (a large value, sent without a
- * copy). */
-enum { SEG_WBUF, SEG_ZBUF, SEG_EXTERNAL };
+ * (by offset, since the buffer may grow), or elsewhere (a large value in
+ * caller memory, or compressed, sent without a copy). */
+enum { SEG_WBUF, SEG_EXTERNAL };
 typedef struct mcf_seg {
     int kind;
     size_t off;
@@ -28,7 +27,10 @@ typedef struct mcf_seg {
     size_t len;
 } mcf_seg;
 
+struct mcf_slice;
+
 typedef struct mcf_server {
+    struct mcf_client *client;
     mcf_spec spec;
     int fd; /* -1 when not connected */
     int connecting; /* 0, CONNECTING_RESOLVE, CONNECTING_SOCKET (in hev) or CONNECTING_HANDSHAKE */
@@ -53,15 +55,15 @@ typedef struct mcf_server {
     mcf_seg *segs;
     size_t nsegs, segcap, seg_i, seg_done;
 
-    /* This call: its items are order[first .. first+count), replies have
-     * been matched up to cursor. */
-    size_t first, count, cursor;
-    int active;        /* still sending or awaiting replies in this call */
-    int await_replies; /* replies expected (not noreply) */
+    /* Requests on this connection, oldest first (call.h): replies go to
+     * head; build_next is the first not built yet (NULL: all built). */
+    struct mcf_slice *head, *tail, *build_next;
+    uint64_t wqueued, wsent; /* request bytes appended, and written, on this server */
     int noreply_dirty; /* noreply commands sent since the last reply */
+    int build_blocked; /* async: the next build waits for the version (probe.c) */
+    int64_t wake_us;   /* async: when to step this server anyway */
 
     size_t need;       /* bytes the reply being parsed needs in total, if known */
-    size_t ends_due;   /* retrieval: END lines still to come (one per command line) */
     int64_t last_used_us; /* when the last call on this connection ended */
     int proto;            /* this connection's protocol: 0 not known yet, PROTO_* */
     /* The server's version, asked once per connection when needed:
@@ -69,8 +71,6 @@ typedef struct mcf_server {
     int version_known;
     uint32_t version; /* MCF_META_VERSION(...) */
     char version_str[32];
-    int meta_call;        /* this call speaks meta on this server */
-    int call_settled;     /* this call started it, or failed its items (could not connect) */
     int probing;          /* 0, PROBING_PROTOCOL or PROBING_VERSION (probe.c) */
     int64_t probe_deadline_us;
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
@@ -110,7 +110,8 @@ struct mcf_client {
     char err[2048];
     int err_rc;
 
-    /* Per-call scratch, grown on demand and reused: no allocation per key. */
+    /* The blocking calls' per-item arrays (call.h), grown on demand and
+     * reused: no allocation per key. */
     uint32_t *srv_of;
     size_t *order;
     size_t *zoff; /* compressed value offset in zbuf per item, SIZE_MAX if none */
@@ -119,12 +120,20 @@ struct mcf_client {
     const char **kptr;       /* per item: the key, resolved once when routed (route.c) */
     size_t *klen;
     size_t scratch_cap;
-    char *zbuf; /* compression output for this call's values */
+    struct mcf_slice *sync_slices; /* one per server */
+    char *zbuf; /* compression output of the call being routed */
     size_t zcap, zused;
     char *ibuf; /* decompressed value handed to the caller */
     size_t icap;
     struct pollfd *pfds; /* MCF_MAX_ADDRS per server, for the event loop */
     mcf_server **pmap;
+
+    struct mcf_async *async; /* async.c's state, made on the first async request */
+    size_t inflight;         /* async requests not completed */
+    /* Called before the library closes one of its sockets (async.c: the
+     * loop must stop watching it first).  NULL when nothing watches. */
+    void (*fd_closing)(struct mcf_client *c, int fd);
+    int err_overwrite; /* async dispatch: each error replaces the last */
 };
 
 /* mcf_server.connecting */
@@ -169,7 +178,7 @@ int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */
 int mcf_conn_seg_reserve(mcf_server *s, size_t n);
 void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size_t len);
 /* Sends what it can: 1 all sent, 0 would block, -errno on error. */
-int mcf_conn_send(mcf_client *c, mcf_server *s);
+int mcf_conn_send(mcf_server *s);
 /* Reads what is there, making room for `need` unread bytes in total first:
  * > 0 bytes read, 0 peer closed, -EAGAIN nothing now (or SO_RCVTIMEO passed
  * when blocking), other -errno error, -ENOMEM when room cannot be made.

@@ -13,22 +13,22 @@
 
 /* ---- ops_text.c ---- */
 
-/* Appends the text request for s's items (or the server command) to s's
- * empty request: MCF_OK or MCF_ERR_NOMEM. */
-int mcf_ops_text_build(mcf_client *c, const mcf_call *call, mcf_server *s);
-/* Parses the next text reply in s's read buffer (codec.c) and handles it:
- * matches it to the item it answers, or fails the server when it answers
+/* Appends the text request for slice sl's items (or the server command) to
+ * its server's write buffer: MCF_OK or MCF_ERR_NOMEM. */
+int mcf_ops_text_build(mcf_client *c, mcf_slice *sl);
+/* Parses the next text reply in s's read buffer (codec.c) and hands it to
+ * the slice at the head of s's queue: matches it to the item it answers, or fails the server when it answers
  * nothing that was asked.  > 0 bytes consumed, 0 incomplete (s->need set),
  * < 0 a MCF_PARSE_* error. */
-ssize_t mcf_ops_text_parse_one(mcf_client *c, mcf_call *call, mcf_server *s);
+ssize_t mcf_ops_text_parse_one(mcf_client *c, mcf_server *s);
 
 /* ---- ops_meta.c ---- */
 
 /* Appends one quiet meta pipeline for s's items, ended by "mn". */
-int mcf_ops_meta_build(mcf_client *c, const mcf_call *call, mcf_server *s);
+int mcf_ops_meta_build(mcf_client *c, mcf_slice *sl);
 /* The same for the next meta reply (meta.c): matched by opaque, checked by
  * key. */
-ssize_t mcf_ops_meta_parse_one(mcf_client *c, mcf_call *call, mcf_server *s);
+ssize_t mcf_ops_meta_parse_one(mcf_client *c, mcf_server *s);
 /* Adds the request flags and tokens of an _ex call's options (call->meta;
  * none when NULL) to a. */
 void mcf_ops_meta_opts(const mcf_call *call, mcf_meta_args *a);

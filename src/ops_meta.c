@@ -11,7 +11,7 @@
 #include "ops.h"
 
 /* ---- replies ----
- * A reply is matched by its opaque, then its key is checked; s->cursor is
+ * A reply is matched by its opaque, then its key is checked; sl->cursor is
  * one past the position of the last reply seen (replies come in request
  * order). */
 
@@ -31,19 +31,20 @@ static int meta_quiet_rc(const mcf_call *call)
 
 static void meta_end(mcf_client *c, mcf_call *call, mcf_server *s)
 {
+    mcf_slice *sl = s->head;
     int rc = meta_quiet_rc(call);
-    for (size_t p = 0; p < s->count; p++) {
-        size_t i = c->order[s->first + p];
-        if (c->answered[i])
+    for (size_t p = 0; p < sl->count; p++) {
+        size_t i = call->order[sl->first + p];
+        if (call->answered[i])
             continue;
         if (rc < 0) {
-            mcf_fail_server(c, call, s, MCF_ERR_PROTOCOL, "no reply to a request before MN");
+            mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "no reply to a request before MN");
             return;
         }
         mcf_finish(c, call, i, rc, NULL);
     }
-    s->cursor = s->count;
-    mcf_server_done(s);
+    sl->cursor = sl->count;
+    mcf_slice_done(c, s);
 }
 
 /* An error line: it carries no opaque, so only its position places it.
@@ -52,6 +53,7 @@ static void meta_end(mcf_client *c, mcf_call *call, mcf_server *s)
  * every unanswered item of the server fails. */
 static void meta_error(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_meta_reply *r)
 {
+    mcf_slice *sl = s->head;
     int rc = r->type == MCF_M_CLIENT_ERROR ? MCF_ERR_CLIENT : MCF_ERR_SERVER;
     char text[MCF_ERROR_TEXT_MAX];
     const char *msg = r->type == MCF_M_ERROR
@@ -62,37 +64,37 @@ static void meta_error(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
     if (call->noreply) {
         /* Nothing to report (as with text noreply); the stream may be out
          * of step, so the connection goes. */
-        mcf_finish_rest(c, call, s, MCF_OK);
+        mcf_finish_rest(c, sl, MCF_OK);
         mcf_conn_abort(s);
-        s->active = 0;
+        mcf_fail_queue(c, s, MCF_ERR_IO); /* requests behind it shared the stream */
         return;
     }
     /* After ms, CLIENT_ERROR may mean the data block was read as a command. */
     if (r->type == MCF_M_ERROR || (r->type == MCF_M_CLIENT_ERROR && call->kind == CALL_STORE)) {
-        mcf_fail_server(c, call, s, rc, msg);
+        mcf_fail_server(c, s, rc, msg);
         return;
     }
     size_t p, cand = SIZE_MAX, ncand = 0;
-    for (p = s->cursor; p < s->count; p++)
-        if (!c->answered[c->order[s->first + p]]) {
+    for (p = sl->cursor; p < sl->count; p++)
+        if (!call->answered[call->order[sl->first + p]]) {
             if (cand == SIZE_MAX)
                 cand = p;
             ncand++;
         }
     if (cand == SIZE_MAX) {
-        mcf_fail_server(c, call, s, MCF_ERR_PROTOCOL,
+        mcf_fail_server(c, s, MCF_ERR_PROTOCOL,
                         "error line after every request was answered");
         return;
     }
     if (ncand > 1 && call->kind != CALL_ARITH) {
-        mcf_fail_server(c, call, s, rc, msg);
+        mcf_fail_server(c, s, rc, msg);
         return;
     }
-    size_t i = c->order[s->first + cand];
+    size_t i = call->order[sl->first + cand];
     const char *key;
-    size_t kl = mcf_call_key(c, i, &key);
+    size_t kl = mcf_call_key(call, i, &key);
     mcf_note_key_error(c, s, rc, key, kl, msg);
-    s->cursor = cand + 1;
+    sl->cursor = cand + 1;
     mcf_finish(c, call, i, rc, NULL);
 }
 
@@ -113,47 +115,53 @@ static void note_item_info(mcf_item_info *info, const mcf_meta_reply *r)
 }
 
 /* Nonzero when a reply matched to item i by opaque is about its key. */
-static int meta_reply_is_for(const mcf_client *c, const mcf_meta_reply *r, size_t i)
+static int meta_reply_is_for(const mcf_client *c, const mcf_call *call, const mcf_meta_reply *r,
+                             size_t i)
 {
     /* Plain keys are sent with k: compare the echo (the key was checked
      * when the call was routed, so no second look at its bytes). */
-    mcf_meta_key mk = {.ns = c->ns, .ns_len = c->ns_len, .key = c->kptr[i], .key_len = c->klen[i]};
+    mcf_meta_key mk = {.ns = c->ns, .ns_len = c->ns_len, .key = call->kptr[i], .key_len = call->klen[i]};
     if ((r->has & MCF_MR_KEY) && mcf_meta_reply_key_is(r, &mk))
         return 1;
     /* Base64 keys go without k (meta_k): the opaque alone places them. */
-    return mcf_meta_key_init(&mk, c->ns, c->ns_len, c->kptr[i], c->klen[i], 1) == MCF_OK &&
+    return mcf_meta_key_init(&mk, c->ns, c->ns_len, call->kptr[i], call->klen[i], 1) == MCF_OK &&
            mk.b64;
 }
 
 static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_meta_reply *r)
 {
+    mcf_slice *sl = s->head;
     if (r->type == MCF_M_MN) {
         meta_end(c, call, s);
         return;
     }
+    /* A request given up on: its replies are dropped until its MN; its
+     * keys are no longer looked at. */
+    if (sl->zombie)
+        return;
     if (r->type == MCF_M_ERROR || r->type == MCF_M_CLIENT_ERROR || r->type == MCF_M_SERVER_ERROR) {
         meta_error(c, call, s, r);
         return;
     }
-    if (!(r->has & MCF_MR_OPAQUE_U32) || r->opaque_u32 >= s->count) {
-        mcf_fail_server(c, call, s, MCF_ERR_PROTOCOL, "reply without an opaque that was sent");
+    if (!(r->has & MCF_MR_OPAQUE_U32) || r->opaque_u32 >= sl->count) {
+        mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "reply without an opaque that was sent");
         return;
     }
-    size_t p = r->opaque_u32, i = c->order[s->first + p];
-    if (c->answered[i]) {
-        mcf_fail_server(c, call, s, MCF_ERR_PROTOCOL, "a second reply for one request");
+    size_t p = r->opaque_u32, i = call->order[sl->first + p];
+    if (call->answered[i]) {
+        mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "a second reply for one request");
         return;
     }
-    if (!meta_reply_is_for(c, r, i)) {
+    if (!meta_reply_is_for(c, call, r, i)) {
         char msg[320];
         snprintf(msg, sizeof msg, "reply with opaque %zu names key '%.*s', not the one asked",
                  p, (int)(r->key_len > MCF_MAX_KEY_LEN ? MCF_MAX_KEY_LEN : r->key_len),
                  r->key ? r->key : "");
-        mcf_fail_server(c, call, s, MCF_ERR_PROTOCOL, msg);
+        mcf_fail_server(c, s, MCF_ERR_PROTOCOL, msg);
         return;
     }
-    if (p + 1 > s->cursor)
-        s->cursor = p + 1;
+    if (p + 1 > sl->cursor)
+        sl->cursor = p + 1;
     if (call->info)
         note_item_info(call->info, r);
     int rc = -1;
@@ -204,20 +212,20 @@ static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
         break;
     }
     if (rc < 0) {
-        mcf_fail_server(c, call, s, MCF_ERR_PROTOCOL, "unexpected meta reply for this command");
+        mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "unexpected meta reply for this command");
         return;
     }
     mcf_finish(c, call, i, call->noreply && !mcf_is_error(rc) ? MCF_OK : rc, NULL);
 }
 
-ssize_t mcf_ops_meta_parse_one(mcf_client *c, mcf_call *call, mcf_server *s)
+ssize_t mcf_ops_meta_parse_one(mcf_client *c, mcf_server *s)
 {
     mcf_meta_reply r;
     ssize_t n =
         mcf_meta_parse_reply(s->rbuf + s->rpos, s->rlen - s->rpos, c->max_value_size, &r);
     if (n > 0) {
         s->rpos += (size_t)n;
-        meta_reply(c, call, s, &r);
+        meta_reply(c, s->head->call, s, &r);
     } else if (n == 0) {
         s->need = r.need;
     }
@@ -282,10 +290,11 @@ static const char meta_store_mode[] = {MCF_MM_SET,    MCF_MM_ADD,     MCF_MM_REP
 
 /* The request line of item p (position in the server's group) for every
  * meta command but ms; returns its length (0: refused by the encoder). */
-static size_t enc_meta_simple(mcf_client *c, const mcf_call *call, size_t p, size_t i, char *w)
+static size_t enc_meta_simple(const mcf_client *c, const mcf_call *call, size_t p, size_t i,
+                              char *w)
 {
     mcf_meta_key k;
-    if (mcf_meta_key_init(&k, c->ns, c->ns_len, c->kptr[i], c->klen[i], 1) != MCF_OK)
+    if (mcf_meta_key_init(&k, c->ns, c->ns_len, call->kptr[i], call->klen[i], 1) != MCF_OK)
         return 0;
     mcf_meta_args a = {.flags = MCF_MF_OPAQUE | meta_k(&k), .opaque = (uint32_t)p};
     switch (call->kind) {
@@ -329,7 +338,7 @@ static int build_meta_store(mcf_client *c, const mcf_call *call, mcf_server *s, 
         mcf_conn_seg_reserve(s, MCF_BLOCK_SEGS) < 0)
         return MCF_ERR_NOMEM;
     mcf_meta_key k;
-    if (mcf_meta_key_init(&k, c->ns, c->ns_len, c->kptr[i], c->klen[i], 1) != MCF_OK)
+    if (mcf_meta_key_init(&k, c->ns, c->ns_len, call->kptr[i], call->klen[i], 1) != MCF_OK)
         return MCF_ERR_BAD_KEY;
     mcf_meta_args a = {.flags = MCF_MF_OPAQUE | meta_k(&k) | MCF_MF_Q | MCF_MF_TTL |
                                 MCF_MF_CFLAGS | MCF_MF_MODE,
@@ -347,17 +356,19 @@ static int build_meta_store(mcf_client *c, const mcf_call *call, mcf_server *s, 
     if (!hl)
         return MCF_ERR_ARG;
     s->wlen += hl;
-    mcf_block_append(c, s, start, i, &b);
+    mcf_block_append(s, start, &b);
     return MCF_OK;
 }
 
 /* One quiet pipeline for the server's items, ended by "mn".  Consecutive
  * wbuf bytes share one segment. */
-int mcf_ops_meta_build(mcf_client *c, const mcf_call *call, mcf_server *s)
+int mcf_ops_meta_build(mcf_client *c, mcf_slice *sl)
 {
+    const mcf_call *call = sl->call;
+    mcf_server *s = sl->server;
     size_t start = s->wlen;
-    for (size_t p = 0; p < s->count; p++) {
-        size_t i = c->order[s->first + p];
+    for (size_t p = 0; p < sl->count; p++) {
+        size_t i = call->order[sl->first + p];
         if (call->kind == CALL_STORE) {
             if (s->wlen > start) {
                 if (mcf_conn_seg_reserve(s, 1) < 0)

@@ -32,25 +32,26 @@ static int reply_error_rc(const mcf_reply *r)
     return r->type == MCF_R_CLIENT_ERROR ? MCF_ERR_CLIENT : MCF_ERR_SERVER;
 }
 
-static void unexpected(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
+static void unexpected(mcf_client *c, mcf_server *s, const mcf_reply *r)
 {
     if (r->type == MCF_R_SERVER_ERROR || r->type == MCF_R_CLIENT_ERROR ||
         r->type == MCF_R_ERROR) {
         char msg[MCF_ERROR_TEXT_MAX];
-        mcf_fail_server(c, call, s, reply_error_rc(r),
+        mcf_fail_server(c, s, reply_error_rc(r),
                         r->type == MCF_R_ERROR
                             ? "server replied ERROR (unknown command)"
                             : mcf_error_reply_text(msg, sizeof msg, r->type == MCF_R_CLIENT_ERROR,
                                                    r->data, r->data_len));
         return;
     }
-    mcf_fail_server(c, call, s, MCF_ERR_PROTOCOL, "unexpected reply for this command");
+    mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "unexpected reply for this command");
 }
 
 /* A per-item reply (storage, arith, delete, touch): maps it to a result. */
 static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
 {
-    size_t i = c->order[s->first + s->cursor];
+    mcf_slice *sl = s->head;
+    size_t i = call->order[sl->first + sl->cursor];
     int rc = -1;
     switch (r->type) {
     case MCF_R_STORED:
@@ -92,35 +93,36 @@ static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_r
         break;
     }
     if (rc < 0) {
-        unexpected(c, call, s, r);
+        unexpected(c, s, r);
         return;
     }
     if (mcf_is_error(rc)) {
         const char *key;
         char what[MCF_ERROR_TEXT_MAX];
-        size_t kl = mcf_call_key(c, i, &key);
+        size_t kl = mcf_call_key(call, i, &key);
         mcf_note_key_error(c, s, rc, key, kl,
                            mcf_error_reply_text(what, sizeof what, r->type == MCF_R_CLIENT_ERROR,
                                                 r->data, r->data_len));
     }
     mcf_finish(c, call, i, rc, NULL);
-    if (++s->cursor == s->count)
-        mcf_server_done(s);
+    if (++sl->cursor == sl->count)
+        mcf_slice_done(c, s);
 }
 
 static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
 {
+    mcf_slice *sl = s->head;
     if (r->type == MCF_R_END) {
-        if (--s->ends_due > 0)
+        if (--sl->ends_due > 0)
             return; /* a split gat/gats: more command lines to answer */
         /* Misses are known only now: a key passed over may still have been
          * answered out of order by a misbehaving server. */
-        mcf_finish_rest(c, call, s, MCF_MISS);
-        mcf_server_done(s);
+        mcf_finish_rest(c, sl, MCF_MISS);
+        mcf_slice_done(c, s);
         return;
     }
     if (r->type != MCF_R_VALUE) {
-        unexpected(c, call, s, r);
+        unexpected(c, s, r);
         return;
     }
     /* memcached answers hits in request order and skips misses, so the key
@@ -128,34 +130,35 @@ static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_re
      * among the keys not answered yet.  A value is only ever handed to the
      * key it names, and a key not asked for is a protocol error. */
     size_t p, found = SIZE_MAX;
-    for (p = s->cursor; p < s->count && found == SIZE_MAX; p++) {
-        size_t i = c->order[s->first + p];
+    for (p = sl->cursor; p < sl->count && found == SIZE_MAX; p++) {
+        size_t i = call->order[sl->first + p];
         const char *key;
-        size_t kl = mcf_call_key(c, i, &key);
-        if (!c->answered[i] && key_matches(c, key, kl, r)) {
+        size_t kl = mcf_call_key(call, i, &key);
+        if (!call->answered[i] && key_matches(c, key, kl, r)) {
             found = p;
-            s->cursor = p + 1;
+            sl->cursor = p + 1;
         }
     }
-    for (p = 0; p < s->cursor && found == SIZE_MAX; p++) {
-        size_t i = c->order[s->first + p];
+    for (p = 0; p < sl->cursor && found == SIZE_MAX; p++) {
+        size_t i = call->order[sl->first + p];
         const char *key;
-        size_t kl = mcf_call_key(c, i, &key);
-        if (!c->answered[i] && key_matches(c, key, kl, r))
+        size_t kl = mcf_call_key(call, i, &key);
+        if (!call->answered[i] && key_matches(c, key, kl, r))
             found = p;
     }
     if (found == SIZE_MAX) {
         char msg[320];
         snprintf(msg, sizeof msg, "value for key '%.*s' that was not requested (or answered twice)",
                  (int)(r->key_len > MCF_MAX_KEY_LEN ? MCF_MAX_KEY_LEN : r->key_len), r->key);
-        mcf_fail_server(c, call, s, MCF_ERR_PROTOCOL, msg);
+        mcf_fail_server(c, s, MCF_ERR_PROTOCOL, msg);
         return;
     }
-    mcf_deliver_value(c, call, s, c->order[s->first + found], r);
+    mcf_deliver_value(c, call, s, call->order[sl->first + found], r);
 }
 
 static void server_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
 {
+    mcf_slice *sl = s->head;
     switch (call->kind) {
     case CALL_VERSION:
         if (r->type != MCF_R_VERSION)
@@ -165,8 +168,8 @@ static void server_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf
             memcpy(call->version_buf, r->data, n);
             call->version_buf[n] = 0;
         }
-        s->cursor = s->count;
-        mcf_server_done(s);
+        sl->cursor = sl->count;
+        mcf_slice_done(c, s);
         return;
     case CALL_STATS:
         if (r->type == MCF_R_STAT) {
@@ -176,24 +179,46 @@ static void server_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf
         }
         if (r->type != MCF_R_END)
             break;
-        s->cursor = s->count;
-        mcf_server_done(s);
+        sl->cursor = sl->count;
+        mcf_slice_done(c, s);
         return;
     case CALL_FLUSH:
         if (r->type != MCF_R_OK)
             break;
-        s->cursor = s->count;
-        mcf_server_done(s);
+        sl->cursor = sl->count;
+        mcf_slice_done(c, s);
         return;
     default:
         break;
     }
-    unexpected(c, call, s, r);
+    unexpected(c, s, r);
+}
+
+/* A reply to a request given up on (cancelled, or timed out behind
+ * others): only counted, so the stream stays in step; its keys are no
+ * longer looked at (the caller may have freed them). */
+static void zombie_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
+{
+    mcf_slice *sl = s->head;
+    if (call->kind == CALL_GET) {
+        if (r->type == MCF_R_END) {
+            if (--sl->ends_due == 0)
+                mcf_slice_done(c, s);
+        } else if (r->type != MCF_R_VALUE) {
+            unexpected(c, s, r);
+        }
+        return;
+    }
+    /* Item commands answer one line per item. */
+    if (++sl->cursor >= sl->count)
+        mcf_slice_done(c, s);
 }
 
 static void dispatch_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
 {
-    if (call->kind == CALL_GET)
+    if (s->head->zombie)
+        zombie_reply(c, call, s, r);
+    else if (call->kind == CALL_GET)
         get_reply(c, call, s, r);
     else if (mcf_call_has_items(call))
         item_reply(c, call, s, r);
@@ -201,13 +226,13 @@ static void dispatch_reply(mcf_client *c, mcf_call *call, mcf_server *s, const m
         server_reply(c, call, s, r);
 }
 
-ssize_t mcf_ops_text_parse_one(mcf_client *c, mcf_call *call, mcf_server *s)
+ssize_t mcf_ops_text_parse_one(mcf_client *c, mcf_server *s)
 {
     mcf_reply r;
     ssize_t n = mcf_parse_reply(s->rbuf + s->rpos, s->rlen - s->rpos, c->max_value_size, &r);
     if (n > 0) {
         s->rpos += (size_t)n;
-        dispatch_reply(c, call, s, &r);
+        dispatch_reply(c, s->head->call, s, &r);
     } else if (n == 0) {
         s->need = r.need;
     }
@@ -234,31 +259,31 @@ static char *put_get_command(char *w, const mcf_call *call)
     return w;
 }
 
-static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s)
+static int build_get(mcf_client *c, const mcf_call *call, mcf_server *s, mcf_slice *sl)
 {
     int split = call->mode == MCF_GAT || call->mode == MCF_GATS;
     size_t total = 0;
-    for (size_t p = 0; p < s->count; p++) {
+    for (size_t p = 0; p < sl->count; p++) {
         const char *key;
-        total += 1 + c->ns_len + mcf_call_key(c, c->order[s->first + p], &key);
+        total += 1 + c->ns_len + mcf_call_key(call, call->order[sl->first + p], &key);
     }
     /* Worst case every key starts a line of its own. */
     size_t per_line = 32 + 2;
-    if (mcf_conn_wreserve(s, total + per_line * (split ? s->count : 1)) < 0 ||
+    if (mcf_conn_wreserve(s, total + per_line * (split ? sl->count : 1)) < 0 ||
         mcf_conn_seg_reserve(s, 1) < 0)
         return MCF_ERR_NOMEM;
     char *w = s->wbuf + s->wlen, *start = w, *line = w;
     w = put_get_command(w, call);
-    s->ends_due = 1;
-    for (size_t p = 0; p < s->count; p++) {
+    sl->ends_due = 1;
+    for (size_t p = 0; p < sl->count; p++) {
         const char *key;
-        size_t kl = mcf_call_key(c, c->order[s->first + p], &key);
+        size_t kl = mcf_call_key(call, call->order[sl->first + p], &key);
         if (split && p > 0 && (size_t)(w - line) + 1 + c->ns_len + kl > GAT_LINE_MAX) {
             *w++ = '\r';
             *w++ = '\n';
             line = w;
             w = put_get_command(w, call);
-            s->ends_due++;
+            sl->ends_due++;
         }
         *w++ = ' ';
         if (c->ns_len) {
@@ -288,7 +313,7 @@ static int build_store_item(mcf_client *c, const mcf_call *call, mcf_server *s, 
     s->wlen += mcf_enc_storage(s->wbuf + s->wlen, cmd->name, cmd->len, c->ns, c->ns_len, it->key,
                                it->key_len, b.flags, it->exptime, b.len, it->cas,
                                call->mode == MCF_CAS, call->noreply);
-    mcf_block_append(c, s, start, i, &b);
+    mcf_block_append(s, start, &b);
     return MCF_OK;
 }
 
@@ -356,14 +381,16 @@ static int build_server_cmd(mcf_client *c, const mcf_call *call, mcf_server *s)
     return MCF_OK;
 }
 
-int mcf_ops_text_build(mcf_client *c, const mcf_call *call, mcf_server *s)
+int mcf_ops_text_build(mcf_client *c, mcf_slice *sl)
 {
+    const mcf_call *call = sl->call;
+    mcf_server *s = sl->server;
     if (call->kind == CALL_GET)
-        return build_get(c, call, s);
+        return build_get(c, call, s, sl);
     if (!mcf_call_has_items(call))
         return build_server_cmd(c, call, s);
-    for (size_t p = 0; p < s->count; p++) {
-        size_t i = c->order[s->first + p];
+    for (size_t p = 0; p < sl->count; p++) {
+        size_t i = call->order[sl->first + p];
         int rc = call->kind == CALL_STORE ? build_store_item(c, call, s, i)
                                           : build_simple_item(c, call, s, i);
         if (rc != MCF_OK)

@@ -159,24 +159,46 @@ static const char *ex_name(const mcf_call *call)
     }
 }
 
-int mcf_probe_check_meta(mcf_client *c, mcf_call *call, mcf_server *s)
+/* The meta flags of an _ex call, and whether one of them depends on the
+ * server's version. */
+static unsigned meta_flags(const mcf_call *call, int *gated)
+{
+    mcf_meta_args a = {0};
+    uint32_t since;
+    mcf_ops_meta_opts(call, &a);
+    *gated = mcf_meta_unsupported(a.flags, 0, &since) != 0;
+    return a.flags;
+}
+
+int mcf_probe_needs_version(const mcf_slice *sl)
+{
+    int gated;
+    if (!sl->call->meta || !sl->meta || sl->server->version_known)
+        return 0;
+    meta_flags(sl->call, &gated);
+    return gated;
+}
+
+int mcf_probe_check_meta(mcf_client *c, mcf_slice *sl)
 {
     char label[MCF_LABEL_MAX];
-    if (!s->meta_call && c->protocol == MCF_PROTO_TEXT)
+    const mcf_call *call = sl->call;
+    mcf_server *s = sl->server;
+    if (!sl->meta && c->protocol == MCF_PROTO_TEXT)
         return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
                               "%s: needs the meta protocol, and the client is set to text "
                               "(MCF_OPT_PROTOCOL meta, or auto on memcached >= 1.6.10)",
                               ex_name(call));
-    if (!s->meta_call)
+    if (!sl->meta)
         return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
                               "%s: needs the meta protocol, and server %s has none (version "
                               "%s; meta needs memcached >= 1.6.10)",
                               ex_name(call), mcf_srv_label(s, label, sizeof label),
                               s->version_known ? s->version_str : "unknown");
-    mcf_meta_args a = {0};
-    mcf_ops_meta_opts(call, &a);
+    int gated;
+    unsigned flags = meta_flags(call, &gated);
     uint32_t since;
-    if (!mcf_meta_unsupported(a.flags, 0, &since))
+    if (!gated)
         return MCF_OK; /* nothing version-gated */
     if (!s->version_known) {
         int rc = probe(c, s, 0);
@@ -184,7 +206,7 @@ int mcf_probe_check_meta(mcf_client *c, mcf_call *call, mcf_server *s)
             return rc;
     }
     unsigned bad;
-    if (s->version_known < 0 || !(bad = mcf_meta_unsupported(a.flags, s->version, &since)))
+    if (s->version_known < 0 || !(bad = mcf_meta_unsupported(flags, s->version, &since)))
         return MCF_OK; /* not memcached's numbering: let the server judge */
     const char *what = bad == MCF_MF_NEWCAS ? "flag E (MCF_META_NEW_CAS)"
                                             : "md flag x (MCF_META_REMOVE_VALUE)";

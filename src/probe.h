@@ -28,9 +28,13 @@ int mcf_probe_step(mcf_client *c, mcf_server *s, int64_t now_us);
 /* The socket to watch while probing (POLLIN) and the probe's deadline. */
 size_t mcf_probe_pollset(const mcf_server *s, struct pollfd *out, size_t cap, int64_t *wake_us);
 
-/* An _ex call on server s: MCF_OK when s speaks meta and its version has
- * every flag the call would send (asking the version once per connection
- * when a flag depends on it); otherwise the error, nothing sent. */
-int mcf_probe_check_meta(mcf_client *c, mcf_call *call, mcf_server *s);
+/* An _ex call's slice: MCF_OK when its server speaks meta and its version
+ * has every flag the call would send (asking the version once per
+ * connection, blocking, when a flag depends on it); otherwise the error,
+ * nothing sent. */
+int mcf_probe_check_meta(mcf_client *c, mcf_slice *sl);
+/* 1 when the check above would have to ask the version first (drivers
+ * that must not block begin the probe themselves). */
+int mcf_probe_needs_version(const mcf_slice *sl);
 
 #endif

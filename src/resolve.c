@@ -53,7 +53,15 @@ struct mcf_resolver {
      * the real cause (MCF_ERR_RESOURCE). */
     unsigned sock_fail_seq;
     int sock_fail_errno;
+    void (*closing)(void *arg, int fd); /* mcf_resolver_on_close */
+    void *closing_arg;
 };
+
+void mcf_resolver_on_close(mcf_resolver *r, void (*closing)(void *arg, int fd), void *arg)
+{
+    r->closing = closing;
+    r->closing_arg = arg;
+}
 
 /* ---- c-ares's sockets --------------------------------------------------- */
 
@@ -81,7 +89,9 @@ static ares_socket_t sock_open(int domain, int type, int protocol, void *arg)
 
 static int sock_close(ares_socket_t fd, void *arg)
 {
-    (void)arg;
+    mcf_resolver *r = arg;
+    if (r->closing)
+        r->closing(r->closing_arg, fd);
     return close(fd);
 }
 

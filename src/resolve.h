@@ -99,6 +99,10 @@ void mcf_resolver_free(mcf_resolver *r);
  * rejects, MCF_ERR_NOMEM. */
 int mcf_resolver_set_servers(mcf_resolver *r, const char *csv);
 
+/* closing(arg, fd) is called before c-ares closes one of its sockets (an
+ * event loop may be watching it); NULL: nothing to tell. */
+void mcf_resolver_on_close(mcf_resolver *r, void (*closing)(void *arg, int fd), void *arg);
+
 struct mcf_lookup_task; /* resolve.c */
 
 typedef struct mcf_lookup { /* caller-owned; its address must stay stable while pending */

@@ -114,6 +114,27 @@ static int ensure_scratch(mcf_client *c, size_t n)
     return 0;
 }
 
+size_t mcf_route_nslices(const mcf_client *c, const mcf_call *call)
+{
+    return call->kind == CALL_FLUSH || call->n > 1 ? c->nservers : 1;
+}
+
+int mcf_route_lend_scratch(mcf_client *c, mcf_call *call)
+{
+    if (ensure_scratch(c, call->n) < 0 || !c->sync_slices)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    call->srv_of = c->srv_of;
+    call->order = c->order;
+    call->zoff = c->zoff;
+    call->zlen = c->zlen;
+    call->answered = c->answered;
+    call->kptr = c->kptr;
+    call->klen = c->klen;
+    call->slices = c->sync_slices;
+    call->nslices = mcf_route_nslices(c, call);
+    return MCF_OK;
+}
+
 /* The key of item i as the caller gave it (routing resolves it once). */
 static size_t caller_key(const mcf_call *call, size_t i, const char **key)
 {
@@ -158,8 +179,8 @@ static int prepare_value(mcf_client *c, mcf_call *call, size_t i, const char *ke
             return zr;
         }
         if (zr == 1) {
-            c->zoff[i] = off;
-            c->zlen[i] = zl;
+            call->zoff[i] = off;
+            call->zlen[i] = zl;
         }
     }
     return MCF_OK;
@@ -172,9 +193,9 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
         return call->kind == CALL_FLUSH ? (uint32_t)i : (uint32_t)call->server;
     const char *key;
     size_t kl = caller_key(call, i, &key);
-    c->kptr[i] = key;
-    c->klen[i] = kl;
-    c->zoff[i] = SIZE_MAX;
+    call->kptr[i] = key;
+    call->klen[i] = kl;
+    call->zoff[i] = SIZE_MAX;
     if (key_ok(c, key, kl) != MCF_OK) {
         mcf_note_error(c, MCF_ERR_BAD_KEY,
                        c->protocol == MCF_PROTO_META
@@ -212,8 +233,6 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
 
 int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
 {
-    if (ensure_scratch(c, call->n) < 0)
-        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
     if (c->nservers == 0) {
         for (size_t i = 0; i < call->n; i++)
             mcf_finish(c, call, i, MCF_ERR_NO_SERVERS, NULL);
@@ -222,32 +241,51 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
     if (prepare_dist(c) != MCF_OK)
         return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
     c->zused = 0;
+    call->slices_left = 0;
+    for (size_t k = 0; k < call->nslices; k++)
+        call->slices[k] = (mcf_slice){.call = call};
+
+    if (call->kind != CALL_FLUSH && call->n <= 1) {
+        /* One key or one server: no grouping. */
+        mcf_slice *sl = &call->slices[0];
+        for (size_t i = 0; i < call->n; i++) {
+            call->order[i] = i;
+            call->answered[i] = 0;
+            uint32_t srv = route(c, call, i, now);
+            if (srv != NO_SERVER) {
+                sl->server = &c->servers[srv];
+                sl->count = 1;
+            }
+        }
+        call->zbuf = c->zbuf;
+        return MCF_OK;
+    }
 
     /* Route every item, then group them per server (a counting sort into
      * order[]), so each server gets one request with its keys in order. */
-    for (size_t k = 0; k < c->nservers; k++)
-        c->servers[k].count = 0;
     for (size_t i = 0; i < call->n; i++) {
-        c->answered[i] = 0;
+        call->answered[i] = 0;
         uint32_t srv = route(c, call, i, now);
-        c->srv_of[i] = srv;
+        call->srv_of[i] = srv;
         if (srv != NO_SERVER)
-            c->servers[srv].count++;
+            call->slices[srv].count++;
     }
     size_t off = 0;
     for (size_t k = 0; k < c->nservers; k++) {
-        mcf_server *s = &c->servers[k];
-        s->first = off;
-        s->cursor = s->count;
-        s->active = 0;
-        off += s->count;
+        mcf_slice *sl = &call->slices[k];
+        sl->server = &c->servers[k];
+        sl->first = off;
+        sl->cursor = sl->count;
+        off += sl->count;
     }
     /* Filled from the back so that each server's items keep the caller's
      * order and every cursor ends at 0, where the replies start. */
     for (size_t i = call->n; i-- > 0;)
-        if (c->srv_of[i] != NO_SERVER) {
-            mcf_server *s = &c->servers[c->srv_of[i]];
-            c->order[s->first + --s->cursor] = i;
+        if (call->srv_of[i] != NO_SERVER) {
+            mcf_slice *sl = &call->slices[call->srv_of[i]];
+            call->order[sl->first + --sl->cursor] = i;
         }
+    /* Compression may have moved zbuf while routing: its final place. */
+    call->zbuf = c->zbuf;
     return MCF_OK;
 }

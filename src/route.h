@@ -11,11 +11,17 @@
  * the client's message set. */
 int mcf_route_key(mcf_client *c, const char *key, size_t len, size_t *server);
 
-/* Validates and routes every item of a call, then groups them per server:
- * server k's items are c->order[first .. first + count).  An item that
- * cannot be sent (bad key, value too large, server down) is finished with
- * its error here.  MCF_OK, or an error for the whole call (message set,
- * every item finished when there are no servers). */
+/* How many slices a call has (call.h): one per server, or 1. */
+size_t mcf_route_nslices(const mcf_client *c, const mcf_call *call);
+/* Points a blocking call's per-item arrays and slices at the client's
+ * reusable ones (grown to the call's size): MCF_OK or MCF_ERR_NOMEM. */
+int mcf_route_lend_scratch(mcf_client *c, mcf_call *call);
+
+/* Validates and routes every item of a call, then groups them per server
+ * into its slices: a slice's items are call->order[first .. first + count).
+ * An item that cannot be sent (bad key, value too large, server down) is
+ * finished with its error here.  MCF_OK, or an error for the whole call
+ * (message set, every item finished when there are no servers). */
 int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now);
 
 #endif

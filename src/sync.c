@@ -8,6 +8,7 @@
 
 #include "clock.h"
 #include "engine.h"
+#include "route.h"
 #include "sync.h"
 
 /* The most a single wake-up waits for (SO_RCVLOWAT): about what one read
@@ -23,8 +24,9 @@
  * replies have no useful lower bound. */
 static int wake_bytes(const mcf_call *call, const mcf_server *s)
 {
+    const mcf_slice *sl = s->head;
     size_t min_reply;
-    if (s->meta_call)
+    if (sl->meta)
         return 1; /* quiet: "MN\r\n" may be all there is */
     if (call->kind == CALL_STORE)
         min_reply = 8; /* "STORED\r\n", "EXISTS\r\n" */
@@ -34,7 +36,7 @@ static int wake_bytes(const mcf_call *call, const mcf_server *s)
         min_reply = 3; /* "0\r\n" */
     else
         return 1;
-    size_t due = (s->count - s->cursor) * min_reply, have = s->rlen - s->rpos;
+    size_t due = (sl->count - sl->cursor) * min_reply, have = s->rlen - s->rpos;
     if (due <= have + 1)
         return 1;
     due -= have;
@@ -71,10 +73,10 @@ static int wait_lowat(mcf_server *s, int lowat, int64_t deadline)
  * which may never happen.) */
 static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline)
 {
-    while (s->active) {
+    while (mcf_server_busy(s)) {
         int left = mcf_ms_left(deadline);
         if (left == 0) {
-            mcf_engine_time_out(c, call, s);
+            mcf_engine_time_out(c, s, c->io_timeout_ms);
             return;
         }
         int lowat = wake_bytes(call, s), block = lowat == 1;
@@ -84,7 +86,7 @@ static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadl
                            s->rcvtimeo_ms < left - RCVTIMEO_SLACK_MS))
                 e = mcf_conn_set_rcvtimeo(s, left);
             if (e < 0) {
-                mcf_fail_server(c, call, s, MCF_ERR_IO, strerror(-e));
+                mcf_fail_server(c, s, MCF_ERR_IO, strerror(-e));
                 return;
             }
         } else {
@@ -92,31 +94,31 @@ static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadl
             if (w == 0)
                 continue; /* the deadline check above times it out */
             if (w < 0) {
-                mcf_fail_server(c, call, s, MCF_ERR_IO, strerror(-w));
+                mcf_fail_server(c, s, MCF_ERR_IO, strerror(-w));
                 return;
             }
         }
         /* -EAGAIN: SO_RCVTIMEO passed or a spurious wakeup; the loop
          * rechecks the deadline. */
-        if (mcf_engine_take(c, call, s, mcf_conn_recv(s, s->need, block)) < 0)
+        if (mcf_engine_take(c, s, mcf_conn_recv(s, s->need, block)) < 0)
             return;
     }
 }
 
 /* Every active server in one poll loop until each is done or the deadline
  * passes. */
-static void poll_loop(mcf_client *c, mcf_call *call, int64_t deadline)
+static void poll_loop(mcf_client *c, int64_t deadline)
 {
     for (;;) {
         nfds_t nfds = 0;
         for (size_t k = 0; k < c->nservers; k++) {
             mcf_server *s = &c->servers[k];
-            if (!s->active)
+            if (!mcf_server_busy(s))
                 continue;
             short ev = (short)((s->seg_i < s->nsegs ? POLLOUT : 0) |
-                               (s->await_replies ? POLLIN : 0));
+                               (s->head->await_replies ? POLLIN : 0));
             if (s->rcvlowat != 1 && mcf_conn_set_lowat(s, 1) < 0) {
-                mcf_fail_server(c, call, s, MCF_ERR_IO, strerror(errno));
+                mcf_fail_server(c, s, MCF_ERR_IO, strerror(errno));
                 continue;
             }
             c->pfds[nfds] = (struct pollfd){s->fd, ev, 0};
@@ -127,7 +129,7 @@ static void poll_loop(mcf_client *c, mcf_call *call, int64_t deadline)
         int left = mcf_ms_left(deadline);
         if (left == 0) {
             for (nfds_t k = 0; k < nfds; k++)
-                mcf_engine_time_out(c, call, c->pmap[k]);
+                mcf_engine_time_out(c, c->pmap[k], c->io_timeout_ms);
             return;
         }
         int r = poll(c->pfds, nfds, left);
@@ -135,18 +137,18 @@ static void poll_loop(mcf_client *c, mcf_call *call, int64_t deadline)
             if (errno == EINTR)
                 continue; /* the deadline is absolute: nothing to recompute */
             for (nfds_t k = 0; k < nfds; k++)
-                mcf_fail_server(c, call, c->pmap[k], MCF_ERR_IO, strerror(errno));
+                mcf_fail_server(c, c->pmap[k], MCF_ERR_IO, strerror(errno));
             return;
         }
         for (nfds_t k = 0; k < nfds; k++) {
             mcf_server *s = c->pmap[k];
             short re = c->pfds[k].revents;
-            if (!re || !s->active)
+            if (!re || !mcf_server_busy(s))
                 continue;
             if ((re & (POLLOUT | POLLERR | POLLHUP)) && s->seg_i < s->nsegs)
-                mcf_engine_send(c, call, s);
-            if (s->active && (re & (POLLIN | POLLERR | POLLHUP)))
-                mcf_engine_read(c, call, s);
+                mcf_engine_send(c, s);
+            if (mcf_server_busy(s) && (re & (POLLIN | POLLERR | POLLHUP)))
+                mcf_engine_read(c, s);
         }
     }
 }
@@ -155,7 +157,7 @@ static void poll_loop(mcf_client *c, mcf_call *call, int64_t deadline)
  * resolution, Happy Eyeballs and the transport handshake of each run side
  * by side in one poll loop, each under its own connect deadline, so the
  * call waits for the slowest connect, not for their sum. */
-static void connect_all(mcf_client *c, mcf_call *call, size_t pending)
+static void connect_all(mcf_client *c, size_t pending)
 {
     while (pending) {
         size_t np = 0, cap = c->nservers * MCF_MAX_ADDRS;
@@ -174,7 +176,7 @@ static void connect_all(mcf_client *c, mcf_call *call, size_t pending)
         int64_t now = mcf_now_us();
         for (size_t k = 0; k < c->nservers; k++) {
             mcf_server *s = &c->servers[k];
-            if (mcf_engine_connecting(s) && !mcf_engine_connect_step(c, call, s, now))
+            if (mcf_engine_connecting(s) && !mcf_engine_connect_step(c, s, now))
                 pending--;
         }
     }
@@ -182,12 +184,20 @@ static void connect_all(mcf_client *c, mcf_call *call, size_t pending)
 
 int mcf_run(mcf_client *c, mcf_call *call)
 {
+    if (c->inflight)
+        return mcf_set_error(c, MCF_ERR_ARG,
+                             "a blocking call while %zu async requests are in flight on this "
+                             "client (mcfast_async.h): nothing was sent",
+                             c->inflight);
+    int rc = mcf_route_lend_scratch(c, call);
+    if (rc != MCF_OK)
+        return rc;
     size_t connecting, started;
-    int rc = mcf_engine_begin(c, call, &connecting, &started);
+    rc = mcf_engine_begin(c, call, &connecting, &started);
     if (rc != MCF_OK)
         return rc;
     if (connecting) {
-        connect_all(c, call, connecting);
+        connect_all(c, connecting);
         started += mcf_engine_start(c, call);
     }
 
@@ -195,21 +205,21 @@ int mcf_run(mcf_client *c, mcf_call *call)
     int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
     mcf_server *only = NULL;
     size_t nactive = 0;
-    for (size_t k = 0; k < c->nservers; k++) {
-        mcf_server *s = &c->servers[k];
-        if (!s->active)
+    for (size_t k = 0; k < call->nslices; k++) {
+        mcf_server *s = call->slices[k].server;
+        if (!call->slices[k].count || !mcf_server_busy(s))
             continue;
-        mcf_engine_send(c, call, s);
-        if (s->active) {
+        mcf_engine_send(c, s);
+        if (mcf_server_busy(s)) {
             only = s;
             nactive++;
         }
     }
     /* One server with its whole request sent: wait in recv() itself. */
-    if (nactive == 1 && only->seg_i == only->nsegs && only->await_replies)
+    if (nactive == 1 && only->seg_i == only->nsegs && only->head->await_replies)
         wait_one(c, call, only, deadline);
 
     if (started)
-        poll_loop(c, call, deadline);
-    return mcf_engine_end(c, call);
+        poll_loop(c, deadline);
+    return mcf_engine_end(call);
 }
