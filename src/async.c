@@ -86,6 +86,7 @@ typedef struct mcf_async {
     int64_t timer_asked; /* absolute time asked of the loop, NO_TIMER for none */
     int depth;           /* entry points on the stack (a callback submitting) */
     size_t pending;      /* not reported yet */
+    int closing;         /* cancelling everything: no new request */
     struct pollfd *runfds; /* mcf_async_run's */
     size_t runcap;
 } mcf_async;
@@ -324,6 +325,11 @@ static mcf_request *submit(mcf_client *c, mcf_request *r)
     mcf_call *call = &r->call;
     c->err[0] = 0;
     c->err_rc = 0;
+    if (a->closing) {
+        put_back(c, r);
+        mcf_set_error(c, MCF_ERR_CANCELLED, "the client is being freed or disconnected");
+        return NULL;
+    }
     if (call->n == 0) {
         put_back(c, r);
         mcf_set_error(c, MCF_ERR_ARG, "a request with no keys");
@@ -392,6 +398,20 @@ static int awaiting(const mcf_server *s)
     return s->head && s->head->built;
 }
 
+/* Builds what is queued on s and sends what the socket takes, once s is
+ * ready (connecting first when it has no connection). */
+static void pump(mcf_client *c, mcf_server *s, int64_t now)
+{
+    if (!mcf_server_busy(s) || mcf_engine_connecting(s))
+        return;
+    if ((s->fd < 0 || s->head == s->build_next) && mcf_engine_ready(c, s, now) != MCF_OK)
+        return;
+    if (s->build_next)
+        mcf_engine_build(c, s, now);
+    if (s->fd >= 0 && s->seg_i < s->nsegs)
+        mcf_engine_send(c, s);
+}
+
 /* Whatever s can do now: connect, build what is queued, send, read. */
 static void step_server(mcf_client *c, mcf_server *s, int events, int64_t now)
 {
@@ -400,25 +420,14 @@ static void step_server(mcf_client *c, mcf_server *s, int events, int64_t now)
             return;
         events = 0;
     }
-    if (!mcf_server_busy(s))
-        return;
-    if ((s->fd < 0 || s->head == s->build_next) && mcf_engine_ready(c, s, now) != MCF_OK)
-        return;
-    for (int round = 0; round < 2; round++) {
-        if (s->build_next)
-            mcf_engine_build(c, s, now);
-        if (s->fd >= 0 && s->seg_i < s->nsegs)
-            mcf_engine_send(c, s);
-        if (round == 0 && (events & MCF_EV_READ) && s->fd >= 0 && awaiting(s))
-            mcf_engine_read(c, s);
-        /* A read that emptied the connection lets a request waiting for
-         * the version begin (one more round). */
-        if (!s->build_blocked || awaiting(s) || mcf_engine_connecting(s))
-            break;
+    pump(c, s, now);
+    if ((events & MCF_EV_READ) && s->fd >= 0 && awaiting(s)) {
+        mcf_engine_read(c, s);
+        s->last_used_us = now;
+        /* What the callbacks queued meanwhile (or a request that waited for
+         * the connection to empty) goes out now. */
+        pump(c, s, now);
     }
-    if (mcf_server_busy(s) && s->head == s->build_next && s->fd >= 0 &&
-        !mcf_engine_connecting(s))
-        step_server(c, s, 0, now); /* requests queued by a callback just now */
 }
 
 /* Expires the requests whose deadline passed.  A request the server has
@@ -1043,6 +1052,7 @@ void mcf_async_cancel_all(mcf_client *c)
     if (!a || !c->inflight)
         return;
     a->depth++;
+    a->closing = 1;
     c->err_overwrite = 1;
     mcf_set_error(c, MCF_ERR_CANCELLED, "request cancelled: the client was freed or disconnected");
     for (size_t k = 0; k < c->nservers; k++) {
@@ -1056,6 +1066,7 @@ void mcf_async_cancel_all(mcf_client *c)
         mcf_fail_queue(c, s, MCF_ERR_CANCELLED);
     }
     c->err_overwrite = 0;
+    a->closing = 0;
     a->depth--;
 }
 

@@ -717,7 +717,7 @@ others() {
 # recomputes: the old value is used; 4: placeholder of another caller: retry.
 if grep -q "^_info_m-swr_ttl=30_.*_win=1_stale=0_won=0_.*|fresh$" "$T/swr" &&
     grep -q "^_info_m-swr_ttl=300_.*_win=0_stale=0_won=0_.*|fresh$" "$T/swr" &&
-    grep -q "^_info_m-swr_ttl=300_.*_win=0_stale=1_won=1_.*|fresh$" "$T/swr" &&
+    grep -qE "^_info_m-swr_ttl=(29[0-9]|300)_.*_win=0_stale=1_won=1_.*\|fresh$" "$T/swr" &&
     grep -q "^_info_m-swr2_ttl=30_.*_win=0_stale=0_won=1_.*|RETRY$" "$T/swr" &&
     [ "$(grep -c "^value$" "$T/swr")" = 3 ]; then
     pass cli_meta_swr_script

@@ -25,9 +25,9 @@ else
     echo "FAIL: make_install_layout: $(tail -3 "$work/install.log")"
 fi
 
-# The shared library exports only the public API (mcf_* functions in mcfast.h).
+# The shared library exports only the public API (mcf_* functions of the public headers).
 exported=$(nm -D --defined-only "$B/libmcfast.so" | awk '$2=="T"{print $3}' | sort)
-declared=$(grep -oE 'MCF_API [^(]*\(' include/mcfast.h | grep -oE 'mcf_[a-z_]+\($' | tr -d '(' | sort)
+declared=$(cat include/mcfast.h include/mcfast_async.h | grep -oE 'MCF_API [^(]*\(' | grep -oE 'mcf_[a-z_]+\($' | tr -d '(' | sort)
 if [ "$exported" = "$declared" ]; then
     echo "PASS: so_exports_only_public_api"
 else
