@@ -78,22 +78,6 @@ const char *mcf_error_reply_text(char *buf, size_t len, int client_error, const 
     return buf;
 }
 
-void mcf_slice_enqueue(mcf_slice *sl)
-{
-    mcf_server *s = sl->server;
-    sl->next = NULL;
-    sl->built = 0;
-    if (s->tail)
-        s->tail->next = sl;
-    else
-        s->head = sl;
-    s->tail = sl;
-    if (!s->build_next)
-        s->build_next = sl;
-    sl->queued = 1;
-    sl->call->slices_left++;
-}
-
 void mcf_slice_unlink(mcf_slice *sl)
 {
     mcf_server *s = sl->server;
@@ -116,28 +100,7 @@ void mcf_slice_unlink(mcf_slice *sl)
     sl->queued = 0;
 }
 
-/* sl has left its queue: its call ends with its last slice. */
-static void slice_left(mcf_client *c, mcf_slice *sl)
-{
-    mcf_call *call = sl->call;
-    if (--call->slices_left == 0 && call->on_done)
-        call->on_done(c, call);
-}
-
-static void pop_head(mcf_client *c, mcf_server *s)
-{
-    mcf_slice *sl = s->head;
-    s->head = sl->next;
-    if (!s->head)
-        s->tail = NULL;
-    if (s->build_next == sl)
-        s->build_next = sl->next;
-    sl->next = NULL;
-    sl->queued = 0;
-    slice_left(c, sl);
-}
-
-void mcf_slices_sent(mcf_client *c, mcf_server *s)
+void mcf_slices_sent_noreply(mcf_client *c, mcf_server *s)
 {
     while (s->head && s->head->built && !s->head->await_replies &&
            s->head->wend <= s->wsent) {
@@ -145,17 +108,8 @@ void mcf_slices_sent(mcf_client *c, mcf_server *s)
         /* noreply: every item is done once the request is with the kernel. */
         s->noreply_dirty = 1;
         mcf_finish_rest(c, sl, MCF_OK);
-        pop_head(c, s);
+        mcf_slice_pop(c, s);
     }
-}
-
-void mcf_slice_done(mcf_client *c, mcf_server *s)
-{
-    mcf_slice *sl = s->head;
-    if (sl->await_replies)
-        s->noreply_dirty = 0;
-    pop_head(c, s);
-    mcf_slices_sent(c, s);
 }
 
 void mcf_fail_queue(mcf_client *c, mcf_server *s, int rc)
@@ -169,7 +123,7 @@ void mcf_fail_queue(mcf_client *c, mcf_server *s, int rc)
         sl->next = NULL;
         sl->queued = 0;
         mcf_finish_rest(c, sl, rc);
-        slice_left(c, sl); /* may free sl (an async request's end) */
+        mcf_slice_left(c, sl); /* may free sl (an async request's end) */
         sl = next;
     }
 }
@@ -178,7 +132,7 @@ void mcf_fail_built(mcf_client *c, mcf_server *s, int rc)
 {
     while (s->head && s->head->built) {
         mcf_finish_rest(c, s->head, rc);
-        pop_head(c, s);
+        mcf_slice_pop(c, s);
     }
 }
 
@@ -195,7 +149,7 @@ void mcf_fail_unstarted(mcf_client *c, mcf_slice *sl, int rc)
 {
     mcf_finish_rest(c, sl, rc);
     mcf_slice_unlink(sl);
-    slice_left(c, sl);
+    mcf_slice_left(c, sl);
 }
 
 void mcf_deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,

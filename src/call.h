@@ -153,17 +153,67 @@ static inline int mcf_server_busy(const mcf_server *s)
 
 /* ---- call.c ---- */
 
-/* Appends sl to its server's queue. */
-void mcf_slice_enqueue(mcf_slice *sl);
+/* Appends sl to its server's queue.  Inline: once per call and server. */
+static inline void mcf_slice_enqueue(mcf_slice *sl)
+{
+    mcf_server *s = sl->server;
+    sl->next = NULL;
+    sl->built = 0;
+    sl->queued = 1;
+    if (s->tail)
+        s->tail->next = sl;
+    else
+        s->head = sl;
+    s->tail = sl;
+    if (!s->build_next)
+        s->build_next = sl;
+    sl->call->slices_left++;
+}
 /* Removes sl from its server's queue (wherever it is). */
 void mcf_slice_unlink(mcf_slice *sl);
-/* The head slice of s has every reply: it leaves the queue, and its call
- * ends when it was the call's last (on_done).  Then every noreply slice
- * now at the head whose bytes are written is done too. */
-void mcf_slice_done(mcf_client *c, mcf_server *s);
 /* Every noreply slice at the head of s whose bytes are all written is
- * done (its items MCF_OK). */
-void mcf_slices_sent(mcf_client *c, mcf_server *s);
+ * done (its items MCF_OK).  The inline check is all a request awaiting
+ * replies costs. */
+void mcf_slices_sent_noreply(mcf_client *c, mcf_server *s);
+static inline void mcf_slices_sent(mcf_client *c, mcf_server *s)
+{
+    if (s->head && !s->head->await_replies && s->head->built)
+        mcf_slices_sent_noreply(c, s);
+}
+/* sl has left its queue: its call ends with its last slice (on_done). */
+static inline void mcf_slice_left(mcf_client *c, mcf_slice *sl)
+{
+    mcf_call *call = sl->call;
+    if (--call->slices_left == 0 && call->on_done)
+        call->on_done(c, call);
+}
+
+/* The head of s leaves the queue. */
+static inline void mcf_slice_pop(mcf_client *c, mcf_server *s)
+{
+    mcf_slice *sl = s->head;
+    s->head = sl->next;
+    if (!s->head)
+        s->tail = NULL;
+    if (s->build_next == sl)
+        s->build_next = sl->next;
+    sl->next = NULL;
+    sl->queued = 0;
+    mcf_slice_left(c, sl);
+}
+
+/* The head slice of s has every reply: it leaves the queue, and its call
+ * ends when it was the call's last.  Then every noreply slice now at the
+ * head whose bytes are written is done too.  Inline: once per call and
+ * server. */
+static inline void mcf_slice_done(mcf_client *c, mcf_server *s)
+{
+    if (s->head->await_replies)
+        s->noreply_dirty = 0;
+    mcf_slice_pop(c, s);
+    mcf_slices_sent(c, s);
+}
+
 /* Fails every item of every slice queued on s with rc and empties the
  * queue (nothing closed, no failure counted). */
 void mcf_fail_queue(mcf_client *c, mcf_server *s, int rc);

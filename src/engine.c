@@ -140,6 +140,17 @@ int mcf_engine_ready(mcf_client *c, mcf_server *s, int64_t now)
     return rc;
 }
 
+/* The common case of mcf_engine_ready, inline: a connection in use a
+ * moment ago, nothing unread, protocol settled. */
+static inline int ready_now(mcf_client *c, mcf_server *s, int64_t now)
+{
+    if (s->fd >= 0 && !mcf_engine_connecting(s) && s->rlen == s->rpos &&
+        now - s->last_used_us <= IDLE_CHECK_US &&
+        (s->proto != PROTO_UNKNOWN || c->protocol != MCF_PROTO_AUTO))
+        return MCF_OK;
+    return mcf_engine_ready(c, s, now);
+}
+
 int mcf_engine_connect_step(mcf_client *c, mcf_server *s, int64_t now)
 {
     int rc;
@@ -208,7 +219,7 @@ static int build_slice(mcf_client *c, mcf_slice *sl)
 /* Brings sl, the next slice of its server to build, to the point where
  * its request is ready to send: protocol known, meta checks passed, built.
  * MCF_OK, or the error its items were failed with. */
-static int start_slice(mcf_client *c, mcf_slice *sl)
+static inline int start_slice(mcf_client *c, mcf_slice *sl)
 {
     mcf_server *s = sl->server;
     if (s->head == sl) {
@@ -285,7 +296,7 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *
         if (!sl->count)
             continue;
         mcf_slice_enqueue(sl);
-        int brc = mcf_engine_ready(c, sl->server, now);
+        int brc = ready_now(c, sl->server, now);
         if (brc == MCF_IN_PROGRESS)
             ++*connecting;
         else if (brc == MCF_OK)

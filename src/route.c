@@ -114,25 +114,9 @@ static int ensure_scratch(mcf_client *c, size_t n)
     return 0;
 }
 
-size_t mcf_route_nslices(const mcf_client *c, const mcf_call *call)
+int mcf_route_grow_scratch(mcf_client *c, size_t n)
 {
-    return call->kind == CALL_FLUSH || call->n > 1 ? c->nservers : 1;
-}
-
-int mcf_route_lend_scratch(mcf_client *c, mcf_call *call)
-{
-    if (ensure_scratch(c, call->n) < 0 || !c->sync_slices)
-        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
-    call->srv_of = c->srv_of;
-    call->order = c->order;
-    call->zoff = c->zoff;
-    call->zlen = c->zlen;
-    call->answered = c->answered;
-    call->kptr = c->kptr;
-    call->klen = c->klen;
-    call->slices = c->sync_slices;
-    call->nslices = mcf_route_nslices(c, call);
-    return MCF_OK;
+    return ensure_scratch(c, n);
 }
 
 /* The key of item i as the caller gave it (routing resolves it once). */
@@ -245,35 +229,29 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
     for (size_t k = 0; k < call->nslices; k++)
         call->slices[k] = (mcf_slice){.call = call};
 
-    if (call->kind != CALL_FLUSH && call->n <= 1) {
-        /* One key or one server: no grouping. */
-        mcf_slice *sl = &call->slices[0];
-        for (size_t i = 0; i < call->n; i++) {
-            call->order[i] = i;
-            call->answered[i] = 0;
-            uint32_t srv = route(c, call, i, now);
-            if (srv != NO_SERVER) {
-                sl->server = &c->servers[srv];
-                sl->count = 1;
-            }
-        }
-        call->zbuf = c->zbuf;
-        return MCF_OK;
-    }
-
     /* Route every item, then group them per server (a counting sort into
-     * order[]), so each server gets one request with its keys in order. */
+     * order[]), so each server gets one request with its keys in order.
+     * One slice (one key, or one server): it goes to that key's server. */
+    int one = call->kind != CALL_FLUSH && call->n <= 1;
     for (size_t i = 0; i < call->n; i++) {
         call->answered[i] = 0;
         uint32_t srv = route(c, call, i, now);
         call->srv_of[i] = srv;
-        if (srv != NO_SERVER)
-            call->slices[srv].count++;
+        if (srv != NO_SERVER) {
+            mcf_slice *sl = &call->slices[one ? 0 : srv];
+            sl->server = &c->servers[srv];
+            sl->count++;
+        }
+    }
+    if (one) {
+        if (call->n)
+            call->order[0] = 0;
+        call->zbuf = c->zbuf;
+        return MCF_OK;
     }
     size_t off = 0;
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_slice *sl = &call->slices[k];
-        sl->server = &c->servers[k];
         sl->first = off;
         sl->cursor = sl->count;
         off += sl->count;

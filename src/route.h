@@ -12,10 +12,30 @@
 int mcf_route_key(mcf_client *c, const char *key, size_t len, size_t *server);
 
 /* How many slices a call has (call.h): one per server, or 1. */
-size_t mcf_route_nslices(const mcf_client *c, const mcf_call *call);
+static inline size_t mcf_route_nslices(const mcf_client *c, const mcf_call *call)
+{
+    return call->kind == CALL_FLUSH || call->n > 1 ? c->nservers : 1;
+}
+/* Grows the client's reusable per-item arrays to n: 0, or -1 (ENOMEM). */
+int mcf_route_grow_scratch(mcf_client *c, size_t n);
 /* Points a blocking call's per-item arrays and slices at the client's
- * reusable ones (grown to the call's size): MCF_OK or MCF_ERR_NOMEM. */
-int mcf_route_lend_scratch(mcf_client *c, mcf_call *call);
+ * reusable ones (grown to the call's size): MCF_OK or MCF_ERR_NOMEM.
+ * Inline: once per call, single gets included. */
+static inline int mcf_route_lend_scratch(mcf_client *c, mcf_call *call)
+{
+    if (call->n > c->scratch_cap && mcf_route_grow_scratch(c, call->n) < 0)
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    call->srv_of = c->srv_of;
+    call->order = c->order;
+    call->zoff = c->zoff;
+    call->zlen = c->zlen;
+    call->answered = c->answered;
+    call->kptr = c->kptr;
+    call->klen = c->klen;
+    call->slices = c->sync_slices;
+    call->nslices = mcf_route_nslices(c, call);
+    return MCF_OK;
+}
 
 /* Validates and routes every item of a call, then groups them per server
  * into its slices: a slice's items are call->order[first .. first + count).
