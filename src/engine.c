@@ -24,8 +24,8 @@
 static void parse_replies(mcf_client *c, mcf_server *s)
 {
     s->need = 0;
-    while (s->head && s->head->built) {
-        ssize_t n = s->head->meta ? mcf_ops_meta_parse_one(c, s) : mcf_ops_text_parse_one(c, s);
+    for (const mcf_slice *h; (h = s->head) && h->built;) {
+        ssize_t n = h->meta ? mcf_ops_meta_parse_one(c, s) : mcf_ops_text_parse_one(c, s);
         if (n == 0)
             return;
         if (n < 0) {

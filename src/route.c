@@ -237,21 +237,21 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
         call->answered[i] = 0;
         uint32_t srv = route(c, call, i, now);
         call->srv_of[i] = srv;
-        if (srv != NO_SERVER) {
-            mcf_slice *sl = &call->slices[one ? 0 : srv];
-            sl->server = &c->servers[srv];
-            sl->count++;
-        }
+        if (srv != NO_SERVER)
+            call->slices[one ? 0 : srv].count++;
     }
     if (one) {
-        if (call->n)
+        if (call->slices[0].count) {
+            call->slices[0].server = &c->servers[call->srv_of[0]];
             call->order[0] = 0;
+        }
         call->zbuf = c->zbuf;
         return MCF_OK;
     }
     size_t off = 0;
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_slice *sl = &call->slices[k];
+        sl->server = &c->servers[k];
         sl->first = off;
         sl->cursor = sl->count;
         off += sl->count;
