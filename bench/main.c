@@ -20,9 +20,10 @@
  * get_multi1000_*, 256 for async_get256*).  The async workloads add, per
  * workload (K = thousands of keys per second, medians):
  *   bench: async_get256 servers=N mcfast=K/s libmemcached=K/s ratio=R raw=K/s mcfast/raw=R2
- *   bench: async_get256 libmemcached-mget servers=N mget=K/s mcfast/mget=R (a reference)  After the workloads, when the scaling workloads ran
- * (--scaling runs only them), one line per server count, K = thousands of
- * keys per second (medians):
+ *   bench: async_get256 libmemcached-mget servers=N mget=K/s mcfast/mget=R (a reference)
+ * (the mget reference is timed after raw in each round).  After the
+ * workloads, when the scaling workloads ran (--scaling runs only them), one
+ * line per server count, K = thousands of keys per second (medians):
  *   bench: scaling get_multi1000 servers=N mcfast=K/s libmemcached=K/s ratio=R
  *   floor: scaling get_multi1000 servers=N raw=K/s mcfast/raw=R
  * (--quick, a smoke run of one very short round, prints them as "quick:"
