@@ -39,7 +39,7 @@ TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-callgrind bench-scaling fuzz fuzz-build perl
+        bench bench-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast.so
@@ -111,6 +111,8 @@ bench-build: bootstrap
 # make bench: every workload timed (the scaling table at the end), then the
 # callgrind instruction counts when valgrind is installed.
 # make bench-scaling: only the get_multi1000 scaling workloads.
+# make bench-async: only async_get256 and async_get256_4srv, timed, then
+# their callgrind counts when valgrind is installed.
 # make bench-callgrind [CG_WORKLOADS="w1 w2"]: only the instruction counts.
 CG_WORKLOADS ?=
 bench: bench-build
@@ -119,6 +121,11 @@ bench: bench-build
 	else echo "info: callgrind counts skipped: valgrind is not installed"; fi
 bench-scaling: bench-build
 	$(B)/mcfast-bench --scaling $(BENCH_ARGS)
+ASYNC_WORKLOADS := async_get256 async_get256_4srv
+bench-async: bench-build
+	$(B)/mcfast-bench --workloads "$(ASYNC_WORKLOADS)" $(BENCH_ARGS)
+	@if command -v valgrind >/dev/null; then bench/callgrind.sh $(B)/mcfast-bench $(ASYNC_WORKLOADS); \
+	else echo "info: callgrind counts skipped: valgrind is not installed"; fi
 bench-callgrind: bench-build
 	bench/callgrind.sh $(B)/mcfast-bench $(CG_WORKLOADS)
 

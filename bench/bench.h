@@ -7,7 +7,8 @@
  * number of reply bytes without parsing them (the floor).
  *
  * Data (all keys 11 bytes, so every reply has a known size):
- *   bk:NNNNNNNN  100-byte values, stored on every server (get, get_multi*)
+ *   bk:NNNNNNNN  100-byte values, stored on every server (get, get_multi*,
+ *                async_get256*)
  *   bs:NNNNNNNN  100-byte values written by set / set_multi100
  *   bm:NNNNNNNN  never stored (get_miss_multi100)
  *   bb:NNNNNNNN  65536-byte values (get_64k)
@@ -35,6 +36,10 @@
 #define SCALE_BATCH 1000 /* keys per call of the scaling workloads */
 #define NSCALE 3         /* scaling workloads: get_multi1000 over 1, 8, 32 servers */
 #define MAX_SRV 32       /* the most servers any workload uses */
+#define ASYNC_WINDOW 256 /* async_get256*: independent single-key gets kept in flight */
+/* A number macro as a string literal, for text built at compile time. */
+#define BENCH_STR_(x) #x
+#define BENCH_STR(x) BENCH_STR_(x)
 
 typedef enum wl_id {
     W_GET,
@@ -45,6 +50,8 @@ typedef enum wl_id {
     W_GET64K,
     W_MISSM,
     W_GETM_META, /* get_multi100 with mcfast on MCF_PROTO_META (others: text, as get_multi100) */
+    W_ASYNC,     /* async_get256: ASYNC_WINDOW single-key gets in flight (mcfast's async API) */
+    W_ASYNC4,    /* the same over NSRV servers, each holding every bk key */
     W_SCALE1,    /* get_multi1000 over 1, 8 and 32 servers, both clients on libmemcached's */
     W_SCALE8,    /* weighted ketama (mcfast: MCF_DIST_KETAMA_LIBMEMCACHED); the three must */
     W_SCALE32,   /* stay consecutive and last: scale_index() counts from W_SCALE1 */
@@ -67,6 +74,12 @@ extern const workload g_workloads[W_COUNT];
 static inline int scale_index(const workload *w)
 {
     return w->id >= W_SCALE1 && w->id <= W_SCALE32 ? (int)(w->id - W_SCALE1) : -1;
+}
+
+/* The async_get256 workloads: a "call" is ASYNC_WINDOW keys. */
+static inline int is_async(const workload *w)
+{
+    return w->id == W_ASYNC || w->id == W_ASYNC4;
 }
 
 /* ---- data.c ---- */
@@ -154,6 +167,15 @@ static inline size_t next_scale_batch(runner *r)
 {
     size_t b = (size_t)(r->cursor++ % g_nscale_batches);
     return b * SCALE_BATCH;
+}
+
+/* The same for the ASYNC_WINDOW-key batches of the async workloads'
+ * multi-get floor and libmemcached's mget reference (needs g_nkeys >=
+ * ASYNC_WINDOW; the runners refuse fewer keys). */
+static inline size_t next_window(runner *r)
+{
+    size_t b = (size_t)(r->cursor++ % (g_nkeys / ASYNC_WINDOW));
+    return b * ASYNC_WINDOW;
 }
 
 /* The function callgrind collects (--toggle-collect=bench_cg_loop). */

@@ -121,6 +121,10 @@ static int build(rstate *st, const workload *w)
     case W_SCALE32:
         st->nunits = g_nscale_batches;
         break;
+    case W_ASYNC:
+    case W_ASYNC4:
+        st->nunits = g_nkeys / ASYNC_WINDOW;
+        break;
     default:
         st->nunits = g_nbatches;
         break;
@@ -160,15 +164,18 @@ static int build(rstate *st, const workload *w)
         case W_GETM:
         case W_GETM4:
         case W_GETM_META:
-        case W_MISSM: {
+        case W_MISSM:
+        case W_ASYNC:   /* the floor of independent gets: one multi-get of */
+        case W_ASYNC4: { /* the window's keys at a time, nothing to parse */
             const char **keys = w->id == W_MISSM ? g_kmiss : g_kget;
+            size_t per_call = w->keys_per_call;
             for (int s = 0; s < st->nsrv; s++)
                 err |= tput(&b[s], "get", 3);
             /* Four servers: every server holds every key, so the keys are
-             * dealt round-robin (25 each), as a hash would spread them. */
-            for (size_t j = 0; j < BATCH; j++) {
+             * dealt round-robin (a quarter each), as a hash would spread them. */
+            for (size_t j = 0; j < per_call; j++) {
                 int s = (int)(j % (size_t)st->nsrv);
-                err |= tput(&b[s], " ", 1) | tput(&b[s], keys[u * BATCH + j], KLEN);
+                err |= tput(&b[s], " ", 1) | tput(&b[s], keys[u * per_call + j], KLEN);
                 nkeys_of[s]++;
             }
             for (int s = 0; s < st->nsrv; s++)
@@ -303,6 +310,11 @@ runner *raw_runner(const workload *w)
     r->state = st;
     r->destroy = destroy;
     r->run = run;
+    if (is_async(w) && g_nkeys < ASYNC_WINDOW) {
+        fprintf(stderr, "bench: raw: %s needs --keys >= %d\n", w->name, ASYNC_WINDOW);
+        runner_free(r);
+        return NULL;
+    }
     st->nsrv = w->nsrv;
     for (int s = 0; s < MAX_SRV; s++)
         st->fd[s] = -1;
@@ -319,12 +331,16 @@ runner *raw_runner(const workload *w)
     }
     static const char *const modes[] = {"raw", "raw+poll", "raw+poll+rcvlowat"};
     snprintf(r->label, sizeof r->label, "%s", modes[g_raw_mode]);
+    char window[80] = "";
+    if (is_async(w))
+        snprintf(window, sizeof window, "; one get of %d keys per call%s", ASYNC_WINDOW,
+                 w->nsrv > 1 ? ", dealt round-robin over the servers" : "");
     snprintf(r->config, sizeof r->config,
              "%sblocking sockets, TCP_NODELAY, requests prebuilt, reads the known reply size, "
-             "parses nothing%s",
+             "parses nothing%s%s",
              g_raw_mode == 1   ? "[--raw-mode poll: poll before every recv] "
              : g_raw_mode == 2 ? "[--raw-mode lowat: SO_RCVLOWAT=reply size, poll, recv] "
                                : "",
-             w->nsrv > 1 ? "; writes to all servers, then reads each" : "");
+             w->nsrv > 1 ? "; writes to all servers, then reads each" : "", window);
     return r;
 }
