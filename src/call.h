@@ -41,6 +41,12 @@ typedef struct mcf_slice {
                             * read and dropped, its items are no longer looked at */
     unsigned char settled; /* the blocking driver started it or failed it */
     unsigned char queued;  /* in its server's queue */
+    /* Async single-key gets queued together on a server go out as one
+     * command (one get line, or mg lines under one mn): a batch.  Its
+     * slices are consecutive in the queue; batch_pos counts from its first
+     * (the meta opaque), batch_end marks its last. */
+    unsigned char batched, batch_end;
+    uint32_t batch_pos;
 } mcf_slice;
 
 typedef struct mcf_call {
@@ -212,6 +218,43 @@ static inline void mcf_slice_done(mcf_client *c, mcf_server *s)
         s->noreply_dirty = 0;
     mcf_slice_pop(c, s);
     mcf_slices_sent(c, s);
+}
+
+/* A batch at the head of s has its terminator (END, MN): every slice of it
+ * not answered is a miss, and it leaves the queue. */
+static inline void mcf_batch_end(mcf_client *c, mcf_server *s)
+{
+    for (;;) {
+        mcf_slice *h = s->head;
+        int last = h->batch_end;
+        mcf_finish_rest(c, h, MCF_MISS);
+        if (last) {
+            mcf_slice_done(c, s);
+            return;
+        }
+        mcf_slice_pop(c, s);
+    }
+}
+
+/* A reply in a batch answers slice x (the head or after it): the slices
+ * before x got no reply, so they are misses (memcached answers hits in
+ * request order).  Leaves x at the head. */
+static inline void mcf_batch_skip_to(mcf_client *c, mcf_server *s, const mcf_slice *x)
+{
+    while (s->head != x) {
+        mcf_finish_rest(c, s->head, MCF_MISS);
+        mcf_slice_pop(c, s);
+    }
+}
+
+/* x, at the head of its batch, has its answer: it leaves the queue unless
+ * it is the batch's last (whose terminator is still to come). */
+static inline void mcf_batch_answered(mcf_client *c, mcf_server *s)
+{
+    mcf_slice *x = s->head;
+    x->cursor = x->count;
+    if (!x->batch_end)
+        mcf_slice_pop(c, s);
 }
 
 /* Fails every item of every slice queued on s with rc and empties the

@@ -252,6 +252,57 @@ static size_t start_once(mcf_client *c, mcf_slice *sl)
     return start_slice(c, sl) == MCF_OK;
 }
 
+/* The most slices one batch takes: a get line of this many keys is still
+ * a few tens of KB, which memcached reads key by key. */
+#define BATCH_MAX 1024
+
+/* An async single-key get or gets without options: it can share one
+ * command with the ones queued after it. */
+static int batchable(const mcf_slice *sl)
+{
+    const mcf_call *call = sl->call;
+    return call->on_done && call->kind == CALL_GET && call->n == 1 && !call->meta &&
+           (call->mode == MCF_GET || call->mode == MCF_GETS);
+}
+
+/* Builds sl and the batchable slices queued right after it with the same
+ * mode as one command (auto-pipelining turned into a multi-get): the
+ * number built, or 0 when sl is better built alone (nothing to batch, or
+ * the batch could not be built). */
+static size_t build_batch(mcf_client *c, mcf_slice *sl)
+{
+    mcf_server *s = sl->server;
+    size_t n = 1;
+    const mcf_slice *x = sl->next;
+    while (n < BATCH_MAX && x && batchable(x) && x->call->mode == sl->call->mode) {
+        n++;
+        x = x->next;
+    }
+    if (n < 2)
+        return 0;
+    if (s->seg_i == s->nsegs)
+        mcf_conn_reset_request(s);
+    size_t wlen0 = s->wlen, nsegs0 = s->nsegs;
+    uint64_t wqueued0 = s->wqueued;
+    int rc = sl->meta ? mcf_ops_meta_build_batch(c, sl, n) : mcf_ops_text_build_batch(c, sl, n);
+    if (rc != MCF_OK) {
+        s->wlen = wlen0;
+        s->nsegs = nsegs0;
+        s->wqueued = wqueued0;
+        return 0;
+    }
+    mcf_slice *y = sl;
+    for (size_t i = 0; i < n; i++, y = y->next) {
+        y->meta = sl->meta;
+        y->built = y->batched = y->await_replies = 1;
+        y->batch_pos = (uint32_t)i;
+        y->batch_end = i == n - 1;
+        y->wend = s->wqueued;
+    }
+    s->build_next = x ? (mcf_slice *)x : NULL;
+    return n;
+}
+
 void mcf_engine_build(mcf_client *c, mcf_server *s, int64_t now)
 {
     s->build_blocked = 0;
@@ -272,6 +323,8 @@ void mcf_engine_build(mcf_client *c, mcf_server *s, int64_t now)
                 if (rc != MCF_OK)
                     return;
             }
+            if (batchable(sl) && build_batch(c, sl))
+                continue;
         }
         start_slice(c, sl);
     }

@@ -16,6 +16,9 @@
 /* Appends the text request for slice sl's items (or the server command) to
  * its server's write buffer: MCF_OK or MCF_ERR_NOMEM. */
 int mcf_ops_text_build(mcf_client *c, mcf_slice *sl);
+/* Appends one get/gets line for n consecutive single-key get slices from
+ * first (a batch, call.h): MCF_OK or MCF_ERR_NOMEM. */
+int mcf_ops_text_build_batch(mcf_client *c, mcf_slice *first, size_t n);
 /* Parses the next text reply in s's read buffer (codec.c) and hands it to
  * the slice at the head of s's queue: matches it to the item it answers, or fails the server when it answers
  * nothing that was asked.  > 0 bytes consumed, 0 incomplete (s->need set),
@@ -26,6 +29,9 @@ ssize_t mcf_ops_text_parse_one(mcf_client *c, mcf_server *s);
 
 /* Appends one quiet meta pipeline for s's items, ended by "mn". */
 int mcf_ops_meta_build(mcf_client *c, mcf_slice *sl);
+/* The same for a batch: one quiet mg per slice (opaque: its batch_pos),
+ * one mn after the last. */
+int mcf_ops_meta_build_batch(mcf_client *c, mcf_slice *first, size_t n);
 /* The same for the next meta reply (meta.c): matched by opaque, checked by
  * key. */
 ssize_t mcf_ops_meta_parse_one(mcf_client *c, mcf_server *s);

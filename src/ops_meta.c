@@ -128,9 +128,64 @@ static int meta_reply_is_for(const mcf_client *c, const mcf_call *call, const mc
            mk.b64;
 }
 
+static void deliver_meta_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
+                               const mcf_meta_reply *r);
+
+/* A reply to a batch of single-key gets (mg lines under one mn): matched by
+ * its opaque (the slice's batch_pos) and checked by key; the slices passed
+ * over were misses; MN ends the batch. */
+static void batch_reply(mcf_client *c, mcf_server *s, const mcf_meta_reply *r)
+{
+    if (r->type == MCF_M_MN) {
+        mcf_batch_end(c, s);
+        return;
+    }
+    if (r->type == MCF_M_ERROR || r->type == MCF_M_CLIENT_ERROR || r->type == MCF_M_SERVER_ERROR) {
+        /* No opaque: it cannot be placed among the quiet gets. */
+        mcf_fail_server(c, s, r->type == MCF_M_CLIENT_ERROR ? MCF_ERR_CLIENT : MCF_ERR_SERVER,
+                        "error line in a batch of gets");
+        return;
+    }
+    const mcf_slice *x = s->head;
+    if (r->has & MCF_MR_OPAQUE_U32)
+        while (x->batch_pos < r->opaque_u32 && !x->batch_end && x->next)
+            x = x->next;
+    if (!(r->has & MCF_MR_OPAQUE_U32) || x->batch_pos != r->opaque_u32 ||
+        !meta_reply_is_for(c, x->call, r, 0)) {
+        mcf_fail_server(c, s, MCF_ERR_PROTOCOL,
+                        "reply in a batch of gets without the opaque and key of a request "
+                        "still due");
+        return;
+    }
+    mcf_batch_skip_to(c, s, x);
+    if (r->type == MCF_M_VA)
+        deliver_meta_value(c, x->call, s, 0, r);
+    else if (r->type == MCF_M_EN)
+        mcf_finish(c, x->call, 0, MCF_MISS, NULL);
+    else {
+        mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "unexpected meta reply for a get");
+        return;
+    }
+    mcf_batch_answered(c, s);
+}
+
+static void deliver_meta_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
+                               const mcf_meta_reply *r)
+{
+    mcf_reply tr = {.type = MCF_R_VALUE, .key = r->key, .key_len = r->key_len,
+                    .data = r->data, .data_len = r->data_len,
+                    .flags = (r->has & MCF_MR_FLAGS) ? r->client_flags : 0,
+                    .cas = (r->has & MCF_MR_CAS) ? r->cas : 0};
+    mcf_deliver_value(c, call, s, i, &tr);
+}
+
 static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_meta_reply *r)
 {
     mcf_slice *sl = s->head;
+    if (sl->batched) {
+        batch_reply(c, s, r);
+        return;
+    }
     if (r->type == MCF_M_MN) {
         meta_end(c, call, s);
         return;
@@ -168,11 +223,7 @@ static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
     switch (call->kind) {
     case CALL_GET:
         if (r->type == MCF_M_VA) {
-            mcf_reply tr = {.type = MCF_R_VALUE, .key = r->key, .key_len = r->key_len,
-                            .data = r->data, .data_len = r->data_len,
-                            .flags = (r->has & MCF_MR_FLAGS) ? r->client_flags : 0,
-                            .cas = (r->has & MCF_MR_CAS) ? r->cas : 0};
-            mcf_deliver_value(c, call, s, i, &tr);
+            deliver_meta_value(c, call, s, i, r);
             return;
         }
         if (r->type == MCF_M_EN)
@@ -357,6 +408,26 @@ static int build_meta_store(mcf_client *c, const mcf_call *call, mcf_server *s, 
         return MCF_ERR_ARG;
     s->wlen += hl;
     mcf_block_append(s, start, &b);
+    return MCF_OK;
+}
+
+int mcf_ops_meta_build_batch(mcf_client *c, mcf_slice *first, size_t n)
+{
+    mcf_server *s = first->server;
+    size_t start = s->wlen;
+    const mcf_slice *x = first;
+    for (size_t i = 0; i < n; i++, x = x->next) {
+        if (mcf_conn_wreserve(s, MCF_META_MAX_REQUEST) < 0)
+            return MCF_ERR_NOMEM;
+        size_t len = enc_meta_simple(c, x->call, i, 0, s->wbuf + s->wlen);
+        if (!len)
+            return MCF_ERR_ARG;
+        s->wlen += len;
+    }
+    if (mcf_conn_wreserve(s, 8) < 0 || mcf_conn_seg_reserve(s, 1) < 0)
+        return MCF_ERR_NOMEM;
+    s->wlen += mcf_meta_enc_mn(s->wbuf + s->wlen);
+    mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
     return MCF_OK;
 }
 

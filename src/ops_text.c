@@ -214,9 +214,43 @@ static void zombie_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf
         mcf_slice_done(c, s);
 }
 
+/* A reply to a batch of single-key gets (one get line): a value goes to
+ * the first slice on from the head whose key it names, and the slices
+ * passed over were misses; END ends the batch.  A value for no key of the
+ * batch is a protocol error, never handed out. */
+static void batch_reply(mcf_client *c, mcf_server *s, const mcf_reply *r)
+{
+    if (r->type == MCF_R_END) {
+        mcf_batch_end(c, s);
+        return;
+    }
+    if (r->type != MCF_R_VALUE) {
+        unexpected(c, s, r);
+        return;
+    }
+    const mcf_slice *x = s->head;
+    for (;;) {
+        const mcf_call *xc = x->call;
+        if (key_matches(c, xc->kptr[0], xc->klen[0], r))
+            break;
+        if (x->batch_end || !(x = x->next)) {
+            char msg[320];
+            snprintf(msg, sizeof msg, "value for key '%.*s' that was not requested (or out of order)",
+                     (int)(r->key_len > MCF_MAX_KEY_LEN ? MCF_MAX_KEY_LEN : r->key_len), r->key);
+            mcf_fail_server(c, s, MCF_ERR_PROTOCOL, msg);
+            return;
+        }
+    }
+    mcf_batch_skip_to(c, s, x);
+    mcf_deliver_value(c, x->call, s, 0, r);
+    mcf_batch_answered(c, s);
+}
+
 static void dispatch_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
 {
-    if (s->head->zombie)
+    if (s->head->batched)
+        batch_reply(c, s, r);
+    else if (s->head->zombie)
         zombie_reply(c, call, s, r);
     else if (call->kind == CALL_GET)
         get_reply(c, call, s, r);
@@ -373,6 +407,34 @@ static int build_server_cmd(mcf_client *c, const mcf_call *call, mcf_server *s)
             memcpy(w, " noreply", 8);
             w += 8;
         }
+    }
+    *w++ = '\r';
+    *w++ = '\n';
+    mcf_conn_add_seg(s, SEG_WBUF, s->wlen, NULL, (size_t)(w - start));
+    s->wlen += (size_t)(w - start);
+    return MCF_OK;
+}
+
+int mcf_ops_text_build_batch(mcf_client *c, mcf_slice *first, size_t n)
+{
+    mcf_server *s = first->server;
+    size_t total = 0;
+    const mcf_slice *x = first;
+    for (size_t i = 0; i < n; i++, x = x->next)
+        total += 1 + c->ns_len + x->call->klen[0];
+    if (mcf_conn_wreserve(s, total + 32) < 0 || mcf_conn_seg_reserve(s, 1) < 0)
+        return MCF_ERR_NOMEM;
+    char *w = s->wbuf + s->wlen, *start = w;
+    w = put_get_command(w, first->call);
+    x = first;
+    for (size_t i = 0; i < n; i++, x = x->next) {
+        *w++ = ' ';
+        if (c->ns_len) {
+            memcpy(w, c->ns, c->ns_len);
+            w += c->ns_len;
+        }
+        memcpy(w, x->call->kptr[0], x->call->klen[0]);
+        w += x->call->klen[0];
     }
     *w++ = '\r';
     *w++ = '\n';
