@@ -85,6 +85,7 @@ typedef struct mcf_async {
     unsigned gen;
     int64_t timer_asked; /* absolute time asked of the loop, NO_TIMER for none */
     int depth;           /* entry points on the stack (a callback submitting) */
+    int64_t now;         /* when the outermost one began */
     size_t pending;      /* not reported yet */
     int closing;         /* cancelling everything: no new request */
     struct pollfd *runfds; /* mcf_async_run's */
@@ -312,13 +313,11 @@ static mcf_request *submit(mcf_client *c, mcf_request *r)
         call->get_cb = key_result;
         call->ctx = r;
     }
-    int64_t now = mcf_now_us();
+    /* Inside a dispatch (a callback submitting) its clock is recent enough. */
+    int64_t now = a->depth ? a->now : mcf_now_us();
     int rc = mcf_route_call(c, call, now);
-    size_t bad = SIZE_MAX;
-    for (size_t i = 0; rc == MCF_OK && i < call->n && bad == SIZE_MAX; i++)
-        if (call->answered[i])
-            bad = i;
-    if (rc != MCF_OK || bad != SIZE_MAX) {
+    /* Routing notes an error for every item it refuses. */
+    if (rc != MCF_OK || c->err_rc) {
         /* route.c named the item; the whole request is refused. */
         put_back(c, r);
         return NULL;
@@ -616,6 +615,7 @@ static void enter(mcf_client *c)
 {
     mcf_async *a = c->async;
     if (a->depth++ == 0) {
+        a->now = mcf_now_us();
         c->err_overwrite = 1;
         if (!mcf_conn_owned(c)) {
             mcf_set_error(c, MCF_ERR_CANCELLED,
