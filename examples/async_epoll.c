@@ -143,16 +143,6 @@ static int epoll_driver_init(epoll_driver *ed)
     return ed->epfd < 0 ? -1 : 0;
 }
 
-static int epoll_driver_attach(epoll_driver *ed, mcf_client *c)
-{
-    mcf_loop loop = {ed, epoll_driver_watch, epoll_driver_timer, epoll_driver_detach};
-    ed->client = c; /* before: attaching may already watch sockets */
-    int rc = mcf_async_set_loop(c, &loop);
-    if (rc != MCF_OK)
-        ed->client = NULL;
-    return rc;
-}
-
 /* One turn: waits for the watched sockets until the library's timer is due
  * and, when max_wait_ms >= 0, at most max_wait_ms; reports what is ready,
  * then the timer if due.  0, or -1 with errno. */
@@ -203,6 +193,17 @@ static void epoll_driver_close(epoll_driver *ed)
 
 static size_t inflight;
 static int failures;
+
+/* Hands the loop's callbacks to the library (the test wraps them instead). */
+static int epoll_driver_attach(epoll_driver *ed, mcf_client *c)
+{
+    mcf_loop loop = {ed, epoll_driver_watch, epoll_driver_timer, epoll_driver_detach};
+    ed->client = c; /* before: attaching may already watch sockets */
+    int rc = mcf_async_set_loop(c, &loop);
+    if (rc != MCF_OK)
+        ed->client = NULL;
+    return rc;
+}
 
 static size_t key_len_of(const char *arg)
 {
