@@ -37,6 +37,7 @@
 #include "fixtures.h"
 #include "mcfast_async.h"
 
+/* libev first: libevent's EV_READ/EV_WRITE macros would rewrite libev's. */
 #include "mcfast/adapters/libev.h"
 #include "mcfast/adapters/libevent.h"
 #include "mcfast/adapters/libuv.h"

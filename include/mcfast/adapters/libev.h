@@ -28,6 +28,10 @@
  * may fire a little early after a long callback; the library then asks for
  * the time that is left.
  *
+ * libev and libevent both name EV_READ and EV_WRITE (libevent with macros, of
+ * other values): a file that includes both adapters includes this one
+ * first, and uses neither library's EV_* names itself.
+ *
  * Threads: everything (submits, ev_run, mcf_free) on the loop's thread.
  *
  * Out of memory in the adapter leaves that socket unwatched: its requests

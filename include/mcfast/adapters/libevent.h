@@ -23,6 +23,11 @@
  * event_base_dispatch returns only once the client is freed or detached;
  * a program that wants to stop earlier calls event_base_loopbreak.
  *
+ * libev and libevent both name EV_READ and EV_WRITE (libevent with macros, of
+ * other values): a file that includes both adapters includes
+ * <mcfast/adapters/libev.h> first, and uses neither library's EV_* names
+ * itself.
+ *
  * Threads: everything (submits, the loop, mcf_free) on the thread that runs
  * the event_base; libevent's own locking is not needed for this.
  *

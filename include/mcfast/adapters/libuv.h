@@ -27,6 +27,9 @@
  * UV_RUN_DEFAULT returns only once the client is freed or detached; a
  * program that wants to stop earlier calls uv_stop.
  *
+ * uv.h itself needs POSIX declarations: under -std=c11 define
+ * _POSIX_C_SOURCE 200809L (or _GNU_SOURCE) before the first #include.
+ *
  * Threads: everything (submits, uv_run, mcf_free) on the loop's thread.
  *
  * A socket libuv cannot poll (uv_poll_init fails, e.g. out of memory)
