@@ -56,6 +56,10 @@
 #define SETTLE_TURNS 3      /* extra turns after the work, to catch late callbacks */
 #define SETTLE_WAIT_MS 10
 #define SHORT_DEADLINE_MS 300
+/* The default deadline of the request queued behind (connect + I/O
+ * timeout) is made long, so failing with the reset and failing at its own
+ * deadline are told apart by a generous bound, half of it. */
+#define LONG_IO_TIMEOUT_MS 20000
 #define TIMER_SLACK_MS 10   /* a deadline may be rounded to the loop's clock */
 #define MS_PER_S 1000
 #define US_PER_MS 1000
@@ -644,6 +648,7 @@ static void scenario_timeout(loop_kind kind)
         t_fail(__FILE__, __LINE__, "setup failed: %s", c ? mcf_last_error(c) : "no client");
         goto out;
     }
+    CHECK_RC(mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, LONG_IO_TIMEOUT_MS), MCF_OK);
     set_one(&l, c, "warm", "v:warm"); /* the connection is up before the stop */
 
     mcserver_kill(&srv[0], SIGSTOP);
@@ -669,6 +674,9 @@ static void scenario_timeout(loop_kind kind)
     CHECKF(contains(first.error, port), "the error names the server: '%s'", first.error);
     CHECKF(behind.calls == 1 && behind.rc == MCF_ERR_TIMEOUT, "queued behind: %d calls, rc %d (%s)",
            behind.calls, behind.rc, behind.error);
+    CHECKF(behind.calls == 0 || behind.at_ms - start < LONG_IO_TIMEOUT_MS / 2,
+           "queued behind: failed %.0f ms after the submit, at its own deadline, not with the "
+           "reset of the connection", behind.at_ms - start);
     CHECK(mcf_async_inflight(c) == 0);
 
     kill(srv[0].pid, SIGCONT);
