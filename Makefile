@@ -1,6 +1,7 @@
 # mcfast - one plain Makefile.  See README.md.
 #   make            library (static + shared) and the CLI, in build/
 #   make check      bootstrap missing Debian packages, build, run every test
+#   make examples   the async API examples (examples/*.c) in build/examples/
 #   make demo       bootstrap, build, start throwaway memcached servers, show set/get
 #   make install PREFIX=/usr/local
 #   SANITIZE=address,undefined  builds everything with those sanitizers
@@ -38,7 +39,7 @@ TOOL_BINS := $(TOOL_SRCS:tests/%.c=$(B)/tests/%)
 TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
-.PHONY: all lib cli check test tests demo install uninstall clean bootstrap bootstrap-demo \
+.PHONY: all lib cli check test tests examples demo install uninstall clean bootstrap bootstrap-demo \
         bench bench-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl
 all: lib cli
 
@@ -78,10 +79,24 @@ $(B)/tests/tool_%: tests/tool_%.c $(B)/libmcfast.a $(TEST_SUPPORT) $(TEST_HEADER
 
 # Per-program extra libraries: TEST_EXTRA_LIBS_<name> / TOOL_EXTRA_LIBS_<name>.
 TOOL_EXTRA_LIBS_libmemcached := -lmemcached
+# The event-loop adapters (header only) under test, and the examples' loops it includes.
+TEST_EXTRA_LIBS_async_adapters := -levent -luv -lev
+$(B)/tests/test_async_adapters: $(wildcard include/mcfast/adapters/*.h) include/mcfast_async.h \
+                                examples/async_poll.c examples/async_epoll.c
 
-tests: $(TEST_BINS) $(TOOL_BINS) all
+# examples/*.c: programs a user would write, so only the public headers
+# (-Iinclude, no -Isrc) and each defines its own feature macros.
+EXAMPLE_SRCS := $(wildcard examples/*.c)
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
+EXAMPLE_CFLAGS := $(filter-out -Isrc -D_GNU_SOURCE,$(CFLAGS_ALL))
+$(B)/examples/%: examples/%.c $(B)/libmcfast.a include/mcfast.h include/mcfast_async.h | $(B)/examples
+	$(CC) $(EXAMPLE_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libmcfast.a $(DEPS_LIBS)
+examples: $(EXAMPLE_BINS)
 
-$(B) $(B)/obj $(B)/pic $(B)/tests:
+# The examples are built with the tests, so they never rot.
+tests: $(TEST_BINS) $(TOOL_BINS) $(EXAMPLE_BINS) all
+
+$(B) $(B)/obj $(B)/pic $(B)/tests $(B)/examples:
 	mkdir -p $@
 
 bootstrap:
@@ -151,8 +166,10 @@ fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) fuzz/run.sh
 
 install: all
-	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGDIR)
-	install -m 644 include/mcfast.h $(DESTDIR)$(INCDIR)/
+	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(INCDIR)/mcfast/adapters $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGDIR)
+	install -m 644 include/mcfast.h include/mcfast_async.h $(DESTDIR)$(INCDIR)/
+	install -m 644 include/mcfast/adapters/*.h $(DESTDIR)$(INCDIR)/mcfast/adapters/
 	install -m 644 $(B)/libmcfast.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so.$(SOVERSION)
@@ -162,7 +179,9 @@ install: all
 	install -m 755 $(B)/mcfast $(DESTDIR)$(BINDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(LIBDIR)/libmcfast.* $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
+	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(INCDIR)/mcfast_async.h $(DESTDIR)$(LIBDIR)/libmcfast.* $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
+	rm -rf $(DESTDIR)$(INCDIR)/mcfast/adapters
+	-rmdir $(DESTDIR)$(INCDIR)/mcfast 2>/dev/null
 
 clean:
 	rm -rf $(B)

@@ -8,8 +8,10 @@ what=${1:-check}
 pkgs="gcc make libc6-dev zlib1g-dev libssl-dev libc-ares-dev pkg-config memcached"
 if [ "$what" = check ]; then
     # Tests: network namespaces and nftables (t_blackhole.sh), the clients
-    # we prove compatibility with, valgrind and clang (fuzzing, second compiler).
+    # we prove compatibility with, valgrind and clang (fuzzing, second compiler),
+    # the event libraries the async adapters are tested on (test_async_adapters).
     pkgs="$pkgs iproute2 nftables procps libmemcached-dev libcache-memcached-fast-perl libcache-memcached-perl perl clang valgrind"
+    pkgs="$pkgs libevent-dev libuv1-dev libev-dev"
 fi
 missing=""
 for p in $pkgs; do
