@@ -10,10 +10,14 @@
  *     oversize value, a bad option) refuses the whole request: the submit
  *     returns NULL, nothing is sent, mcf_last_error() names the key.
  *   - Requests submitted to one server before the loop next runs go out in
- *     one write (auto-pipelining): 256 single-key gets in flight become one
- *     write and one read, without the application collecting the keys.
- *     Replies are matched to requests in order (text) and by opaque within
- *     a request (meta); a value is only ever handed to the key it names.
+ *     one write (auto-pipelining), and consecutive single-key gets (and
+ *     gets) without options become one multi-get: one "get k1 k2 ..." line,
+ *     or quiet mg lines under one mn.  256 single-key gets in flight thus
+ *     cost the server one command, without the application collecting the
+ *     keys.  Replies are matched to requests in order (text) and by opaque
+ *     (meta), and checked by key: a value is only ever handed to the key it
+ *     names.  In a batched get a key passed over by a later key's value is
+ *     a miss (memcached answers hits in request order).
  *   - The library says what it waits for; the application's loop waits.
  *     Either attach a loop (mcf_async_set_loop: watch and timer callbacks,
  *     as curl_multi_socket_action; adapters for libevent, libuv and libev
@@ -68,7 +72,7 @@ typedef struct mcf_request mcf_request;
  *   - MCF_ERR_TIMEOUT when the request's deadline passed first,
  *     MCF_ERR_CANCELLED when the client was freed or disconnected first.
  * mcf_last_error() during the callback names the server, address and cause
- * of this request's error. */
+ * of this request's error (until the callback submits another request). */
 typedef void (*mcf_done_cb)(mcf_client *c, mcf_request *req, int rc, const mcf_value *value,
                             void *arg);
 /* Per key of a multi-key get: as mcf_get_cb. */
