@@ -631,6 +631,15 @@ static void enter(mcf_client *c)
 static void leave(mcf_client *c)
 {
     mcf_async *a = c->async;
+    if (a->depth == 1) {
+        /* What the callbacks queued on other servers than the one just
+         * read goes out now, not one loop turn later. */
+        for (size_t k = 0; k < c->nservers; k++) {
+            mcf_server *s = &c->servers[k];
+            if (s->build_next && s->fd >= 0 && !s->build_blocked)
+                pump(c, s, a->now);
+        }
+    }
     if (--a->depth == 0) {
         c->err_overwrite = 0;
         flush(c);
