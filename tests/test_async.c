@@ -133,7 +133,8 @@ static mcf_client *fleet_client(mcserver *srv, int n, int proto, const char *ext
     mcf_client *c = mcf_new();
     if (!c || mcf_set_servers(c, list) != MCF_OK ||
         mcf_set_option(c, MCF_OPT_PROTOCOL, proto) != MCF_OK) {
-        t_fail(__FILE__, __LINE__, "client for '%s': %s", list, c ? mcf_last_error(c) : "no memory");
+        t_fail(__FILE__, __LINE__, "client for '%s': %s", list,
+               c ? mcf_last_error(c) : "no memory");
         mcf_free(c);
         return NULL;
     }
@@ -677,7 +678,8 @@ static void many_case(int proto, int how)
         failed += !r->h;
     }
     left = drive(c, how, RUN_BOUND_MS);
-    CHECKF(failed == 0 && left == 0, "counter sets: %zu refused, %zu still in flight", failed, left);
+    CHECKF(failed == 0 && left == 0, "counter sets: %zu refused, %zu still in flight", failed,
+           left);
     book_check(&b, first, b.used, "counter sets");
     size_t incr_first = b.used;
     for (size_t i = 0; i < NCTR; i++) {
@@ -1255,7 +1257,8 @@ static void deadline_case(int proto, int how)
     size_t failed = 0;
     for (int i = 0; i < DL_NREQ; i++) {
         r[i] = rq_new(&b, RQ_GET, keys[i], want[i]);
-        int ok = r[i] && (i == DL_HEALTHY_SET ? submit_store(r[i], 0) : submit_get(r[i], MCF_GET, 0));
+        int ok = r[i] && (i == DL_HEALTHY_SET ? submit_store(r[i], 0)
+                                              : submit_get(r[i], MCF_GET, 0));
         if (ok)
             mcf_async_set_timeout(r[i]->h, deadline[i]);
         failed += !ok;
