@@ -282,6 +282,7 @@ typedef struct book {
     size_t server_done[MAX_SRV];  /* done callbacks per key's server */
     size_t wrong;                 /* a hit whose value is not its key's */
     size_t stray;                 /* twice, after a cancel, or a foreign handle */
+    size_t wrong_seen, stray_seen; /* already reported by book_check */
     char first_wrong[MSG_CAP], first_stray[MSG_CAP], first_error[MSG_CAP];
     int record_msgs;              /* keep mcf_last_error() of the first error */
     void (*after_done)(struct book *, rq *); /* runs at the end of each done */
@@ -431,8 +432,13 @@ static size_t book_check(book *b, size_t from, size_t to, const char *what)
     }
     CHECKF(bad == 0, "%s: %zu of %zu requests ended wrongly; first error: %s", what, bad,
            to - from, b->first_error);
-    CHECKF(b->wrong == 0, "%s: %zu wrong values; first: %s", what, b->wrong, b->first_wrong);
-    CHECKF(b->stray == 0, "%s: %zu stray callbacks; first: %s", what, b->stray, b->first_stray);
+    /* Wrong values and stray callbacks since the last check: */
+    CHECKF(b->wrong == b->wrong_seen, "%s: %zu wrong values; first of all: %s", what,
+           b->wrong - b->wrong_seen, b->first_wrong);
+    CHECKF(b->stray == b->stray_seen, "%s: %zu stray callbacks; first of all: %s", what,
+           b->stray - b->stray_seen, b->first_stray);
+    b->wrong_seen = b->wrong;
+    b->stray_seen = b->stray;
     return bad;
 }
 
