@@ -1354,11 +1354,14 @@ static void bad_input_case(int proto)
         snprintf(good[i], KEY_CAP, "bi-%s-good-%zu", proto_name(proto), i);
     CHECK_RC(mcf_set(c, good[0], strlen(good[0]), "x", 1, 0, 0), MCF_OK); /* connected */
     CHECK_RC(mcf_delete(c, good[0], strlen(good[0]), 0), MCF_OK);
-    char longkey[LONG_KEY_LEN + 1];
-    snprintf(longkey, sizeof longkey, "bi-%s-longkey-", proto_name(proto));
+    /* Two long keys with different first bytes: consecutive refusals name
+     * different keys, so a message left from the one before cannot pass. */
+    char longkey[LONG_KEY_LEN + 1], longkey2[LONG_KEY_LEN + 1];
+    snprintf(longkey, sizeof longkey, "bi-%s-longA-", proto_name(proto));
+    snprintf(longkey2, sizeof longkey2, "bi-%s-longB-", proto_name(proto));
     for (size_t i = strlen(longkey); i < LONG_KEY_LEN; i++)
-        longkey[i] = 'k';
-    longkey[LONG_KEY_LEN] = 0;
+        longkey[i] = longkey2[i] = 'k';
+    longkey[LONG_KEY_LEN] = longkey2[LONG_KEY_LEN] = 0;
     char spacekey[KEY_CAP];
     snprintf(spacekey, sizeof spacekey, "bi-%s bad", proto_name(proto));
     static char big[SMALL_MAX_VALUE + 1];
@@ -1382,9 +1385,9 @@ static void bad_input_case(int proto)
             mcf_async_store(c, MCF_SET, longkey, strlen(longkey), "v", 1, 0, 0, 0, 0, on_bad_done,
                             NULL),
             "store with a 251-byte key", longkey);
-    const char *mixed[4] = {good[0], good[1], longkey, good[2]};
+    const char *mixed[4] = {good[0], good[1], longkey2, good[2]};
     refused(c, mcf_async_get_multi(c, MCF_GET, 0, mixed, NULL, 4, on_bad_each, on_bad_done, NULL),
-            "get_multi with one bad key", longkey);
+            "get_multi with one bad key", longkey2);
     mcf_item set_items[3] = {
         {.key = good[0], .key_len = strlen(good[0]), .value = "v", .value_len = 1},
         {.key = good[1], .key_len = strlen(good[1]), .value = big, .value_len = sizeof big},
