@@ -405,7 +405,8 @@ static int rq_result(const rq *r) { return r->kind == RQ_ITEM ? r->item.rc : r->
 static int allowed(uint64_t allow, int rc) { return rc >= 0 && rc < 64 && (allow & RC_BIT(rc)); }
 
 /* Every record in [from, to): not cancelled -> one callback with an allowed
- * result (a one-item multi's done rc agrees with its item); cancelled ->
+ * result (a one-item multi's done rc is its item's error, or no error);
+ * cancelled ->
  * no callback.  Plus the book's wrong values and stray callbacks.  Returns
  * the number of bad records. */
 static size_t book_check(book *b, size_t from, size_t to, const char *what)
@@ -421,8 +422,8 @@ static size_t book_check(book *b, size_t from, size_t to, const char *what)
             why = r->calls ? "more than one callback" : "no callback";
         else if (!allowed(r->allow, res))
             why = "result not allowed";
-        else if (r->kind == RQ_ITEM && r->rc != (mcf_is_error(res) ? res : MCF_OK))
-            why = "done rc disagrees with the item's";
+        else if (r->kind == RQ_ITEM && (mcf_is_error(res) ? r->rc != res : mcf_is_error(r->rc)))
+            why = "done rc disagrees with the item's"; /* exactly: multi_done_rc */
         if (!why)
             continue;
         if (++bad <= MAX_REPORTED)
@@ -787,6 +788,76 @@ TEST(many_in_flight_text) { many_case(MCF_PROTO_TEXT, DRIVE_RUN); }
 TEST(many_in_flight_meta) { many_case(MCF_PROTO_META, DRIVE_RUN); }
 TEST(many_in_flight_pollset_text) { many_case(MCF_PROTO_TEXT, DRIVE_POLLSET); }
 TEST(many_in_flight_pollset_meta) { many_case(MCF_PROTO_META, DRIVE_POLLSET); }
+
+/* ------------------------------------------------------------------ */
+/* multi_done_rc: a multi's done rc is MCF_OK or the first error       */
+/* ------------------------------------------------------------------ */
+
+/* mcfast_async.h: multi-key requests complete with "MCF_OK, or the first
+ * error met (as the blocking call would return)", and mcf_multi returns
+ * MCF_OK when no item has an error (NOT_FOUND, NOT_STORED are outcomes).
+ * The same for one item ("a single incr, delete or touch is a one-item
+ * array") as for two. */
+enum { MD_ONE_INCR, MD_ONE_DELETE, MD_ONE_TOUCH, MD_ONE_ADD, MD_TWO_DELETE, MD_TWO_ADD, MD_N };
+
+static void multi_done_rc_case(int proto)
+{
+    ASYNC_SETUP(1, proto);
+    char exists[KEY_CAP], none[MD_N][2][KEY_CAP];
+    snprintf(exists, sizeof exists, "md-%s-exists", proto_name(proto));
+    CHECK_RC(mcf_set(c, exists, strlen(exists), "1", 1, 0, 0), MCF_OK);
+    static const char *const what[MD_N] = {"one-item incr of a missing key",
+                                           "one-item delete of a missing key",
+                                           "one-item touch of a missing key",
+                                           "one-item add of an existing key",
+                                           "two-item delete of missing keys",
+                                           "two-item add of existing keys"};
+    static const mcf_op op[MD_N] = {MCF_OP_INCR, MCF_OP_DELETE, MCF_OP_TOUCH,
+                                    MCF_OP_ADD,  MCF_OP_DELETE, MCF_OP_ADD};
+    static const size_t nitems[MD_N] = {1, 1, 1, 1, 2, 2};
+    static const int item_rc[MD_N] = {MCF_NOT_FOUND, MCF_NOT_FOUND, MCF_NOT_FOUND,
+                                      MCF_NOT_STORED, MCF_NOT_FOUND, MCF_NOT_STORED};
+    mcf_item items[MD_N][2], blocking[MD_N][2];
+    book b;
+    book_init(&b, c, MD_N);
+    rq *r[MD_N];
+    for (int m = 0; m < MD_N; m++) {
+        for (size_t i = 0; i < nitems[m]; i++) {
+            snprintf(none[m][i], KEY_CAP, "md-%s-none-%d-%zu", proto_name(proto), m, i);
+            const char *k = op[m] == MCF_OP_ADD ? exists : none[m][i];
+            items[m][i] = (mcf_item){.key = k, .key_len = strlen(k), .value = "2",
+                                     .value_len = 1, .delta = 1, .rc = -1};
+            blocking[m][i] = items[m][i];
+        }
+        int brc = mcf_multi(c, op[m], blocking[m], nitems[m], 0);
+        CHECKF(brc == MCF_OK && blocking[m][0].rc == item_rc[m],
+               "premise: blocking %s: rc %d (%s), item rc %d", what[m], brc, mcf_strerror(brc),
+               blocking[m][0].rc);
+    }
+    /* then the same requests async (no blocking call while they are in flight) */
+    for (int m = 0; m < MD_N; m++) {
+        r[m] = rq_new(&b, RQ_ITEM, items[m][0].key, RC_BIT(item_rc[m]));
+        if (r[m])
+            r[m]->h = mcf_async_multi(c, op[m], items[m], nitems[m], 0, on_done, r[m]);
+        CHECKF(r[m] && r[m]->h, "%s: submit refused: %s", what[m], mcf_last_error(c));
+    }
+    size_t left = mcf_async_run(c, RUN_BOUND_MS);
+    CHECKF(left == 0, "%zu still in flight", left);
+    for (int m = 0; m < MD_N; m++) {
+        if (!r[m] || !r[m]->calls)
+            continue;
+        CHECKF(items[m][0].rc == item_rc[m], "%s: item rc %d (%s), want %d", what[m],
+               items[m][0].rc, mcf_strerror(items[m][0].rc), item_rc[m]);
+        CHECKF(r[m]->rc == MCF_OK,
+               "%s: done rc %d (%s), want MCF_OK as mcf_multi returns (no item has an error)",
+               what[m], r[m]->rc, mcf_strerror(r[m]->rc));
+    }
+    book_free(&b);
+    TEARDOWN(1);
+}
+
+TEST(multi_done_rc_text) { multi_done_rc_case(MCF_PROTO_TEXT); }
+TEST(multi_done_rc_meta) { multi_done_rc_case(MCF_PROTO_META); }
 
 /* ------------------------------------------------------------------ */
 /* autopipeline_256                                                    */
