@@ -1219,6 +1219,90 @@ static void cancel_after_sent_case(int proto)
 TEST(cancel_after_sent_text) { cancel_after_sent_case(MCF_PROTO_TEXT); }
 TEST(cancel_after_sent_meta) { cancel_after_sent_case(MCF_PROTO_META); }
 
+/* The same for incr, touch and delete: written to a stopped server, then
+ * cancelled; a kept incr among them, and a two-item incr and a get behind
+ * them on the same connection, get their own results. */
+enum { CI_INCR, CI_INCR_MISSING, CI_TOUCH, CI_DELETE_MISSING, CI_ARITH_EX, CI_KEPT_INCR,
+       CI_BEHIND_1, CI_BEHIND_2, CI_N };
+#define CI_CANCELLED CI_KEPT_INCR /* the first CI_CANCELLED are cancelled */
+
+static void cancel_after_sent_items_case(int proto)
+{
+    ASYNC_SETUP(1, proto);
+    char ctr[CI_N][KEY_CAP];
+    for (int i = 0; i < CI_N; i++) {
+        snprintf(ctr[i], KEY_CAP, "ci-%s-%d", proto_name(proto), i);
+        char v[32];
+        int n = snprintf(v, sizeof v, "%d", i * CTR_SPACING);
+        if (i != CI_INCR_MISSING && i != CI_DELETE_MISSING)
+            CHECK_RC(mcf_set(c, ctr[i], strlen(ctr[i]), v, (size_t)n, 0, 0), MCF_OK);
+    }
+    char probe_key[KEY_CAP];
+    snprintf(probe_key, sizeof probe_key, "ci-%s-probe", proto_name(proto));
+    CHECKF(store_all(c, &probe_key, 1, 0) == 0, "preload: %s", mcf_last_error(c));
+    mcserver_kill(&srv[0], SIGSTOP);
+    book b;
+    book_init(&b, c, CI_N + 1);
+    rq *r[CI_N] = {0};
+    static const mcf_op op[CI_KEPT_INCR + 1] = {MCF_OP_INCR, MCF_OP_INCR, MCF_OP_TOUCH,
+                                                MCF_OP_DELETE, MCF_OP_INCR, MCF_OP_INCR};
+    size_t failed = 0;
+    for (int i = 0; i <= CI_KEPT_INCR; i++) {
+        r[i] = rq_new(&b, RQ_ITEM, ctr[i], i == CI_KEPT_INCR ? RC_BIT(MCF_OK) : 0);
+        if (!r[i]) {
+            failed++;
+            continue;
+        }
+        if (i == CI_ARITH_EX && proto == MCF_PROTO_META) {
+            r[i]->kind = RQ_ARITH_EX;
+            r[i]->h = mcf_async_arith_ex(c, 1, r[i]->key, r[i]->klen, 1, NULL, &r[i]->number,
+                                         NULL, on_done, r[i]);
+        } else {
+            submit_item(r[i], op[i], 1);
+        }
+        failed += !r[i]->h;
+        if (r[i]->h)
+            mcf_async_set_timeout(r[i]->h, LONG_DEADLINE_MS);
+    }
+    CHECKF(failed == 0, "%zu submits refused: %s", failed, mcf_last_error(c));
+    uint64_t received = drive_until_received(c, &srv[0]);
+    CHECKF(received > 0, "premise: the requests never reached the stopped server");
+    CHECKF(b.done == 0, "%zu requests completed while the server was stopped", b.done);
+    for (int i = 0; i < CI_CANCELLED; i++)
+        if (r[i] && r[i]->h)
+            rq_cancel(r[i]);
+    kill(srv[0].pid, SIGCONT);
+    mcf_item behind[2] = {{.key = ctr[CI_BEHIND_1], .key_len = strlen(ctr[CI_BEHIND_1]), .delta = 1,
+                           .rc = -1},
+                          {.key = ctr[CI_BEHIND_2], .key_len = strlen(ctr[CI_BEHIND_2]), .delta = 1,
+                           .rc = -1}};
+    r[CI_BEHIND_1] = rq_new(&b, RQ_STORE, ctr[CI_BEHIND_1], RC_BIT(MCF_OK)); /* done rc only */
+    if (r[CI_BEHIND_1])
+        r[CI_BEHIND_1]->h = mcf_async_multi(c, MCF_OP_INCR, behind, 2, 0, on_done, r[CI_BEHIND_1]);
+    rq *g = rq_new(&b, RQ_GET, probe_key, RC_BIT(MCF_OK));
+    CHECK(r[CI_BEHIND_1] && r[CI_BEHIND_1]->h && g && submit_get(g, MCF_GET, 0));
+    size_t left = mcf_async_run(c, RUN_BOUND_MS);
+    CHECKF(left == 0, "%zu still in flight", left);
+    book_check(&b, 0, b.used, "cancelled incr/touch/delete after sent");
+    uint64_t kept = r[CI_KEPT_INCR] ? r[CI_KEPT_INCR]->item.number : 0;
+    CHECKF(kept == (uint64_t)CI_KEPT_INCR * CTR_SPACING + 1,
+           "the kept incr among the cancelled ones gave %" PRIu64 ", want %d", kept,
+           CI_KEPT_INCR * CTR_SPACING + 1);
+    for (int k = 0; k < 2; k++) {
+        uint64_t want = (uint64_t)(CI_BEHIND_1 + k) * CTR_SPACING + 1;
+        CHECKF(behind[k].rc == MCF_OK && behind[k].number == want,
+               "two-item incr behind the cancelled requests: item %d rc %d (%s) = %" PRIu64
+               ", want %" PRIu64 ": %s",
+               k, behind[k].rc, mcf_strerror(behind[k].rc), behind[k].number, want,
+               b.first_error);
+    }
+    book_free(&b);
+    TEARDOWN(1);
+}
+
+TEST(cancel_after_sent_items_text) { cancel_after_sent_items_case(MCF_PROTO_TEXT); }
+TEST(cancel_after_sent_items_meta) { cancel_after_sent_items_case(MCF_PROTO_META); }
+
 /* cancel_from_callback: the first request's callback cancels requests
  * queued behind it on its own server and on another one, submits two
  * more, and cancels one of those at once. */
