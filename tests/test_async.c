@@ -1384,6 +1384,115 @@ static void cancel_from_callback_case(int proto)
 TEST(cancel_from_callback_text) { cancel_from_callback_case(MCF_PROTO_TEXT); }
 TEST(cancel_from_callback_meta) { cancel_from_callback_case(MCF_PROTO_META); }
 
+/* cancel_in_failing_queue: requests A and B wait on a server whose connect
+ * is refused; when the library fails that server's queue, A's callback
+ * cancels B (still in the queue being failed) and submits C, a get on a
+ * live server.  C must get its own value, D after it too, and the client
+ * must not hang.  Run in a child so a hang fails the case. */
+enum { FQ_A, FQ_B, FQ_C, FQ_D, FQ_N };
+#define FQ_BOUND_MS 10000 /* it takes milliseconds; a hang fails after this */
+
+typedef struct fq_report {
+    int calls[FQ_N], rc[FQ_N], value_ok[FQ_N];
+    long left;
+    char msg[FQ_N][MSG_CAP];
+} fq_report;
+
+typedef struct fq_state {
+    mcf_client *c;
+    char key[FQ_N][KEY_CAP];
+    mcf_request *h[FQ_N];
+    fq_report rep;
+} fq_state;
+
+static fq_state g_fq;
+
+static void fq_done(mcf_client *c, mcf_request *req, int rc, const mcf_value *v, void *arg)
+{
+    (void)req;
+    int who = (int)(intptr_t)arg;
+    g_fq.rep.calls[who]++;
+    g_fq.rep.rc[who] = rc;
+    g_fq.rep.value_ok[who] = rc == MCF_OK && value_is(v, g_fq.key[who], 0);
+    snprintf(g_fq.rep.msg[who], MSG_CAP, "%s", mcf_is_error(rc) ? mcf_last_error(c) : "");
+    if (who == FQ_A) {
+        mcf_async_cancel(c, g_fq.h[FQ_B]);
+        g_fq.h[FQ_C] = mcf_async_get(c, MCF_GET, 0, g_fq.key[FQ_C], strlen(g_fq.key[FQ_C]),
+                                     fq_done, (void *)(intptr_t)FQ_C);
+    }
+}
+
+static void fq_child(int wfd)
+{
+    mcf_client *c = g_fq.c;
+    for (int who = FQ_A; who <= FQ_B; who++)
+        g_fq.h[who] = mcf_async_get(c, MCF_GET, 0, g_fq.key[who], strlen(g_fq.key[who]), fq_done,
+                                    (void *)(intptr_t)who);
+    size_t left = mcf_async_run(c, RUN_BOUND_MS);
+    g_fq.h[FQ_D] = mcf_async_get(c, MCF_GET, 0, g_fq.key[FQ_D], strlen(g_fq.key[FQ_D]), fq_done,
+                                 (void *)(intptr_t)FQ_D);
+    left += mcf_async_run(c, RUN_BOUND_MS);
+    g_fq.rep.left = (long)left;
+    ssize_t w = write(wfd, &g_fq.rep, sizeof g_fq.rep);
+    _exit(w == (ssize_t)sizeof g_fq.rep ? 0 : 1);
+}
+
+static int reap_child(pid_t pid, int rfd, void *rep, size_t len, int bound_ms);
+
+static void cancel_in_failing_queue_case(int proto)
+{
+    ASYNC_SETUP(2, proto);
+    memset(&g_fq, 0, sizeof g_fq);
+    g_fq.c = c;
+    char pfx[32];
+    snprintf(pfx, sizeof pfx, "fq-%s", proto_name(proto));
+    static const int on_server[FQ_N] = {0, 0, 1, 1};
+    for (int i = 0; i < FQ_N; i++)
+        key_on(c, (size_t)on_server[i], pfx, (size_t)i, g_fq.key[i], KEY_CAP);
+    /* Only server 1 is ever connected; server 0 dies first, so A and B wait
+     * for a connect that is refused. */
+    CHECKF(store_all(c, &g_fq.key[FQ_C], 2, 0) == 0, "preload: %s", mcf_last_error(c));
+    mcserver_kill(&srv[0], SIGKILL);
+    int p[2];
+    if (pipe(p) != 0) {
+        t_fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
+        TEARDOWN(2);
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        fq_child(p[1]);
+    }
+    close(p[1]);
+    fq_report rep;
+    memset(&rep, 0, sizeof rep);
+    int status = pid > 0 ? reap_child(pid, p[0], &rep, sizeof rep, FQ_BOUND_MS) : -1;
+    if (pid < 0)
+        close(p[0]);
+    CHECKF(status == 0, "the client hung or crashed (exit status %d; bound %d ms)", status,
+           FQ_BOUND_MS);
+    if (status == 0) {
+        static const char *const name[FQ_N] = {"A (dead server)", "B (cancelled)",
+                                               "C (live, submitted by A's callback)",
+                                               "D (live, afterwards)"};
+        CHECKF(rep.calls[FQ_A] == 1 && rep.rc[FQ_A] == MCF_ERR_CONNECT, "%s: %d callbacks, rc %d",
+               name[FQ_A], rep.calls[FQ_A], rep.rc[FQ_A]);
+        CHECKF(rep.calls[FQ_B] == 0, "%s: %d callbacks", name[FQ_B], rep.calls[FQ_B]);
+        for (int who = FQ_C; who <= FQ_D; who++)
+            CHECKF(rep.calls[who] == 1 && rep.rc[who] == MCF_OK && rep.value_ok[who],
+                   "%s: %d callbacks, rc %d (%s), value %s: %s", name[who], rep.calls[who],
+                   rep.rc[who], mcf_strerror(rep.rc[who]), rep.value_ok[who] ? "right" : "wrong",
+                   rep.msg[who]);
+        CHECKF(rep.left == 0, "%ld requests left in flight", rep.left);
+    }
+    TEARDOWN(2);
+}
+
+TEST(cancel_in_failing_queue_text) { cancel_in_failing_queue_case(MCF_PROTO_TEXT); }
+TEST(cancel_in_failing_queue_meta) { cancel_in_failing_queue_case(MCF_PROTO_META); }
+
 /* ------------------------------------------------------------------ */
 /* deadlines                                                           */
 /* ------------------------------------------------------------------ */
@@ -1811,13 +1920,13 @@ static void child_work(mcf_client *c, book *parent, int proto, child_report *rep
     book_free(&own);
 }
 
-/* Reads the child's report and reaps it within CHILD_WAIT_MS; its exit
- * status, or -1 (no whole report, or killed after the wait). */
-static int reap_child(pid_t pid, int rfd, child_report *rep)
+/* Reads the child's report (len bytes) and reaps it within bound_ms; its
+ * exit status, or -1 (no whole report, or killed after the wait). */
+static int reap_child(pid_t pid, int rfd, void *rep, size_t len, int bound_ms)
 {
-    double end = now_ms() + CHILD_WAIT_MS;
+    double end = now_ms() + bound_ms;
     size_t got = 0;
-    while (got < sizeof *rep) {
+    while (got < len) {
         int left = (int)(end - now_ms());
         if (left <= 0)
             break;
@@ -1827,7 +1936,7 @@ static int reap_child(pid_t pid, int rfd, child_report *rep)
             continue;
         if (pr <= 0)
             break;
-        ssize_t n = read(rfd, (char *)rep + got, sizeof *rep - got);
+        ssize_t n = read(rfd, (char *)rep + got, len - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -1849,7 +1958,7 @@ static int reap_child(pid_t pid, int rfd, child_report *rep)
         }
         sleep_ms(5);
     }
-    if (got != sizeof *rep)
+    if (got != len)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -1900,7 +2009,7 @@ static void fork_case(int proto)
     size_t left = mcf_async_run(c, RUN_BOUND_MS);
     child_report rep;
     memset(&rep, 0, sizeof rep);
-    int status = pid > 0 ? reap_child(pid, p[0], &rep) : -1;
+    int status = pid > 0 ? reap_child(pid, p[0], &rep, sizeof rep, CHILD_WAIT_MS) : -1;
     if (pid < 0)
         close(p[0]);
     CHECKF(pid > 0, "fork: %s", strerror(errno));
