@@ -16,10 +16,19 @@
  *   blackhole_second_call: with max_failures 1 the dead servers are marked
  *     down by the first call, so a second call costs next to nothing for
  *     them: MCF_ERR_SERVER_DOWN at once, live keys still hit.
+ *   blackhole_async_keeps_serving: the async API (mcfast_async.h) keeps
+ *     serving while connects hang: async gets of the dead servers' keys are
+ *     submitted first (their connects start and hang), then 1000 gets of
+ *     live keys in waves of 100, each wave submitted from the callback that
+ *     ends the previous one.  All 1000 complete with their own values
+ *     before the connect timeout passes, i.e. before any dead server's
+ *     request gives up; those then fail with MCF_ERR_TIMEOUT or
+ *     MCF_ERR_CONNECT naming their server.
  *
  * Values are stored first through one single-server client per live
  * server, each key on the server mcf_server_for_key() gives it in the full
  * list.  Only the public header is used.  Exit 0 when every case passed. */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +39,7 @@
 #include "fixtures.h"
 #include "harness.h"
 #include "mcfast.h"
+#include "mcfast_async.h"
 
 #define MAX_SERVERS 16
 #define CONNECT_TIMEOUT_MS 1000
@@ -263,6 +273,142 @@ TEST(blackhole_second_call)
     for (size_t s = 0; s < g_nsrv; s++)
         named += g_dead[s] && contains(mcf_last_error(f.c), g_spec[s]);
     CHECKF(named > 0, "last error names no dead server: %s", mcf_last_error(f.c));
+    fixture_teardown(&f);
+}
+
+/* ---- the async API while connects hang ---- */
+
+#define ASYNC_LIVE_GETS 1000
+#define ASYNC_WAVE 100 /* live gets in flight together */
+/* Hangs only: the dead servers' requests end at the connect timeout. */
+#define ASYNC_RUN_BOUND_MS (10 * CONNECT_TIMEOUT_MS)
+
+typedef struct async_state {
+    fixture *f;
+    size_t live[NKEYS], nlive; /* indexes of the keys on live servers */
+    size_t submitted, in_wave, done, wrong, errors, refused;
+    size_t dead_submitted, dead_done, dead_bad, dead_early;
+    double t0, live_end_ms, first_dead_ms;
+    char first_problem[256];
+} async_state;
+
+static async_state g_as;
+
+static void as_problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void as_problem(const char *fmt, ...)
+{
+    if (g_as.first_problem[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_as.first_problem, sizeof g_as.first_problem, fmt, ap);
+    va_end(ap);
+}
+
+static void on_live_done(mcf_client *c, mcf_request *req, int rc, const mcf_value *v, void *arg);
+
+/* The next wave of live gets, cycling over the live keys. */
+static void submit_wave(mcf_client *c)
+{
+    for (size_t k = 0; k < ASYNC_WAVE && g_as.submitted < ASYNC_LIVE_GETS; k++) {
+        size_t i = g_as.live[g_as.submitted % g_as.nlive];
+        const char *key = g_as.f->key[i];
+        if (!mcf_async_get(c, MCF_GET, 0, key, strlen(key), on_live_done, (void *)(uintptr_t)i)) {
+            g_as.refused++;
+            as_problem("submit of %s refused: %s", key, mcf_last_error(c));
+            continue;
+        }
+        g_as.submitted++;
+        g_as.in_wave++;
+    }
+}
+
+static void on_live_done(mcf_client *c, mcf_request *req, int rc, const mcf_value *v, void *arg)
+{
+    (void)req;
+    size_t i = (size_t)(uintptr_t)arg;
+    const char *key = g_as.f->key[i];
+    char want[64];
+    value_of(key, want, sizeof want);
+    g_as.done++;
+    g_as.in_wave--;
+    if (rc != MCF_OK) {
+        g_as.errors++;
+        as_problem("live key %s: rc %d (%s): %s", key, rc, mcf_strerror(rc), mcf_last_error(c));
+    } else if (!v || v->len != strlen(want) || memcmp(v->data, want, v->len) != 0) {
+        g_as.wrong++;
+        int shown = v ? (int)(v->len < 60 ? v->len : 60) : 0;
+        as_problem("live key %s: a value not its own: '%.*s'", key, shown, v ? v->data : "");
+    }
+    if (g_as.done == ASYNC_LIVE_GETS)
+        g_as.live_end_ms = now_ms() - g_as.t0;
+    if (g_as.in_wave == 0)
+        submit_wave(c);
+}
+
+static void on_dead_done(mcf_client *c, mcf_request *req, int rc, const mcf_value *v, void *arg)
+{
+    (void)req;
+    size_t i = (size_t)(uintptr_t)arg;
+    const char *key = g_as.f->key[i];
+    const char *spec = g_spec[g_as.f->srv[i]];
+    if (!g_as.dead_done++)
+        g_as.first_dead_ms = now_ms() - g_as.t0;
+    if (g_as.done < ASYNC_LIVE_GETS)
+        g_as.dead_early++;
+    const char *m = mcf_last_error(c);
+    if (v || (rc != MCF_ERR_TIMEOUT && rc != MCF_ERR_CONNECT) || !contains(m, spec)) {
+        g_as.dead_bad++;
+        as_problem("dead key %s on %s: rc %d (%s): '%s'", key, spec, rc, mcf_strerror(rc), m);
+    }
+}
+
+TEST(blackhole_async_keeps_serving)
+{
+    fixture f;
+    if (fixture_setup(&f, "async", 0) < 0) {
+        fixture_teardown(&f);
+        return;
+    }
+    memset(&g_as, 0, sizeof g_as);
+    g_as.f = &f;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (!g_dead[f.srv[i]])
+            g_as.live[g_as.nlive++] = i;
+    g_as.t0 = now_ms();
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (!g_dead[f.srv[i]])
+            continue;
+        if (mcf_async_get(f.c, MCF_GET, 0, f.key[i], strlen(f.key[i]), on_dead_done,
+                          (void *)(uintptr_t)i))
+            g_as.dead_submitted++;
+        else
+            g_as.refused++;
+    }
+    submit_wave(f.c);
+    size_t left = mcf_async_run(f.c, ASYNC_RUN_BOUND_MS);
+    double el = now_ms() - g_as.t0;
+    printf("INFO: %s: %zu live gets in waves of %d: all done after %.0f ms; %zu dead servers' "
+           "gets: the first gave up after %.0f ms, all done after %.0f ms (connect timeout %d "
+           "ms); %s\n",
+           t_case_name, g_as.done, ASYNC_WAVE, g_as.live_end_ms, g_as.dead_submitted,
+           g_as.first_dead_ms, el, CONNECT_TIMEOUT_MS, g_as.first_problem);
+    CHECKF(left == 0, "%zu requests still in flight after %d ms", left, ASYNC_RUN_BOUND_MS);
+    CHECKF(g_as.refused == 0, "%zu submits refused: %s", g_as.refused, g_as.first_problem);
+    CHECKF(g_as.dead_submitted > 0, "premise: no key on a dead server");
+    CHECKF(g_as.done == ASYNC_LIVE_GETS && g_as.errors == 0 && g_as.wrong == 0,
+           "live gets: %zu of %d done, %zu errors, %zu wrong values: %s", g_as.done,
+           ASYNC_LIVE_GETS, g_as.errors, g_as.wrong, g_as.first_problem);
+    CHECKF(g_as.dead_early == 0,
+           "%zu dead servers' requests gave up before the %d live gets were done: the live "
+           "servers were not served while the connects hung",
+           g_as.dead_early, ASYNC_LIVE_GETS);
+    CHECKF(g_as.done == ASYNC_LIVE_GETS && g_as.live_end_ms < CONNECT_TIMEOUT_MS,
+           "the live gets took %.0f ms, not done before the %d ms connect timeout",
+           g_as.live_end_ms, CONNECT_TIMEOUT_MS);
+    CHECKF(g_as.dead_done == g_as.dead_submitted && g_as.dead_bad == 0,
+           "dead servers' gets: %zu of %zu done, %zu ended wrongly: %s", g_as.dead_done,
+           g_as.dead_submitted, g_as.dead_bad, g_as.first_problem);
     fixture_teardown(&f);
 }
 
