@@ -42,6 +42,7 @@ struct mcf_request {
     int cancelled;
     int hold;      /* > 0: being worked on; not released even when done */
     uint64_t *new_value; /* mcf_async_arith_ex */
+    int item_rc;         /* one-item store or _ex: done gets the item's rc */
     struct mcf_request *next_free;
     /* One key: the call's arrays (call.h) live here. */
     uint32_t srv_of1;
@@ -172,7 +173,7 @@ static void release(mcf_request *r)
     mcf_async *a = c->async;
     if (!r->reported) {
         const mcf_call *call = &r->call;
-        int rc = call->n == 1 && mcf_call_has_items(call) ? call->items[0].rc : call->first_error;
+        int rc = r->item_rc ? call->items[0].rc : call->first_error;
         report(r, rc, NULL);
     }
     deadline_remove(a, r);
@@ -220,7 +221,7 @@ static mcf_request *take_request(mcf_client *c)
     /* What the submit does not set itself (the call is described whole,
      * its arrays and slices are written by routing). */
     r->each = NULL;
-    r->reported = r->cancelled = r->hold = 0;
+    r->reported = r->cancelled = r->hold = r->item_rc = 0;
     r->new_value = NULL;
     r->client = c;
     return r;
@@ -868,6 +869,7 @@ mcf_request *mcf_async_store(mcf_client *c, mcf_store_mode mode, const char *key
     r->call = (mcf_call){.kind = CALL_STORE, .mode = mode, .items = &r->item1, .n = 1,
                          .noreply = noreply_of(c, call_flags),
                          .no_compress = (call_flags & MCF_CALL_NO_COMPRESS) != 0};
+    r->item_rc = 1;
     return submit(c, r);
 }
 
@@ -919,7 +921,8 @@ mcf_request *mcf_async_get_ex(mcf_client *c, const char *key, size_t key_len,
                               const mcf_meta_opts *opts, mcf_item_info *info, mcf_done_cb done,
                               void *arg)
 {
-    if (c && !ex_allowed(c, "mcf_async_get_ex"))
+    if (c && (!ex_allowed(c, "mcf_async_get_ex") ||
+              mcf_call_check_ex(c, "mcf_async_get_ex", CALL_GET, MCF_GETS, opts) != MCF_OK))
         return NULL;
     mcf_request *r = new_request(c, done, arg);
     if (!r)
@@ -951,6 +954,7 @@ static mcf_request *submit_ex(mcf_client *c, const char *fn, mcf_call_kind kind,
     r->item1 = *item;
     r->call = (mcf_call){.kind = kind, .mode = mode, .items = &r->item1, .n = 1,
                          .meta = opts ? opts : &none, .info = info};
+    r->item_rc = 1;
     return submit(c, r);
 }
 
@@ -1009,8 +1013,14 @@ void mcf_async_cancel(mcf_client *c, mcf_request *r)
     deadline_remove(a, r);
     for (size_t k = 0; k < call->nslices; k++) {
         mcf_slice *sl = &call->slices[k];
-        if (!sl->count || !sl->queued)
+        if (!sl->count)
             continue;
+        if (!sl->queued) {
+            /* Taken off a failing queue (mcf_fail_queue): it ends there,
+             * without looking at the caller's items again. */
+            sl->zombie = 1;
+            continue;
+        }
         if (sl->built)
             give_up(r, sl); /* written: its replies are read and dropped */
         else

@@ -118,10 +118,11 @@ void mcf_fail_queue(mcf_client *c, mcf_server *s, int rc)
      * not this failure's. */
     mcf_slice *sl = s->head;
     s->head = s->tail = s->build_next = NULL;
+    for (mcf_slice *x = sl; x; x = x->next)
+        x->queued = 0; /* a callback cancelling one of them must not unlink it */
     while (sl) {
         mcf_slice *next = sl->next;
         sl->next = NULL;
-        sl->queued = 0;
         mcf_finish_rest(c, sl, rc);
         mcf_slice_left(c, sl); /* may free sl (an async request's end) */
         sl = next;

@@ -32,6 +32,12 @@ static int meta_quiet_rc(const mcf_call *call)
 static void meta_end(mcf_client *c, mcf_call *call, mcf_server *s)
 {
     mcf_slice *sl = s->head;
+    if (sl->zombie) {
+        /* Given up on: its items are no longer looked at. */
+        sl->cursor = sl->count;
+        mcf_slice_done(c, s);
+        return;
+    }
     int rc = meta_quiet_rc(call);
     for (size_t p = 0; p < sl->count; p++) {
         size_t i = call->order[sl->first + p];
