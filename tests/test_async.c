@@ -900,6 +900,112 @@ TEST(autopipeline_256_text) { autopipeline_case(MCF_PROTO_TEXT); }
 TEST(autopipeline_256_meta) { autopipeline_case(MCF_PROTO_META); }
 
 /* ------------------------------------------------------------------ */
+/* async_after_blocking: async requests on a connection a blocking call  */
+/* used before                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Each round: a blocking multi set of PIPELINED keys, then PIPELINED async
+ * gets of them on the same connection.  Every get completes with its own
+ * value (none times out: the server answered them all). */
+#define AB_ROUNDS 5
+
+static void async_after_blocking_case(int proto)
+{
+    ASYNC_SETUP(1, proto);
+    static char keys[AB_ROUNDS][PIPELINED][KEY_CAP];
+    book b;
+    book_init(&b, c, AB_ROUNDS * PIPELINED);
+    size_t rounds_bad = 0;
+    for (size_t round = 0; round < AB_ROUNDS; round++) {
+        for (size_t i = 0; i < PIPELINED; i++)
+            snprintf(keys[round][i], KEY_CAP, "ab-%s-%zu-%zu", proto_name(proto), round, i);
+        size_t unstored = store_all(c, keys[round], PIPELINED, 0);
+        CHECKF(unstored == 0, "round %zu: blocking multi set: %zu not stored", round, unstored);
+        size_t first = b.used, failed = 0;
+        for (size_t i = 0; i < PIPELINED; i++) {
+            rq *r = rq_new(&b, RQ_GET, keys[round][i], RC_BIT(MCF_OK));
+            failed += !(r && submit_get(r, MCF_GET, 0));
+        }
+        size_t left = mcf_async_run(c, RUN_BOUND_MS);
+        CHECKF(failed == 0 && left == 0, "round %zu: %zu refused, %zu in flight", round, failed,
+               left);
+        rounds_bad += book_check(&b, first, b.used, "async gets after a blocking call") > 0;
+    }
+    printf("INFO: %s: %zu of %d rounds with gets that did not complete with their value: %s\n",
+           t_case_name, rounds_bad, AB_ROUNDS, b.first_error);
+    book_free(&b);
+    TEARDOWN(1);
+}
+
+TEST(async_after_blocking_text) { async_after_blocking_case(MCF_PROTO_TEXT); }
+TEST(async_after_blocking_meta) { async_after_blocking_case(MCF_PROTO_META); }
+
+/* ------------------------------------------------------------------ */
+/* ex_opts_lifetime: what a submit must keep valid                      */
+/* ------------------------------------------------------------------ */
+
+/* mcfast_async.h: "keys, values and mcf_item arrays given to a submit stay
+ * the caller's and must stay valid until the request's done callback";
+ * an mcf_meta_opts is not among them, so the caller may reuse it once the
+ * submit returns.  Each _ex call's opts is rewritten right after its
+ * submit with options that would change its outcome (a new TTL; a CAS
+ * that does not match); the requests must run as they were submitted. */
+#define EXO_TTL_AFTER 100 /* seconds; the key was stored without a TTL */
+#define EXO_WRONG_CAS 1   /* no item's CAS */
+enum { EXO_GET, EXO_DELETE, EXO_INCR, EXO_N };
+
+static void ex_opts_lifetime_case(void)
+{
+    ASYNC_SETUP(1, MCF_PROTO_META);
+    char k[EXO_N][KEY_CAP];
+    for (int i = 0; i < EXO_N; i++)
+        snprintf(k[i], KEY_CAP, "exo-%d", i);
+    char v0[KEY_CAP];
+    size_t v0len = value_for(k[EXO_GET], 0, v0, sizeof v0);
+    CHECK_RC(mcf_set(c, k[EXO_GET], strlen(k[EXO_GET]), v0, v0len, 0, 0), MCF_OK);
+    CHECK_RC(mcf_set(c, k[EXO_DELETE], strlen(k[EXO_DELETE]), "x", 1, 0, 0), MCF_OK);
+    CHECK_RC(mcf_set(c, k[EXO_INCR], strlen(k[EXO_INCR]), "5", 1, 0, 0), MCF_OK);
+    book b;
+    book_init(&b, c, EXO_N);
+    mcf_meta_opts opts[EXO_N] = {{.flags = MCF_META_GET_TTL}, {.flags = 0}, {.flags = 0}};
+    rq *r[EXO_N];
+    r[EXO_GET] = rq_new(&b, RQ_GET, k[EXO_GET], RC_BIT(MCF_OK));
+    r[EXO_DELETE] = rq_new(&b, RQ_STORE, k[EXO_DELETE], RC_BIT(MCF_OK));
+    r[EXO_INCR] = rq_new(&b, RQ_ARITH_EX, k[EXO_INCR], RC_BIT(MCF_OK));
+    if (r[EXO_GET])
+        r[EXO_GET]->h = mcf_async_get_ex(c, k[EXO_GET], strlen(k[EXO_GET]), &opts[EXO_GET],
+                                         &r[EXO_GET]->info, on_done, r[EXO_GET]);
+    if (r[EXO_DELETE])
+        r[EXO_DELETE]->h = mcf_async_delete_ex(c, k[EXO_DELETE], strlen(k[EXO_DELETE]),
+                                               &opts[EXO_DELETE], on_done, r[EXO_DELETE]);
+    if (r[EXO_INCR])
+        r[EXO_INCR]->h = mcf_async_arith_ex(c, 1, k[EXO_INCR], strlen(k[EXO_INCR]), 1,
+                                            &opts[EXO_INCR], &r[EXO_INCR]->number, NULL,
+                                            on_done, r[EXO_INCR]);
+    for (int i = 0; i < EXO_N; i++)
+        CHECKF(r[i] && r[i]->h, "submit %d refused: %s", i, mcf_last_error(c));
+    /* the caller's structs, reused after the submits */
+    opts[EXO_GET] = (mcf_meta_opts){.flags = MCF_META_SET_TTL, .ttl = EXO_TTL_AFTER};
+    opts[EXO_DELETE] = (mcf_meta_opts){.flags = MCF_META_COMPARE_CAS, .cas = EXO_WRONG_CAS};
+    opts[EXO_INCR] = (mcf_meta_opts){.flags = MCF_META_COMPARE_CAS, .cas = EXO_WRONG_CAS};
+    size_t left = mcf_async_run(c, RUN_BOUND_MS);
+    CHECKF(left == 0, "%zu still in flight", left);
+    book_check(&b, 0, b.used, "_ex requests whose opts were rewritten after the submit");
+    CHECKF(r[EXO_GET] && r[EXO_GET]->info.ttl == -1,
+           "get_ex asked for the TTL: info.ttl %" PRId64 ", want -1 (never expires)",
+           r[EXO_GET] ? r[EXO_GET]->info.ttl : 0);
+    long ttl = raw_ttl(&srv[0], k[EXO_GET]);
+    CHECKF(ttl == -1, "the key's TTL is now %ld: the get ran with the options written after "
+           "its submit", ttl);
+    CHECKF(r[EXO_INCR] && r[EXO_INCR]->number == 6, "arith_ex gave %" PRIu64 ", want 6",
+           r[EXO_INCR] ? r[EXO_INCR]->number : 0);
+    book_free(&b);
+    TEARDOWN(1);
+}
+
+TEST(ex_opts_lifetime_meta) { ex_opts_lifetime_case(); }
+
+/* ------------------------------------------------------------------ */
 /* servers SIGKILLed / SIGSTOPped mid-flight                           */
 /* ------------------------------------------------------------------ */
 
@@ -1662,8 +1768,10 @@ static void bad_input_case(int proto)
                               {.key = longkey, .key_len = strlen(longkey), .delta = 1}};
     refused(c, mcf_async_multi(c, MCF_OP_INCR, incr_items, 2, 0, on_bad_done, NULL),
             "multi incr with one bad key", longkey);
+    /* Alive to the end of the case: a wrongly accepted request reads it later
+     * (ex_opts_lifetime is about that). */
+    mcf_meta_opts bad_opts = {.flags = MCF_META_INVALIDATE}; /* not a get flag */
     if (proto == MCF_PROTO_META) {
-        mcf_meta_opts bad_opts = {.flags = MCF_META_INVALIDATE}; /* not a get flag */
         CHECKF(mcf_async_get_ex(c, good[0], strlen(good[0]), &bad_opts, NULL, on_bad_done,
                                 NULL) == NULL,
                "get_ex with a flag get does not take was accepted");
