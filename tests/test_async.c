@@ -11,7 +11,7 @@
  *     then gets again; also driven through mcf_async_pollset/process.
  *   autopipeline_256: 256 single-key gets in flight on one server all
  *     complete; the server's cmd_get went up by exactly 256.
- *   sigkill_mid_flight / sigstop_mid_flight: 4400 requests with 3 KB
+ *   sigkill_mid_flight / sigstop_mid_flight: 4400 requests with 12 KB
  *     values; one server is SIGKILLed (SIGSTOPped) from a callback, after
  *     its first completions, while most of its replies are still coming.
  *     Every request completes once, with its own value or a typed error
@@ -62,7 +62,7 @@
 
 #define MAX_SRV 8
 #define KEY_CAP 64
-#define VAL_CAP 4096         /* the largest value a case builds (FAULT_PAD + key) */
+#define VAL_CAP 16384        /* the largest value a case builds (FAULT_PAD + key) */
 #define RUN_BOUND_MS 30000   /* a drive that takes longer is a hang */
 #define MSG_CAP 256
 #define MAX_REPORTED 4       /* failing requests shown one by one */
@@ -919,8 +919,15 @@ static void async_after_blocking_case(int proto)
     for (size_t round = 0; round < AB_ROUNDS; round++) {
         for (size_t i = 0; i < PIPELINED; i++)
             snprintf(keys[round][i], KEY_CAP, "ab-%s-%zu-%zu", proto_name(proto), round, i);
-        size_t unstored = store_all(c, keys[round], PIPELINED, 0);
-        CHECKF(unstored == 0, "round %zu: blocking multi set: %zu not stored", round, unstored);
+        /* one blocking call over all the keys, as an application would */
+        static char vals[PIPELINED][KEY_CAP + 8];
+        mcf_item items[PIPELINED];
+        for (size_t i = 0; i < PIPELINED; i++) {
+            size_t vl = value_for(keys[round][i], 0, vals[i], sizeof vals[i]);
+            items[i] = (mcf_item){.key = keys[round][i], .key_len = strlen(keys[round][i]),
+                                  .value = vals[i], .value_len = vl, .rc = -1};
+        }
+        CHECK_RC(mcf_multi(c, MCF_OP_SET, items, PIPELINED, 0), MCF_OK);
         size_t first = b.used, failed = 0;
         for (size_t i = 0; i < PIPELINED; i++) {
             rq *r = rq_new(&b, RQ_GET, keys[round][i], RC_BIT(MCF_OK));
@@ -1011,8 +1018,9 @@ TEST(ex_opts_lifetime_meta) { ex_opts_lifetime_case(); }
 
 #define FAULT_KEYS 4000        /* gets over the fleet */
 #define FAULT_STORE_EVERY 10   /* and a store of a new key after every 10th get */
-#define FAULT_PAD 3000         /* 3 KB values: the fault server's replies (~3.6 MB) cannot
-                                  all be on the way when its first ones arrive */
+#define FAULT_PAD 12000        /* 12 KB values: the fault server's replies (~13 MB) are more
+                                  than the sockets buffer, so most are still to come when
+                                  its first ones arrive */
 #define FAULT_SERVER 2
 #define FAULT_AFTER 10         /* the fault comes at the fault server's 10th completion */
 #define KILL_DEADLINE_MS 5000  /* fault server's requests: long enough not to matter */
@@ -1418,6 +1426,7 @@ enum { CB_FIRST, CB_VICTIM_SAME, CB_KEPT_SAME, CB_VICTIM_OTHER, CB_KEPT_OTHER, C
 
 typedef struct cb_ctx {
     book b;
+    mcserver *other; /* stopped until the canceller ran: its requests are in flight then */
     rq *req[CB_NREQ];
     rq *fresh[CB_NEW];
     char fresh_key[CB_NEW][KEY_CAP];
@@ -1433,6 +1442,7 @@ static void canceller_hook(book *b, rq *r)
     rq_cancel(g_cb.req[CB_VICTIM_SAME]);
     rq_cancel(g_cb.req[CB_VICTIM_OTHER]);
     rq_cancel(g_cb.req[CB_VICTIM_LATE]);
+    kill(g_cb.other->pid, SIGCONT);
     for (int i = 0; i < CB_NEW; i++) {
         g_cb.fresh[i] = rq_new(b, RQ_GET, g_cb.fresh_key[i], RC_BIT(MCF_OK));
         if (g_cb.fresh[i])
@@ -1460,6 +1470,10 @@ static void cancel_from_callback_case(int proto)
     CHECKF(store_all(c, keys, CB_NREQ + CB_NEW, 0) == 0, "preload: %s", mcf_last_error(c));
     book_init(&g_cb.b, c, CB_NREQ + CB_NEW + 1);
     g_cb.b.after_done = canceller_hook;
+    /* Nothing orders server 1's replies after the first request's: stopped,
+     * its requests are still in flight when the callback cancels one. */
+    g_cb.other = &srv[1];
+    mcserver_kill(&srv[1], SIGSTOP);
     size_t failed = 0;
     for (int i = 0; i < CB_NREQ; i++) {
         g_cb.req[i] = rq_new(&g_cb.b, RQ_GET, keys[i], RC_BIT(MCF_OK));
@@ -1472,6 +1486,7 @@ static void cancel_from_callback_case(int proto)
         return;
     }
     size_t left = mcf_async_run(c, RUN_BOUND_MS);
+    kill(srv[1].pid, SIGCONT); /* if the callback never ran */
     CHECKF(left == 0, "%zu still in flight", left);
     CHECKF(g_cb.fresh[0] && g_cb.fresh[1] && g_cb.fresh[1]->calls == 1,
            "the requests submitted from the callback: %s",
