@@ -15,7 +15,8 @@
  *     its key may hold (values carry their key and version, padding derived
  *     from both; counters are numbers in a range of their own);
  *   - errors only of the expected types (CONNECT, IO, TIMEOUT) and only on
- *     keys of a server that was down around the request;
+ *     keys of a server that was down around the request (or, for a timeout,
+ *     while the loop itself stalled: a turn STALL_US late, logged);
  *   - no request outlives its deadline by more than LATE_SLACK_MS;
  *   - recovery: after the last restart and a settle period every key is
  *     written and read back without one error;
@@ -69,8 +70,8 @@
 #define TOKENS 65536         /* submissions before a callback token is reused */
 #define PAD_MAX 400
 #define VAL_MAX (PAD_MAX + 96)
-#define IO_TIMEOUT_MS 300
-#define CONNECT_TIMEOUT_MS 300
+#define IO_TIMEOUT_MS 1000   /* the defaults: a shared 2-core box stalls for 100s of ms */
+#define CONNECT_TIMEOUT_MS 1000
 /* The default request deadline (mcfast_async.h): connect + I/O timeout. */
 #define DEADLINE_MS (CONNECT_TIMEOUT_MS + IO_TIMEOUT_MS)
 #define LATE_SLACK_MS 1500   /* later than its deadline by this: a hang */
@@ -88,6 +89,8 @@
 #define CTR_SPAN 1000000000000ull /* counter k lives in [base, base + span) */
 #define MAX_REPORTS 30
 #define MAXWIN 64
+#define STALL_US 100000      /* a loop turn this late: the process was not running */
+#define MAXSTALL 256
 #define PICK_TRIES 8         /* random probes for an idle key */
 
 /* ------------------------------------------------------------------ */
@@ -156,6 +159,10 @@ typedef struct window {
 } window;
 static window g_win[MAXWIN];
 static int g_nwin;
+/* Loop stalls: nothing could be read in time then. */
+static window g_stall[MAXSTALL];
+static int g_nstall;
+static uint64_t g_stall_excused;
 static int g_kills, g_restarts, g_restart_failures;
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -172,6 +179,14 @@ static void report(const char *fmt, ...)
 }
 
 static double rel_s(int64_t t) { return (double)(t - g_t0) / 1e6; }
+
+static int loop_stalled(int64_t t0, int64_t t1)
+{
+    for (int i = 0; i < g_nstall; i++)
+        if (t1 >= g_stall[i].begin && t0 <= g_stall[i].end)
+            return 1;
+    return 0;
+}
 
 static int server_was_down(int s, int64_t t0, int64_t t1)
 {
@@ -417,6 +432,10 @@ static void note_error(worker *w, const kstate *k, int rc, int64_t t0, int64_t t
         report("UNEXPECTED ERROR TYPE %s %s key %s (server %d) at %.3f s: rc %d %s: %s",
                proto_label(w), op_name[op], k->key, k->server, rel_s(t1), rc, mcf_strerror(rc),
                mcf_last_error(w->c));
+    }
+    if (rc == MCF_ERR_TIMEOUT && !server_was_down(k->server, t0, t1) && loop_stalled(t0, t1)) {
+        g_stall_excused++;
+        return;
     }
     if (!server_was_down(k->server, t0, t1)) {
         w->unexplained++;
@@ -946,6 +965,18 @@ static size_t inflight_all(void)
     return n;
 }
 
+/* Records a stall when this turn comes STALL_US after the last one. */
+static void note_turn(int64_t *last)
+{
+    int64_t t = now_us();
+    if (*last && t - *last > STALL_US && g_nstall < MAXSTALL) {
+        g_stall[g_nstall++] = (window){-1, *last, t};
+        report("STALL: the loop did not run for %.0f ms at %.3f s", (double)(t - *last) / 1e3,
+               rel_s(*last));
+    }
+    *last = t;
+}
+
 static int drain(int bound_ms)
 {
     int64_t end = now_us() + (int64_t)bound_ms * 1000;
@@ -1093,7 +1124,9 @@ static int soak_run(void)
     int next_event = 0, down = -1;
     int64_t restart_at = 0;
     g_phase = PHASE_RUN;
+    int64_t last_turn = 0;
     while (now_us() < end || down >= 0) {
+        note_turn(&last_turn);
         int64_t t = now_us();
         if (down < 0 && next_event < nevents &&
             t >= start + (next_event + 1) * (end - start) / (nevents + 1)) {
@@ -1104,6 +1137,7 @@ static int soak_run(void)
         } else if (down >= 0 && t >= restart_at) {
             chaos_restart(down);
             down = -1;
+            last_turn = now_us(); /* the restart's own wait is not a stall */
         }
         for (int i = 0; i < NWORKERS; i++)
             refill(&g_w[i]);
@@ -1143,10 +1177,10 @@ static int soak_run(void)
                w->late, (double)w->max_us / 1e3, w->rec_errors, ops);
     }
     printf("INFO: async soak: seconds=%" PRId64 " seed=%" PRIu64 " kills=%d restarts=%d "
-           "fd_start=%d fd_max=%d fd_end=%d (replay: SOAK_SEED=%" PRIu64 " SOAK_SECONDS=%" PRId64
-           ")\n",
-           g_seconds, g_seed, g_kills, g_restarts, g_fd_start, g_fd_max, g_fd_end, g_seed,
-           g_seconds);
+           "fd_start=%d fd_max=%d fd_end=%d loop stalls=%d (timeouts excused by them: %" PRIu64
+           ") (replay: SOAK_SEED=%" PRIu64 " SOAK_SECONDS=%" PRId64 ")\n",
+           g_seconds, g_seed, g_kills, g_restarts, g_fd_start, g_fd_max, g_fd_end, g_nstall,
+           g_stall_excused, g_seed, g_seconds);
     g_soak = SOAK_DONE;
     return 0;
 }
