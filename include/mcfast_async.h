@@ -32,7 +32,8 @@
  *
  * Memory: keys, values and mcf_item arrays given to a submit stay the
  * caller's and must stay valid until the request's done callback (or
- * until mcf_async_cancel returns).  Values are copied into the write
+ * until mcf_async_cancel returns); so must an _ex call's mcf_item_info and
+ * new_value.  An _ex call's mcf_meta_opts is copied at submit.  Values are copied into the write
  * buffer when the request is built.  A value handed to a callback is valid
  * during the callback only.
  *

@@ -61,6 +61,7 @@ struct mcf_request {
     size_t slices_cap;
     char *zcopy; /* the compressed values, when there are any */
     char keycopy[MCF_MAX_KEY_LEN]; /* the key of a batched get given up on */
+    mcf_meta_opts opts; /* an _ex call's options, copied at submit */
     size_t zcopy_cap;
 };
 
@@ -930,11 +931,11 @@ mcf_request *mcf_async_get_ex(mcf_client *c, const char *key, size_t key_len,
     static const mcf_meta_opts none;
     if (info)
         memset(info, 0, sizeof *info);
+    r->opts = opts ? *opts : none;
     r->key1 = key;
     r->key1_len = key_len;
     r->call = (mcf_call){.kind = CALL_GET, .mode = MCF_GETS, .keys = &r->key1,
-                         .key_lens = &r->key1_len, .n = 1, .meta = opts ? opts : &none,
-                         .info = info};
+                         .key_lens = &r->key1_len, .n = 1, .meta = &r->opts, .info = info};
     return submit(c, r);
 }
 
@@ -952,8 +953,9 @@ static mcf_request *submit_ex(mcf_client *c, const char *fn, mcf_call_kind kind,
     if (info)
         memset(info, 0, sizeof *info);
     r->item1 = *item;
+    r->opts = opts ? *opts : none;
     r->call = (mcf_call){.kind = kind, .mode = mode, .items = &r->item1, .n = 1,
-                         .meta = opts ? opts : &none, .info = info};
+                         .meta = &r->opts, .info = info};
     r->item_rc = 1;
     return submit(c, r);
 }
@@ -981,7 +983,7 @@ mcf_request *mcf_async_arith_ex(mcf_client *c, int incr, const char *key, size_t
                                 mcf_item_info *info, mcf_done_cb done, void *arg)
 {
     mcf_item it = {.key = key, .key_len = key_len, .delta = delta};
-    mcf_request *r = submit_ex(c, incr ? "mcf_async_incr_ex" : "mcf_async_decr_ex", CALL_ARITH,
+    mcf_request *r = submit_ex(c, incr ? "mcf_async_arith_ex (incr)" : "mcf_async_arith_ex (decr)", CALL_ARITH,
                                incr != 0, &it, opts, info, done, arg);
     if (r)
         r->new_value = new_value;

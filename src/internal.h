@@ -136,6 +136,13 @@ struct mcf_client {
     int err_overwrite; /* async dispatch: each error replaces the last */
 };
 
+/* A rare path kept out of line, so the hot one around it stays small. */
+#if defined(__GNUC__)
+#define MCF_COLD __attribute__((cold, noinline))
+#else
+#define MCF_COLD
+#endif
+
 /* mcf_server.connecting */
 enum { CONNECTING_RESOLVE = 1, CONNECTING_SOCKET = 2, CONNECTING_HANDSHAKE = 3 };
 

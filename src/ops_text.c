@@ -197,7 +197,8 @@ static void server_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf
 /* A reply to a request given up on (cancelled, or timed out behind
  * others): only counted, so the stream stays in step; its keys are no
  * longer looked at (the caller may have freed them). */
-static void zombie_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_reply *r)
+MCF_COLD static void zombie_reply(mcf_client *c, mcf_call *call, mcf_server *s,
+                                  const mcf_reply *r)
 {
     mcf_slice *sl = s->head;
     if (call->kind == CALL_GET) {
