@@ -136,11 +136,14 @@ struct mcf_client {
     int err_overwrite; /* async dispatch: each error replaces the last */
 };
 
-/* A rare path kept out of line, so the hot one around it stays small. */
+/* A rare path kept out of line, so the hot one around it stays small;
+ * MCF_OUT_OF_LINE for a path hot for one driver and not the other. */
 #if defined(__GNUC__)
 #define MCF_COLD __attribute__((cold, noinline))
+#define MCF_OUT_OF_LINE __attribute__((noinline))
 #else
 #define MCF_COLD
+#define MCF_OUT_OF_LINE
 #endif
 
 /* mcf_server.connecting */

@@ -140,7 +140,8 @@ static void deliver_meta_value(mcf_client *c, mcf_call *call, mcf_server *s, siz
 /* A reply to a batch of single-key gets (mg lines under one mn): matched by
  * its opaque (the slice's batch_pos) and checked by key; the slices passed
  * over were misses; MN ends the batch. */
-static void batch_reply(mcf_client *c, mcf_server *s, const mcf_meta_reply *r)
+MCF_OUT_OF_LINE static void batch_reply(mcf_client *c, mcf_server *s,
+                                         const mcf_meta_reply *r)
 {
     if (r->type == MCF_M_MN) {
         mcf_batch_end(c, s);

@@ -219,7 +219,8 @@ MCF_COLD static void zombie_reply(mcf_client *c, mcf_call *call, mcf_server *s,
  * the first slice on from the head whose key it names, and the slices
  * passed over were misses; END ends the batch.  A value for no key of the
  * batch is a protocol error, never handed out. */
-static void batch_reply(mcf_client *c, mcf_server *s, const mcf_reply *r)
+MCF_OUT_OF_LINE static void batch_reply(mcf_client *c, mcf_server *s,
+                                         const mcf_reply *r)
 {
     if (r->type == MCF_R_END) {
         mcf_batch_end(c, s);
