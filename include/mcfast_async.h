@@ -122,6 +122,16 @@ MCF_API mcf_request *mcf_async_arith_ex(mcf_client *c, int incr, const char *key
                                         const mcf_meta_opts *opts, uint64_t *new_value,
                                         mcf_item_info *info, mcf_done_cb done, void *arg);
 
+/* The server commands (as mcf_version, mcf_stats, mcf_flush_all): buf,
+ * stats_arg and ctx are the caller's until done; cb runs once per STAT
+ * line, before done. */
+MCF_API mcf_request *mcf_async_version(mcf_client *c, size_t server, char *buf, size_t buflen,
+                                       mcf_done_cb done, void *arg);
+MCF_API mcf_request *mcf_async_stats(mcf_client *c, size_t server, const char *stats_arg,
+                                     mcf_stat_cb cb, void *ctx, mcf_done_cb done, void *arg);
+MCF_API mcf_request *mcf_async_flush_all(mcf_client *c, int64_t delay, unsigned call_flags,
+                                         mcf_done_cb done, void *arg);
+
 /* The request's deadline, timeout_ms from now (call it right after the
  * submit).  The default is the client's connect timeout plus its I/O
  * timeout from the submit.  When a deadline passes before the reply, the

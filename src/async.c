@@ -19,6 +19,7 @@
 #include "async.h"
 #include "call.h"
 #include "clock.h"
+#include "codec.h"
 #include "engine.h"
 #include "mcfast_async.h"
 #include "route.h"
@@ -372,6 +373,10 @@ static void pump(mcf_client *c, mcf_server *s, int64_t now)
         mcf_engine_build(c, s, now);
     if (s->fd >= 0 && s->seg_i < s->nsegs)
         mcf_engine_send(c, s);
+    /* A blocking call may have left a higher SO_RCVLOWAT (sync.c): the loop
+     * must wake for any reply, "OK\r\n" included. */
+    if (s->fd >= 0 && s->rcvlowat != 1 && mcf_conn_set_lowat(s, 1) < 0)
+        mcf_fail_server(c, s, MCF_ERR_IO, strerror(errno));
 }
 
 /* Whatever s can do now: connect, build what is queued, send, read. */
@@ -902,6 +907,59 @@ mcf_request *mcf_async_multi(mcf_client *c, mcf_op op, mcf_item *items, size_t n
     if (!r)
         return NULL;
     r->call = call;
+    return submit(c, r);
+}
+
+mcf_request *mcf_async_version(mcf_client *c, size_t server, char *buf, size_t buflen,
+                               mcf_done_cb done, void *arg)
+{
+    if (c && (!buf || !buflen || server >= c->nservers)) {
+        mcf_set_error(c, MCF_ERR_ARG, "mcf_async_version: invalid argument");
+        return NULL;
+    }
+    mcf_request *r = new_request(c, done, arg);
+    if (!r)
+        return NULL;
+    buf[0] = 0;
+    r->call = (mcf_call){.kind = CALL_VERSION, .n = 1, .server = server, .version_buf = buf,
+                         .version_len = buflen};
+    return submit(c, r);
+}
+
+mcf_request *mcf_async_stats(mcf_client *c, size_t server, const char *stats_arg,
+                             mcf_stat_cb cb, void *ctx, mcf_done_cb done, void *arg)
+{
+    if (c && (!cb || server >= c->nservers)) {
+        mcf_set_error(c, MCF_ERR_ARG, "mcf_async_stats: invalid argument");
+        return NULL;
+    }
+    /* The argument goes on the command line: same rules as a key. */
+    if (c && stats_arg && *stats_arg &&
+        mcf_check_key(NULL, 0, stats_arg, strlen(stats_arg)) != MCF_OK) {
+        mcf_set_error(c, MCF_ERR_ARG,
+                      "mcf_async_stats: argument has a space or control character");
+        return NULL;
+    }
+    mcf_request *r = new_request(c, done, arg);
+    if (!r)
+        return NULL;
+    r->call = (mcf_call){.kind = CALL_STATS, .n = 1, .server = server, .stats_arg = stats_arg,
+                         .stat_cb = cb, .ctx = ctx};
+    return submit(c, r);
+}
+
+mcf_request *mcf_async_flush_all(mcf_client *c, int64_t delay, unsigned call_flags,
+                                 mcf_done_cb done, void *arg)
+{
+    if (c && c->nservers == 0) {
+        mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
+        return NULL;
+    }
+    mcf_request *r = new_request(c, done, arg);
+    if (!r)
+        return NULL;
+    r->call = (mcf_call){.kind = CALL_FLUSH, .n = c->nservers, .exptime = delay < 0 ? 0 : delay,
+                         .noreply = noreply_of(c, call_flags)};
     return submit(c, r);
 }
 

@@ -210,7 +210,10 @@ MCF_COLD static void zombie_reply(mcf_client *c, mcf_call *call, mcf_server *s,
         }
         return;
     }
-    /* Item commands answer one line per item. */
+    /* stats: STAT lines up to END. */
+    if (call->kind == CALL_STATS && r->type == MCF_R_STAT)
+        return;
+    /* Item and server commands answer one line per item (END for stats). */
     if (++sl->cursor >= sl->count)
         mcf_slice_done(c, s);
 }

@@ -2240,6 +2240,67 @@ static void dead_server_case(int proto)
 TEST(dead_server_in_fleet_text) { dead_server_case(MCF_PROTO_TEXT); }
 TEST(dead_server_in_fleet_meta) { dead_server_case(MCF_PROTO_META); }
 
+/* ------------------------------------------------------------------ */
+/* server commands                                                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct srvcmd {
+    int calls, rc, stats, pid_seen;
+} srvcmd;
+
+static void srvcmd_done(mcf_client *c, mcf_request *req, int rc, const mcf_value *v, void *arg)
+{
+    (void)c;
+    (void)req;
+    (void)v;
+    srvcmd *sc = arg;
+    sc->calls++;
+    sc->rc = rc;
+}
+
+static void srvcmd_stat(void *ctx, const char *name, size_t nl, const char *value, size_t vl)
+{
+    (void)value;
+    (void)vl;
+    srvcmd *sc = ctx;
+    sc->stats++;
+    sc->pid_seen |= nl == 3 && memcmp(name, "pid", 3) == 0;
+}
+
+/* version, stats and flush_all through the async API: each completes once
+ * with the server's answer, and keys stored before the flush are gone. */
+static void server_commands_case(int proto)
+{
+    ASYNC_SETUP(2, proto);
+    char buf[64];
+    srvcmd v = {0}, st = {0}, fl = {0};
+    CHECKF(mcf_async_version(c, 1, buf, sizeof buf, srvcmd_done, &v) != NULL, "version: %s",
+           mcf_last_error(c));
+    CHECKF(mcf_async_stats(c, 0, NULL, srvcmd_stat, &st, srvcmd_done, &st) != NULL,
+           "stats: %s", mcf_last_error(c));
+    CHECKF(mcf_async_stats(c, 0, "bad arg", srvcmd_stat, &st, srvcmd_done, &st) == NULL,
+           "stats with a space in its argument was accepted");
+    CHECKF(mcf_async_version(c, 2, buf, sizeof buf, srvcmd_done, &v) == NULL,
+           "version of a server that does not exist was accepted");
+    CHECKF(mcf_async_run(c, RUN_BOUND_MS) == 0, "still in flight: %s", mcf_last_error(c));
+    CHECKF(v.calls == 1 && v.rc == MCF_OK && buf[0] >= '1' && buf[0] <= '9',
+           "version: %d calls, rc %d, '%s'", v.calls, v.rc, buf);
+    CHECKF(st.calls == 1 && st.rc == MCF_OK && st.stats > 10 && st.pid_seen,
+           "stats: %d calls, rc %d, %d STAT lines, pid %s", st.calls, st.rc, st.stats,
+           st.pid_seen ? "seen" : "missing");
+    CHECKF(mcf_set(c, "sc-a", 4, "x", 1, 0, 0) == MCF_OK, "set: %s", mcf_last_error(c));
+    CHECKF(mcf_async_flush_all(c, 0, 0, srvcmd_done, &fl) != NULL, "flush_all: %s",
+           mcf_last_error(c));
+    CHECKF(mcf_async_run(c, RUN_BOUND_MS) == 0, "flush still in flight");
+    CHECKF(fl.calls == 1 && fl.rc == MCF_OK, "flush_all: %d calls, rc %d", fl.calls, fl.rc);
+    mcf_value val;
+    CHECK_RC(mcf_get(c, "sc-a", 4, &val), MCF_MISS);
+    TEARDOWN(2);
+}
+
+TEST(server_commands_text) { server_commands_case(MCF_PROTO_TEXT); }
+TEST(server_commands_meta) { server_commands_case(MCF_PROTO_META); }
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
