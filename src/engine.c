@@ -330,7 +330,8 @@ void mcf_engine_build(mcf_client *c, mcf_server *s, int64_t now)
     }
 }
 
-int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *started)
+int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *started,
+                     int64_t *now_us)
 {
     mcf_conn_check_fork(c);
     c->err[0] = 0;
@@ -338,7 +339,7 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *
     call->first_error = 0;
     call->held_server = NULL;
     *connecting = *started = 0;
-    int64_t now = mcf_now_us();
+    int64_t now = *now_us = mcf_now_us();
     int rc = mcf_route_call(c, call, now);
     if (rc != MCF_OK)
         return rc;

@@ -16,9 +16,10 @@
  * queues each slice on its server and makes the server ready
  * (mcf_engine_ready; a connect that fails at once fails that server's
  * items).  MCF_OK and *connecting servers still connecting, or an error for
- * the whole call.  The driver then steps each connecting server
+ * the whole call; *now_us is when it began.  The driver then steps each connecting server
  * (mcf_engine_connect_step) until none is, then mcf_engine_start. */
-int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *started);
+int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *started,
+                     int64_t *now_us);
 /* Makes s ready for the requests queued on it: a connection in step (an
  * idle one out of step is closed and reopened), connected, and probed
  * (MCF_PROTO_AUTO).  MCF_OK, MCF_IN_PROGRESS while it connects (step it),
@@ -63,12 +64,11 @@ int mcf_engine_take(mcf_client *c, mcf_server *s, ssize_t got);
 /* s missed a deadline of timeout_ms: fails every request on it and resets
  * the connection. */
 void mcf_engine_time_out(mcf_client *c, mcf_server *s, int timeout_ms);
-/* Ends a blocking call once no server has its requests: the call's first
- * error.  Inline: it runs once per call, single gets included, and is a
+/* Ends a blocking call once no server has its requests (end: about now):
+ * the call's first error.  Inline: it runs once per call, single gets included, and is a
  * few stores. */
-static inline int mcf_engine_end(mcf_call *call)
+static inline int mcf_engine_end(mcf_call *call, int64_t end)
 {
-    int64_t end = mcf_now_us();
     for (size_t k = 0; k < call->nslices; k++)
         if (call->slices[k].count)
             call->slices[k].server->last_used_us = end;

@@ -233,12 +233,18 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
      * order[]), so each server gets one request with its keys in order.
      * One slice (one key, or one server): it goes to that key's server. */
     int one = call->kind != CALL_FLUSH && call->n <= 1;
+    /* In locals: stores through answered (a char array) could alias the
+     * call, so the compiler would reload these for every item. */
+    unsigned char *answered = call->answered;
+    uint32_t *srv_of = call->srv_of;
+    mcf_slice *slices = call->slices;
+    uint32_t srv_mask = one ? 0 : UINT32_MAX; /* one slice: every item's is slices[0] */
     for (size_t i = 0; i < call->n; i++) {
-        call->answered[i] = 0;
+        answered[i] = 0;
         uint32_t srv = route(c, call, i, now);
-        call->srv_of[i] = srv;
+        srv_of[i] = srv;
         if (srv != NO_SERVER)
-            call->slices[one ? 0 : srv].count++;
+            slices[srv & srv_mask].count++;
     }
     if (one) {
         if (call->slices[0].count) {
@@ -258,10 +264,11 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
     }
     /* Filled from the back so that each server's items keep the caller's
      * order and every cursor ends at 0, where the replies start. */
+    size_t *order = call->order;
     for (size_t i = call->n; i-- > 0;)
-        if (call->srv_of[i] != NO_SERVER) {
-            mcf_slice *sl = &call->slices[call->srv_of[i]];
-            call->order[sl->first + --sl->cursor] = i;
+        if (srv_of[i] != NO_SERVER) {
+            mcf_slice *sl = &slices[srv_of[i]];
+            order[sl->first + --sl->cursor] = i;
         }
     /* Compression may have moved zbuf while routing: its final place. */
     call->zbuf = c->zbuf;

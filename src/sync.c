@@ -63,7 +63,8 @@ static int wait_lowat(mcf_server *s, int lowat, int64_t deadline)
     }
 }
 
-/* Reads for the single-server case.  Retrieval blocks in recv() itself
+/* Reads for the single-server case; returns the last time it read the
+ * clock (0: never), for the call's end.  Retrieval blocks in recv() itself
  * under SO_RCVTIMEO (re-set only when the time left differs from it by
  * more than a couple of milliseconds, so steady state costs no extra
  * syscall).  A pipelined write waits in poll() for the fewest bytes its
@@ -71,13 +72,15 @@ static int wait_lowat(mcf_server *s, int lowat, int64_t deadline)
  * flushes.  (SO_RCVLOWAT is not used on a blocking recv: a recv that has
  * copied part of the data sleeps until the *unread* bytes reach the mark,
  * which may never happen.) */
-static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline)
+static int64_t wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline)
 {
+    int64_t now = 0;
     while (mcf_server_busy(s)) {
-        int left = mcf_ms_left(deadline);
+        now = mcf_now_us();
+        int left = mcf_ms_between(now, deadline);
         if (left == 0) {
             mcf_engine_time_out(c, s, c->io_timeout_ms);
-            return;
+            return now;
         }
         int lowat = wake_bytes(call, s), block = lowat == 1;
         if (block) {
@@ -87,7 +90,7 @@ static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadl
                 e = mcf_conn_set_rcvtimeo(s, left);
             if (e < 0) {
                 mcf_fail_server(c, s, MCF_ERR_IO, strerror(-e));
-                return;
+                return now;
             }
         } else {
             int w = wait_lowat(s, lowat, deadline);
@@ -95,14 +98,15 @@ static void wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadl
                 continue; /* the deadline check above times it out */
             if (w < 0) {
                 mcf_fail_server(c, s, MCF_ERR_IO, strerror(-w));
-                return;
+                return now;
             }
         }
         /* -EAGAIN: SO_RCVTIMEO passed or a spurious wakeup; the loop
          * rechecks the deadline. */
         if (mcf_engine_take(c, s, mcf_conn_recv(s, s->need, block)) < 0)
-            return;
+            return now;
     }
+    return now;
 }
 
 /* Every active server in one poll loop until each is done or the deadline
@@ -193,16 +197,19 @@ int mcf_run(mcf_client *c, mcf_call *call)
     if (rc != MCF_OK)
         return rc;
     size_t connecting, started;
-    rc = mcf_engine_begin(c, call, &connecting, &started);
+    int64_t t0;
+    rc = mcf_engine_begin(c, call, &connecting, &started, &t0);
     if (rc != MCF_OK)
         return rc;
     if (connecting) {
         connect_all(c, connecting);
         started += mcf_engine_start(c, call);
+        t0 = mcf_now_us();
     }
 
-    /* The I/O deadline starts once connections are up. */
-    int64_t deadline = mcf_now_us() + (int64_t)c->io_timeout_ms * 1000;
+    /* The I/O deadline starts once connections are up (at the call's
+     * beginning when they were: a clock read saved). */
+    int64_t deadline = t0 + (int64_t)c->io_timeout_ms * 1000;
     mcf_server *only = NULL;
     size_t nactive = 0;
     for (size_t k = 0; k < call->nslices; k++) {
@@ -216,10 +223,15 @@ int mcf_run(mcf_client *c, mcf_call *call)
         }
     }
     /* One server with its whole request sent: wait in recv() itself. */
+    int64_t end = 0;
     if (nactive == 1 && only->seg_i == only->nsegs && only->head->await_replies)
-        wait_one(c, call, only, deadline);
+        end = wait_one(c, call, only, deadline);
 
-    if (started)
+    if (started && (!end || nactive > 1 || mcf_server_busy(only))) {
         poll_loop(c, deadline);
-    return mcf_engine_end(call);
+        end = 0;
+    }
+    /* The end of the call, for the idle check of its connections: the clock
+     * read just before the last reply arrived is close enough. */
+    return mcf_engine_end(call, end ? end : mcf_now_us());
 }
