@@ -269,14 +269,6 @@ void mcf_conn_free(mcf_client *c, mcf_server *s)
     s->rcap = s->wcap = s->segcap = 0;
 }
 
-void mcf_conn_reset_request(mcf_server *s)
-{
-    s->wlen = 0;
-    s->nsegs = 0;
-    s->seg_i = 0;
-    s->seg_done = 0;
-}
-
 int mcf_conn_wreserve(mcf_server *s, size_t n)
 {
     if (s->wlen + n <= s->wcap)

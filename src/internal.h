@@ -183,7 +183,15 @@ void mcf_conn_check_fork(mcf_client *c);
 /* 1 when the client's connections (if any) belong to this process. */
 int mcf_conn_owned(const mcf_client *c);
 void mcf_conn_free(mcf_client *c, mcf_server *s);
-void mcf_conn_reset_request(mcf_server *s);
+/* Empties the write buffer (everything in it was written, or is dropped).
+ * Inline: once per request built. */
+static inline void mcf_conn_reset_request(mcf_server *s)
+{
+    s->wlen = 0;
+    s->nsegs = 0;
+    s->seg_i = 0;
+    s->seg_done = 0;
+}
 int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */
 int mcf_conn_seg_reserve(mcf_server *s, size_t n);
 void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size_t len);
