@@ -153,6 +153,16 @@ void mcf_fail_unstarted(mcf_client *c, mcf_slice *sl, int rc)
     mcf_slice_left(c, sl);
 }
 
+/* A value that does not inflate: the item fails, named with its cause. */
+MCF_COLD static void inflate_failed(mcf_client *c, mcf_call *call, const mcf_server *s, size_t i,
+                                    const mcf_reply *r, int rc)
+{
+    char what[128];
+    snprintf(what, sizeof what, "cannot decompress the value: %s", mcf_strerror(rc));
+    mcf_note_key_error(c, s, rc, r->key, r->key_len, what);
+    mcf_finish(c, call, i, rc, NULL);
+}
+
 void mcf_deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
                        const mcf_reply *r)
 {
@@ -163,10 +173,7 @@ void mcf_deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
     if ((r->flags & MCF_FLAG_COMPRESSED) && c->compress_threshold >= 0) {
         int rc = mcf_inflate(c, r->data, r->data_len, &v.data, &v.len);
         if (rc != MCF_OK) {
-            char what[128];
-            snprintf(what, sizeof what, "cannot decompress the value: %s", mcf_strerror(rc));
-            mcf_note_key_error(c, s, rc, r->key, r->key_len, what);
-            mcf_finish(c, call, i, rc, NULL);
+            inflate_failed(c, call, s, i, r, rc);
             return;
         }
         v.flags &= ~MCF_FLAG_COMPRESSED;

@@ -27,6 +27,16 @@ static int key_matches(const mcf_client *c, const char *key, size_t len, const m
     return memcmp(r->key + c->ns_len, key, len) == 0;
 }
 
+/* A value for a key that was not asked (or not now): the server fails. */
+MCF_COLD static void not_requested(mcf_client *c, mcf_server *s, const mcf_reply *r,
+                                   const char *why)
+{
+    char msg[320];
+    snprintf(msg, sizeof msg, "value for key '%.*s' that was not requested (%s)",
+             (int)(r->key_len > MCF_MAX_KEY_LEN ? MCF_MAX_KEY_LEN : r->key_len), r->key, why);
+    mcf_fail_server(c, s, MCF_ERR_PROTOCOL, msg);
+}
+
 static int reply_error_rc(const mcf_reply *r)
 {
     return r->type == MCF_R_CLIENT_ERROR ? MCF_ERR_CLIENT : MCF_ERR_SERVER;
@@ -45,6 +55,18 @@ static void unexpected(mcf_client *c, mcf_server *s, const mcf_reply *r)
         return;
     }
     mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "unexpected reply for this command");
+}
+
+/* An error reply to item i (SERVER_ERROR, CLIENT_ERROR), noted with its key. */
+MCF_COLD static void note_item_error(mcf_client *c, const mcf_call *call, const mcf_server *s,
+                                     size_t i, int rc, const mcf_reply *r)
+{
+    const char *key;
+    char what[MCF_ERROR_TEXT_MAX];
+    size_t kl = mcf_call_key(call, i, &key);
+    mcf_note_key_error(c, s, rc, key, kl,
+                       mcf_error_reply_text(what, sizeof what, r->type == MCF_R_CLIENT_ERROR,
+                                            r->data, r->data_len));
 }
 
 /* A per-item reply (storage, arith, delete, touch): maps it to a result. */
@@ -96,14 +118,8 @@ static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_r
         unexpected(c, s, r);
         return;
     }
-    if (mcf_is_error(rc)) {
-        const char *key;
-        char what[MCF_ERROR_TEXT_MAX];
-        size_t kl = mcf_call_key(call, i, &key);
-        mcf_note_key_error(c, s, rc, key, kl,
-                           mcf_error_reply_text(what, sizeof what, r->type == MCF_R_CLIENT_ERROR,
-                                                r->data, r->data_len));
-    }
+    if (mcf_is_error(rc))
+        note_item_error(c, call, s, i, rc, r);
     mcf_finish(c, call, i, rc, NULL);
     if (++sl->cursor == sl->count)
         mcf_slice_done(c, s);
@@ -147,10 +163,7 @@ static void get_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_re
             found = p;
     }
     if (found == SIZE_MAX) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "value for key '%.*s' that was not requested (or answered twice)",
-                 (int)(r->key_len > MCF_MAX_KEY_LEN ? MCF_MAX_KEY_LEN : r->key_len), r->key);
-        mcf_fail_server(c, s, MCF_ERR_PROTOCOL, msg);
+        not_requested(c, s, r, "or answered twice");
         return;
     }
     mcf_deliver_value(c, call, s, call->order[sl->first + found], r);
@@ -239,10 +252,7 @@ MCF_OUT_OF_LINE static void batch_reply(mcf_client *c, mcf_server *s,
         if (key_matches(c, xc->kptr[0], xc->klen[0], r))
             break;
         if (x->batch_end || !(x = x->next)) {
-            char msg[320];
-            snprintf(msg, sizeof msg, "value for key '%.*s' that was not requested (or out of order)",
-                     (int)(r->key_len > MCF_MAX_KEY_LEN ? MCF_MAX_KEY_LEN : r->key_len), r->key);
-            mcf_fail_server(c, s, MCF_ERR_PROTOCOL, msg);
+            not_requested(c, s, r, "or out of order");
             return;
         }
     }
