@@ -411,3 +411,13 @@ int mi_on_server(mcf_client *c, mcserver *srv, const char *key, const char *want
         return raw_get(&srv[s], key, NULL, NULL, NULL) == 0;
     return raw_has(&srv[s], key, want);
 }
+
+int64_t env_int(const char *name, int64_t dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    long long x = strtoll(v, &end, 0);
+    return *end ? dflt : (int64_t)x;
+}

@@ -24,6 +24,9 @@ double now_ms(void);              /* CLOCK_MONOTONIC in milliseconds */
 void sleep_ms(int64_t ms);        /* the whole time, across EINTR; <= 0: no sleep */
 int contains(const char *hay, const char *needle); /* NULL-safe strstr */
 int count_fds(void);              /* open descriptors of this process, -1 on error */
+/* The integer in environment variable name (any base strtoll takes), or
+ * dflt when it is unset, empty or not a whole number. */
+int64_t env_int(const char *name, int64_t dflt);
 /* Deterministic pseudo-random bytes (incompressible). */
 void fill_random(unsigned char *p, size_t n, uint64_t seed);
 /* Compressible text. */

@@ -133,16 +133,6 @@ static uint32_t hash32(const char *p, size_t n)
     return h;
 }
 
-static int64_t env_int(const char *name, int64_t dflt)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    long long x = strtoll(v, &end, 0);
-    return *end ? dflt : (int64_t)x;
-}
-
 /* ------------------------------------------------------------------ */
 /* shared state                                                        */
 /* ------------------------------------------------------------------ */

@@ -140,16 +140,6 @@ static int on_valgrind(void)
     return 0;
 }
 
-static int64_t env_int(const char *name, int64_t dflt)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return dflt;
-    char *end;
-    long long x = strtoll(v, &end, 0);
-    return *end ? dflt : (int64_t)x;
-}
-
 /* ------------------------------------------------------------------ */
 /* Shared state                                                        */
 /* ------------------------------------------------------------------ */
