@@ -19,7 +19,6 @@
 #include "async.h"
 #include "call.h"
 #include "clock.h"
-#include "codec.h"
 #include "engine.h"
 #include "mcfast_async.h"
 #include "route.h"
@@ -850,13 +849,6 @@ mcf_request *mcf_async_get_multi(mcf_client *c, mcf_get_mode mode, int64_t expti
     return submit(c, r);
 }
 
-/* As the blocking calls: MCF_CALL_REPLY overrides MCF_OPT_NOREPLY. */
-static int noreply_of(const mcf_client *c, unsigned call_flags)
-{
-    if (call_flags & MCF_CALL_REPLY)
-        return 0;
-    return (call_flags & MCF_CALL_NOREPLY) || c->noreply_default;
-}
 
 mcf_request *mcf_async_store(mcf_client *c, mcf_store_mode mode, const char *key,
                              size_t key_len, const void *value, size_t value_len, uint32_t flags,
@@ -873,7 +865,7 @@ mcf_request *mcf_async_store(mcf_client *c, mcf_store_mode mode, const char *key
     r->item1 = (mcf_item){.key = key, .key_len = key_len, .value = value, .value_len = value_len,
                           .flags = flags, .exptime = exptime, .cas = cas};
     r->call = (mcf_call){.kind = CALL_STORE, .mode = mode, .items = &r->item1, .n = 1,
-                         .noreply = noreply_of(c, call_flags),
+                         .noreply = mcf_call_noreply(c, call_flags),
                          .no_compress = (call_flags & MCF_CALL_NO_COMPRESS) != 0};
     r->item_rc = 1;
     return submit(c, r);
@@ -886,23 +878,9 @@ mcf_request *mcf_async_multi(mcf_client *c, mcf_op op, mcf_item *items, size_t n
         mcf_set_error(c, MCF_ERR_ARG, "mcf_async_multi: items is NULL");
         return NULL;
     }
-    mcf_call call = {.items = items, .n = n, .noreply = c ? noreply_of(c, call_flags) : 0,
-                     .no_compress = (call_flags & MCF_CALL_NO_COMPRESS) != 0};
-    if ((unsigned)op <= MCF_OP_CAS) {
-        call.kind = CALL_STORE;
-        call.mode = (int)op;
-    } else if (op == MCF_OP_INCR || op == MCF_OP_DECR) {
-        call.kind = CALL_ARITH;
-        call.mode = op == MCF_OP_INCR;
-    } else if (op == MCF_OP_DELETE) {
-        call.kind = CALL_DELETE;
-    } else if (op == MCF_OP_TOUCH) {
-        call.kind = CALL_TOUCH;
-    } else {
-        if (c)
-            mcf_set_error(c, MCF_ERR_ARG, "mcf_async_multi: unknown op %d", (int)op);
+    mcf_call call = {0};
+    if (c && mcf_call_of_op(c, "mcf_async_multi", &call, op, items, n, call_flags) != MCF_OK)
         return NULL;
-    }
     mcf_request *r = new_request(c, done, arg);
     if (!r)
         return NULL;
@@ -933,13 +911,8 @@ mcf_request *mcf_async_stats(mcf_client *c, size_t server, const char *stats_arg
         mcf_set_error(c, MCF_ERR_ARG, "mcf_async_stats: invalid argument");
         return NULL;
     }
-    /* The argument goes on the command line: same rules as a key. */
-    if (c && stats_arg && *stats_arg &&
-        mcf_check_key(NULL, 0, stats_arg, strlen(stats_arg)) != MCF_OK) {
-        mcf_set_error(c, MCF_ERR_ARG,
-                      "mcf_async_stats: argument has a space or control character");
+    if (c && mcf_call_check_stats_arg(c, "mcf_async_stats", stats_arg) != MCF_OK)
         return NULL;
-    }
     mcf_request *r = new_request(c, done, arg);
     if (!r)
         return NULL;
@@ -959,29 +932,15 @@ mcf_request *mcf_async_flush_all(mcf_client *c, int64_t delay, unsigned call_fla
     if (!r)
         return NULL;
     r->call = (mcf_call){.kind = CALL_FLUSH, .n = c->nservers, .exptime = delay < 0 ? 0 : delay,
-                         .noreply = noreply_of(c, call_flags)};
+                         .noreply = mcf_call_noreply(c, call_flags)};
     return submit(c, r);
-}
-
-/* The _ex calls need meta: refused at submit on a text client, as the
- * blocking ones are (a server found to have no meta fails the request). */
-static int ex_allowed(mcf_client *c, const char *name)
-{
-    if (c->protocol != MCF_PROTO_TEXT)
-        return 1;
-    mcf_set_error(c, MCF_ERR_NOT_SUPPORTED,
-                  "%s: needs the meta protocol, and the client is set to text "
-                  "(MCF_OPT_PROTOCOL meta, or auto on memcached >= 1.6.10)",
-                  name);
-    return 0;
 }
 
 mcf_request *mcf_async_get_ex(mcf_client *c, const char *key, size_t key_len,
                               const mcf_meta_opts *opts, mcf_item_info *info, mcf_done_cb done,
                               void *arg)
 {
-    if (c && (!ex_allowed(c, "mcf_async_get_ex") ||
-              mcf_call_check_ex(c, "mcf_async_get_ex", CALL_GET, MCF_GETS, opts) != MCF_OK))
+    if (c && mcf_call_check_ex(c, "mcf_async_get_ex", CALL_GET, MCF_GETS, opts) != MCF_OK)
         return NULL;
     mcf_request *r = new_request(c, done, arg);
     if (!r)
@@ -1003,7 +962,7 @@ static mcf_request *submit_ex(mcf_client *c, const char *fn, mcf_call_kind kind,
                               mcf_item_info *info, mcf_done_cb done, void *arg)
 {
     static const mcf_meta_opts none;
-    if (!c || !ex_allowed(c, fn) || mcf_call_check_ex(c, fn, kind, mode, opts) != MCF_OK)
+    if (!c || mcf_call_check_ex(c, fn, kind, mode, opts) != MCF_OK)
         return NULL;
     mcf_request *r = new_request(c, done, arg);
     if (!r)

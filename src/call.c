@@ -28,9 +28,50 @@
     (MCF_META_GET_TTL | MCF_META_SET_TTL | MCF_META_VIVIFY | MCF_META_COMPARE_CAS |     \
      MCF_META_NEW_CAS)
 
+int mcf_call_of_op(mcf_client *c, const char *fn, mcf_call *call, mcf_op op, mcf_item *items,
+                   size_t n, unsigned call_flags)
+{
+    call->items = items;
+    call->n = n;
+    call->noreply = mcf_call_noreply(c, call_flags);
+    call->no_compress = (call_flags & MCF_CALL_NO_COMPRESS) != 0;
+    switch (op) {
+    case MCF_OP_SET: case MCF_OP_ADD: case MCF_OP_REPLACE:
+    case MCF_OP_APPEND: case MCF_OP_PREPEND: case MCF_OP_CAS:
+        call->kind = CALL_STORE;
+        call->mode = (int)op;
+        return MCF_OK;
+    case MCF_OP_INCR: case MCF_OP_DECR:
+        call->kind = CALL_ARITH;
+        call->mode = op == MCF_OP_INCR;
+        return MCF_OK;
+    case MCF_OP_DELETE:
+        call->kind = CALL_DELETE;
+        return MCF_OK;
+    case MCF_OP_TOUCH:
+        call->kind = CALL_TOUCH;
+        return MCF_OK;
+    default:
+        return mcf_set_error(c, MCF_ERR_ARG, "%s: unknown operation %d", fn, (int)op);
+    }
+}
+
+int mcf_call_check_stats_arg(mcf_client *c, const char *fn, const char *arg)
+{
+    if (arg && *arg && mcf_check_key(NULL, 0, arg, strlen(arg)) != MCF_OK)
+        return mcf_set_error(c, MCF_ERR_ARG, "%s: argument has a space or control character",
+                             fn);
+    return MCF_OK;
+}
+
 int mcf_call_check_ex(mcf_client *c, const char *fn, mcf_call_kind kind, int mode,
                       const mcf_meta_opts *opts)
 {
+    if (c->protocol == MCF_PROTO_TEXT)
+        return mcf_set_error(c, MCF_ERR_NOT_SUPPORTED,
+                             "%s: needs the meta protocol, and the client is set to text "
+                             "(MCF_OPT_PROTOCOL meta, or auto on memcached >= 1.6.10)",
+                             fn);
     unsigned allowed = kind == CALL_GET      ? EX_GET_FLAGS
                        : kind == CALL_STORE  ? EX_STORE_FLAGS
                        : kind == CALL_DELETE ? EX_DELETE_FLAGS

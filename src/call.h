@@ -264,8 +264,25 @@ void mcf_fail_queue(mcf_client *c, mcf_server *s, int rc);
  * whose bytes went on a connection that is gone. */
 void mcf_fail_built(mcf_client *c, mcf_server *s, int rc);
 
-/* MCF_OK when an _ex call's mode and options (NULL: none) go together;
- * else MCF_ERR_ARG with the message naming fn. */
+/* Whether a call with these MCF_CALL_* flags is noreply: MCF_CALL_REPLY
+ * overrides MCF_OPT_NOREPLY, MCF_CALL_NOREPLY sets it. */
+static inline int mcf_call_noreply(const mcf_client *c, unsigned call_flags)
+{
+    if (call_flags & MCF_CALL_REPLY)
+        return 0;
+    return (call_flags & MCF_CALL_NOREPLY) || c->noreply_default;
+}
+/* Describes mcf_multi's op over items (kind, mode, noreply, compression)
+ * in *call, which the caller zeroed: MCF_OK, or MCF_ERR_ARG for an unknown
+ * op with the message naming fn. */
+int mcf_call_of_op(mcf_client *c, const char *fn, mcf_call *call, mcf_op op, mcf_item *items,
+                   size_t n, unsigned call_flags);
+/* MCF_OK when a stats argument (NULL or "" for none) can go on the
+ * command line (the rules of a key); else MCF_ERR_ARG naming fn. */
+int mcf_call_check_stats_arg(mcf_client *c, const char *fn, const char *arg);
+/* MCF_OK when an _ex call's mode and options (NULL: none) go together and
+ * the client may speak meta; else MCF_ERR_ARG (MCF_ERR_NOT_SUPPORTED on a
+ * text client) with the message naming fn. */
 int mcf_call_check_ex(mcf_client *c, const char *fn, mcf_call_kind kind, int mode,
                       const mcf_meta_opts *opts);
 /* "spec" or "spec (address)" when the address says more than the spec;

@@ -276,12 +276,6 @@ int mcf_set_namespace(mcf_client *c, const char *ns)
     return MCF_OK;
 }
 
-static int noreply_of(const mcf_client *c, unsigned call_flags)
-{
-    if (call_flags & MCF_CALL_REPLY)
-        return 0;
-    return (call_flags & MCF_CALL_NOREPLY) || c->noreply_default;
-}
 
 /* ---- retrieval ---- */
 
@@ -339,27 +333,9 @@ int mcf_multi(mcf_client *c, mcf_op op, mcf_item *items, size_t n, unsigned call
 {
     if (!c || (n && !items))
         return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_multi: invalid argument") : MCF_ERR_ARG;
-    mcf_call call = {.items = items, .n = n, .noreply = noreply_of(c, call_flags),
-                     .no_compress = (call_flags & MCF_CALL_NO_COMPRESS) != 0};
-    switch (op) {
-    case MCF_OP_SET: case MCF_OP_ADD: case MCF_OP_REPLACE:
-    case MCF_OP_APPEND: case MCF_OP_PREPEND: case MCF_OP_CAS:
-        call.kind = CALL_STORE;
-        call.mode = (int)op;
-        break;
-    case MCF_OP_INCR: case MCF_OP_DECR:
-        call.kind = CALL_ARITH;
-        call.mode = op == MCF_OP_INCR;
-        break;
-    case MCF_OP_DELETE:
-        call.kind = CALL_DELETE;
-        break;
-    case MCF_OP_TOUCH:
-        call.kind = CALL_TOUCH;
-        break;
-    default:
-        return mcf_set_error(c, MCF_ERR_ARG, "mcf_multi: unknown operation %d", (int)op);
-    }
+    mcf_call call = {0};
+    if (mcf_call_of_op(c, "mcf_multi", &call, op, items, n, call_flags) != MCF_OK)
+        return MCF_ERR_ARG;
     return mcf_run(c, &call);
 }
 
@@ -526,7 +502,7 @@ int mcf_flush_all(mcf_client *c, int64_t delay, unsigned call_flags)
     if (!c)
         return MCF_ERR_ARG;
     mcf_call call = {.kind = CALL_FLUSH, .n = c->nservers, .exptime = delay < 0 ? 0 : delay,
-                     .noreply = noreply_of(c, call_flags)};
+                     .noreply = mcf_call_noreply(c, call_flags)};
     return mcf_run(c, &call);
 }
 
@@ -544,9 +520,8 @@ int mcf_stats(mcf_client *c, size_t server, const char *arg, mcf_stat_cb cb, voi
 {
     if (!c || !cb || server >= c->nservers)
         return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_stats: invalid argument") : MCF_ERR_ARG;
-    /* The argument goes on the command line: same rules as a key. */
-    if (arg && *arg && mcf_check_key(NULL, 0, arg, strlen(arg)) != MCF_OK)
-        return mcf_set_error(c, MCF_ERR_ARG, "mcf_stats: argument has a space or control character");
+    if (mcf_call_check_stats_arg(c, "mcf_stats", arg) != MCF_OK)
+        return MCF_ERR_ARG;
     mcf_call call = {.kind = CALL_STATS, .n = 1, .server = server, .stats_arg = arg,
                      .stat_cb = cb, .ctx = ctx};
     return mcf_run(c, &call);

@@ -193,15 +193,10 @@ static int build_slice(mcf_client *c, mcf_slice *sl)
 {
     mcf_server *s = sl->server;
     const mcf_call *call = sl->call;
-    if (s->seg_i == s->nsegs)
-        mcf_conn_reset_request(s); /* everything before was written */
-    size_t wlen0 = s->wlen, nsegs0 = s->nsegs;
-    uint64_t wqueued0 = s->wqueued;
+    mcf_wmark mark = mcf_conn_wmark(s);
     int rc = sl->meta ? mcf_ops_meta_build(c, sl) : mcf_ops_text_build(c, sl);
     if (rc != MCF_OK) {
-        s->wlen = wlen0;
-        s->nsegs = nsegs0;
-        s->wqueued = wqueued0;
+        mcf_conn_wrollback(s, mark);
         if (rc == MCF_ERR_NOMEM)
             mcf_note_error(c, rc, "server %s: out of memory building the request",
                            s->spec.text);
@@ -280,15 +275,10 @@ static size_t build_batch(mcf_client *c, mcf_slice *sl)
     }
     if (n < 2)
         return 0;
-    if (s->seg_i == s->nsegs)
-        mcf_conn_reset_request(s);
-    size_t wlen0 = s->wlen, nsegs0 = s->nsegs;
-    uint64_t wqueued0 = s->wqueued;
+    mcf_wmark mark = mcf_conn_wmark(s);
     int rc = sl->meta ? mcf_ops_meta_build_batch(c, sl, n) : mcf_ops_text_build_batch(c, sl, n);
     if (rc != MCF_OK) {
-        s->wlen = wlen0;
-        s->nsegs = nsegs0;
-        s->wqueued = wqueued0;
+        mcf_conn_wrollback(s, mark);
         return 0;
     }
     mcf_slice *y = sl;

@@ -192,6 +192,24 @@ static inline void mcf_conn_reset_request(mcf_server *s)
     s->seg_i = 0;
     s->seg_done = 0;
 }
+/* Where the next request begins in s's write buffer (emptied first when
+ * everything in it was written), to roll a failed build back to. */
+typedef struct mcf_wmark {
+    size_t wlen, nsegs;
+    uint64_t wqueued;
+} mcf_wmark;
+static inline mcf_wmark mcf_conn_wmark(mcf_server *s)
+{
+    if (s->seg_i == s->nsegs)
+        mcf_conn_reset_request(s);
+    return (mcf_wmark){s->wlen, s->nsegs, s->wqueued};
+}
+static inline void mcf_conn_wrollback(mcf_server *s, mcf_wmark m)
+{
+    s->wlen = m.wlen;
+    s->nsegs = m.nsegs;
+    s->wqueued = m.wqueued;
+}
 int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */
 int mcf_conn_seg_reserve(mcf_server *s, size_t n);
 void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size_t len);

@@ -184,11 +184,7 @@ int mcf_probe_check_meta(mcf_client *c, mcf_slice *sl)
     char label[MCF_LABEL_MAX];
     const mcf_call *call = sl->call;
     mcf_server *s = sl->server;
-    if (!sl->meta && c->protocol == MCF_PROTO_TEXT)
-        return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
-                              "%s: needs the meta protocol, and the client is set to text "
-                              "(MCF_OPT_PROTOCOL meta, or auto on memcached >= 1.6.10)",
-                              ex_name(call));
+    /* A text client's _ex calls were refused before (mcf_call_check_ex). */
     if (!sl->meta)
         return mcf_note_error(c, MCF_ERR_NOT_SUPPORTED,
                               "%s: needs the meta protocol, and server %s has none (version "
