@@ -2301,6 +2301,77 @@ static void server_commands_case(int proto)
 TEST(server_commands_text) { server_commands_case(MCF_PROTO_TEXT); }
 TEST(server_commands_meta) { server_commands_case(MCF_PROTO_META); }
 
+/* ------------------------------------------------------------------ */
+/* paths that wait without blocking                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct outcome {
+    int calls, rc;
+    char msg[512];
+} outcome;
+
+static void outcome_done(mcf_client *c, mcf_request *req, int rc, const mcf_value *v, void *arg)
+{
+    (void)req;
+    (void)v;
+    outcome *o = arg;
+    o->calls++;
+    o->rc = rc;
+    snprintf(o->msg, sizeof o->msg, "%s", mcf_last_error(c));
+}
+
+/* An _ex call with a version-gated flag on a meta connection whose version
+ * is not known (MCF_PROTO_META asks none): the driver asks it without
+ * blocking, then refuses the flag memcached 1.6.18 lacks; a plain get queued
+ * after it still gets its value. */
+TEST(ex_version_gated_meta)
+{
+    ASYNC_SETUP(1, MCF_PROTO_META);
+    CHECK_RC(mcf_set(c, "vg-k", 4, "vg-v", 4, 0, 0), MCF_OK);
+    mcf_meta_opts o = {.flags = MCF_META_NEW_CAS, .new_cas = 12345};
+    outcome ex = {0}, plain = {0};
+    CHECKF(mcf_async_get_ex(c, "vg-k", 4, &o, NULL, outcome_done, &ex) != NULL, "submit: %s",
+           mcf_last_error(c));
+    CHECKF(mcf_async_get(c, MCF_GET, 0, "vg-k", 4, outcome_done, &plain) != NULL,
+           "submit: %s", mcf_last_error(c));
+    CHECKF(mcf_async_run(c, RUN_BOUND_MS) == 0, "still in flight");
+    CHECKF(ex.calls == 1 && ex.rc == MCF_ERR_NOT_SUPPORTED && contains(ex.msg, "1.6.27"),
+           "get_ex with NEW_CAS: %d calls, rc %d: %s", ex.calls, ex.rc, ex.msg);
+    CHECKF(plain.calls == 1 && plain.rc == MCF_OK, "the get behind it: %d calls, rc %d: %s",
+           plain.calls, plain.rc, plain.msg);
+    TEARDOWN(1);
+}
+
+/* A request cancelled after it was written to a server that then stops:
+ * its replies cannot drain, so after one I/O timeout the connection is
+ * reset and nothing stays in flight (a blocking call works again). */
+static void zombie_drain_case(int proto)
+{
+    ASYNC_SETUP(1, proto);
+    mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, 300);
+    CHECK_RC(mcf_set(c, "zd-k", 4, "zd-v", 4, 0, 0), MCF_OK);
+    outcome o = {0};
+    mcf_request *r = mcf_async_get(c, MCF_GET, 0, "zd-k", 4, outcome_done, &o);
+    CHECKF(r != NULL, "submit: %s", mcf_last_error(c));
+    mcserver_kill(&srv[0], SIGSTOP);
+    /* One turn writes the request; the stopped server never answers. */
+    mcf_async_run(c, 50);
+    mcf_async_cancel(c, r);
+    CHECKF(mcf_async_inflight(c) == 0, "a cancelled request still counts as in flight");
+    double t0 = now_ms();
+    size_t left = mcf_async_run(c, 5000);
+    double el = now_ms() - t0;
+    kill(srv[0].pid, SIGCONT);
+    CHECKF(left == 0, "the cancelled request's slice never drained (%.0f ms)", el);
+    CHECKF(o.calls == 0, "a cancelled request got %d callbacks", o.calls);
+    mcf_value v;
+    CHECK_RC(mcf_get(c, "zd-k", 4, &v), MCF_OK);
+    TEARDOWN(1);
+}
+
+TEST(zombie_drain_resets_text) { zombie_drain_case(MCF_PROTO_TEXT); }
+TEST(zombie_drain_resets_meta) { zombie_drain_case(MCF_PROTO_META); }
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
