@@ -20,13 +20,25 @@ SOVERSION   := 0
 WARN        := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT         ?= -O2 -g
 CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(CFLAGS)
-DEPS_LIBS   := -lz -lcrypto -lcares
+# TLS=1 builds TLS in (OpenSSL's libssl: src/tls_context.c, src/transport_tls.c),
+# TLS=0 leaves it out (src/tls_none.c).  By default it is in when OpenSSL's
+# headers are installed (Debian libssl-dev).
+ifeq ($(origin TLS),undefined)
+TLS := $(shell printf '\043include <openssl/ssl.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0)
+endif
+ifeq ($(TLS),1)
+TLS_LEFT_OUT := src/tls_none.c
+TLS_LIBS     := -lssl
+else
+TLS_LEFT_OUT := src/tls_context.c src/transport_tls.c
+endif
+DEPS_LIBS   := $(TLS_LIBS) -lz -lcrypto -lcares
 ifneq ($(SANITIZE),)
 CFLAGS_ALL  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS     += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(filter-out $(TLS_LEFT_OUT),$(wildcard src/*.c))
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 PIC_OBJS := $(LIB_SRCS:src/%.c=$(B)/pic/%.o)
 TEST_SRCS := $(wildcard tests/test_*.c)
@@ -175,7 +187,8 @@ install: all
 	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so.$(SOVERSION)
 	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' mcfast.pc.in > $(DESTDIR)$(PKGDIR)/mcfast.pc
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEPS_LIBS)|' mcfast.pc.in \
+	    > $(DESTDIR)$(PKGDIR)/mcfast.pc
 	install -m 755 $(B)/mcfast $(DESTDIR)$(BINDIR)/
 
 uninstall:

@@ -83,7 +83,9 @@ typedef enum mcf_rc {
     MCF_ERR_NOT_SUPPORTED = 31, /* the server or the client's protocol lacks the feature */
     MCF_ERR_RESOURCE = 32,    /* out of file descriptors (EMFILE, ENFILE) opening a socket */
     MCF_ERR_CANCELLED = 33,   /* async: the client was freed or disconnected first */
-    MCF_ERR_LAST = 33
+    MCF_ERR_TLS = 34,         /* TLS: handshake failed, certificate not verified, TLS
+                                 configuration refused, or the library was built without TLS */
+    MCF_ERR_LAST = 34
 } mcf_rc;
 
 /* A static English name of a code ("connection refused or unreachable"). */
@@ -118,6 +120,8 @@ MCF_API const char *mcf_last_error(const mcf_client *c);
  *   1.2.3.4:port    [v6]:port           [fe80::1%eth0]:port (zone by name or number)
  *   ::1             (a bare IPv6 literal: port 11211)
  *   /abs/path.sock  unix:/path          (unix socket; must fit sun_path)
+ *   tls:host:port   tls:[v6]:port       (TLS to this server: see "TLS" below;
+ *                                        not on unix sockets)
  * and optionally a weight as a last field, libmemcached's form:
  *   host:port:weight   [v6]:port:weight   /path.sock:weight
  * Replaces any previous list (closing existing connections).  Nothing is
@@ -199,6 +203,70 @@ MCF_API int64_t mcf_get_option(const mcf_client *c, mcf_option opt);
 /* A key prefix added to every key (NULL or "" for none).  Counted in the
  * 250-byte key limit; hashed with the key when MCF_OPT_HASH_NAMESPACE. */
 MCF_API int mcf_set_namespace(mcf_client *c, const char *ns);
+
+/* ------------------------------------------------------------------ */
+/* TLS                                                                 */
+/* ------------------------------------------------------------------ */
+/* A server spec with the "tls:" prefix is reached over TLS; with
+ * mcf_tls_options.all_servers every TCP server is.  A fleet may mix TLS
+ * and plaintext servers.  (A host really named "tls" still works with a
+ * port: "tls:11211" is host "tls", port 11211.)
+ *
+ * The handshake runs after Happy Eyeballs has picked the address, inside
+ * the same connect deadline (MCF_OPT_CONNECT_TIMEOUT_MS), without
+ * blocking: the async API never waits on it.  The server's certificate is
+ * verified unless `insecure` is set, against the server name: by default
+ * the spec's host, sent as SNI; an IP literal is checked against the
+ * certificate's IP addresses (subjectAltName) and sends no SNI.
+ * Each server remembers its last session, so a reconnect (a server
+ * restart, an idle close, a fork() child) resumes it with an abbreviated
+ * handshake when the server allows it.
+ *
+ * Failures are MCF_ERR_TLS with a message naming the server, the address
+ * and OpenSSL's reason, e.g.
+ *   connect tls:mc1:11211: TLS handshake with 10.0.0.5:11211: certificate
+ *   verify failed: unable to get local issuer certificate
+ * or MCF_ERR_TIMEOUT when the handshake does not finish in time.
+ *
+ * When the library was built without OpenSSL (make TLS=0, or no
+ * libssl-dev), mcf_set_tls() and connecting to a tls: server return
+ * MCF_ERR_TLS ("built without TLS"); mcf_tls_available() says which. */
+
+/* 1 when this build of the library has TLS. */
+MCF_API int mcf_tls_available(void);
+
+typedef enum mcf_tls_version {
+    MCF_TLS_DEFAULT = 0, /* TLS 1.2 */
+    MCF_TLS_1_2 = 12,
+    MCF_TLS_1_3 = 13
+} mcf_tls_version;
+
+/* Every field may be left 0/NULL (memset the struct): TLS 1.2 or later,
+ * verified against the system trust store, no client certificate. */
+typedef struct mcf_tls_options {
+    const char *ca_file;      /* PEM CA bundle to verify servers against */
+    const char *ca_path;      /* a directory of hashed CA certificates (c_rehash);
+                                 with neither: the system's default trust store */
+    const char *cert_file;    /* client certificate (chain), PEM: mutual TLS */
+    const char *key_file;     /* its private key, PEM (NULL: in cert_file) */
+    const char *server_name;  /* the name to send (SNI) and verify for every server,
+                                 instead of each spec's host */
+    const char *ciphers;      /* TLS 1.2 cipher list, OpenSSL syntax (NULL: OpenSSL's) */
+    const char *ciphersuites; /* TLS 1.3 cipher suites, OpenSSL syntax (NULL: OpenSSL's) */
+    int min_version;          /* an mcf_tls_version */
+    int insecure;             /* 1: do not verify the certificate or the name (testing
+                                 only: anyone in the path can read and change traffic) */
+    int all_servers;          /* 1: TLS for every TCP server, "tls:" or not */
+} mcf_tls_options;
+
+/* Builds the client's TLS context from opts (NULL: the defaults), once,
+ * shared by all its connections: files are read and checked here, so a
+ * missing CA file, a key that does not match its certificate or an
+ * unknown cipher fail now (MCF_ERR_TLS, the file and OpenSSL's reason in
+ * mcf_last_error()), before anything is sent.  Replaces an earlier context
+ * and closes existing connections.  Without a call, a tls: server gets the
+ * defaults on its first connect.  The strings are copied. */
+MCF_API int mcf_set_tls(mcf_client *c, const mcf_tls_options *opts);
 
 /* ------------------------------------------------------------------ */
 /* Values                                                              */
@@ -480,6 +548,13 @@ typedef struct mcf_server_info {
     double connect_ms;   /* duration of the last successful connect */
     int connected;       /* a connection of this process is open now (not one
                           * inherited across fork()) */
+    int tls;             /* the server is reached over TLS */
+    /* The open TLS connection, if any: "TLSv1.3", "TLS_AES_256_GCM_SHA384",
+     * and 1 when its handshake resumed an earlier session.  "" and 0 when
+     * none is open. */
+    const char *tls_version;
+    const char *tls_cipher;
+    int tls_resumed;
 } mcf_server_info;
 MCF_API int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info);
 

@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "route.h"
 #include "sync.h"
+#include "tls.h"
 
 mcf_client *mcf_new(void)
 {
@@ -62,6 +63,7 @@ void mcf_free(mcf_client *c)
     free_servers(c);
     mcf_async_free(c);
     mcf_resolver_free(c->resolver);
+    mcf_tls_free(c->tls);
     free(c->sync_slices);
     free(c->srv_of);
     free(c->order);
@@ -545,6 +547,35 @@ int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *inf
     info->weight = s->spec.weight;
     info->connect_ms = s->connect_ms;
     info->connected = s->fd >= 0 && mcf_conn_owned(c); /* not the parent's after fork() */
+    info->tls = mcf_conn_wants_tls(c, s);
+    if (info->connected && s->tls_on)
+        mcf_tls_describe(s->tr_ctx, &info->tls_version, &info->tls_cipher, &info->tls_resumed);
+    else {
+        info->tls_version = info->tls_cipher = "";
+        info->tls_resumed = 0;
+    }
+    return MCF_OK;
+}
+
+int mcf_tls_available(void)
+{
+    return mcf_tls_built_in();
+}
+
+int mcf_set_tls(mcf_client *c, const mcf_tls_options *opts)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    mcf_conn_check_fork(c);
+    char msg[512];
+    mcf_tls *t;
+    int rc = mcf_tls_new(opts, &t, msg, sizeof msg);
+    if (rc != MCF_OK)
+        return mcf_set_error(c, rc, "TLS configuration: %s", msg);
+    /* Connections made with the old context, or without TLS, go. */
+    mcf_disconnect_all(c);
+    mcf_tls_free(c->tls);
+    c->tls = t;
     return MCF_OK;
 }
 

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "connect.h"
 #include "internal.h"
+#include "tls.h"
 #include "transport.h"
 
 #define RBUF_MIN 16384
@@ -94,6 +95,33 @@ static int resolve_step(mcf_client *c, mcf_server *s, int64_t now_us)
                          s->spec.text, c->connect_timeout_ms);
 }
 
+int mcf_conn_wants_tls(const mcf_client *c, const mcf_server *s)
+{
+    return s->spec.tls || (!s->spec.is_unix && c->tls && mcf_tls_all_servers(c->tls));
+}
+
+/* The server's TLS connection over fd, from the client's context (made
+ * with the defaults when mcf_set_tls was never called). */
+static int start_tls(mcf_client *c, mcf_server *s)
+{
+    char msg[512];
+    int rc = MCF_OK;
+    if (!c->tls)
+        rc = mcf_tls_new(NULL, &c->tls, msg, sizeof msg);
+    if (rc == MCF_OK)
+        rc = mcf_tls_connection(c->tls, s->fd, s->spec.host, s->tls_session, &s->tr,
+                                &s->tr_ctx, msg, sizeof msg);
+    if (rc != MCF_OK) {
+        mcf_set_error(c, rc, "connect %s: TLS with %s: %s", s->spec.text, s->address, msg);
+        s->tr = &mcf_transport_plain;
+        s->tr_ctx = NULL;
+        mcf_conn_abort(s);
+        return rc;
+    }
+    s->tls_on = 1;
+    return MCF_OK;
+}
+
 /* A connected socket becomes the server's connection. */
 static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
 {
@@ -109,15 +137,17 @@ static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
     s->fd = res->fd;
     s->tr = &mcf_transport_plain;
     s->tr_ctx = NULL;
+    s->tls_on = 0;
     s->rcvtimeo_ms = 0;
     s->rcvlowat = 1;
     s->family = res->addr.family;
     s->connect_ms = res->elapsed_ms;
     mcf_addr_format(&res->addr, s->address, sizeof s->address);
     s->rlen = s->rpos = 0;
+    s->rx_bytes = 0;
     s->noreply_dirty = 0;
     c->pid = getpid();
-    return MCF_OK;
+    return mcf_conn_wants_tls(c, s) ? start_tls(c, s) : MCF_OK;
 }
 
 /* After the socket connected: the transport's handshake, if any. */
@@ -131,10 +161,12 @@ static int handshake_step(mcf_client *c, mcf_server *s)
     s->connecting = 0;
     if (e == 0)
         return MCF_OK;
-    mcf_set_error(c, MCF_ERR_CONNECT, "connect %s: %s handshake with %s: %s", s->spec.text,
-                  s->tr->name, s->address, strerror(-e));
+    const char *why = e == -EPROTO ? s->tr->error(s->tr_ctx) : NULL;
+    int rc = e == -EPROTO ? MCF_ERR_TLS : MCF_ERR_CONNECT;
+    mcf_set_error(c, rc, "connect %s: %s handshake with %s: %s", s->spec.text, s->tr->name,
+                  s->address, why ? why : strerror(-e));
     mcf_conn_abort(s);
-    return MCF_ERR_CONNECT;
+    return rc;
 }
 
 int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us)
@@ -143,8 +175,12 @@ int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us)
         return resolve_step(c, s, now_us);
     if (s->connecting == CONNECTING_HANDSHAKE) {
         if (now_us >= s->hev.deadline_us) {
-            mcf_set_error(c, MCF_ERR_TIMEOUT, "connect %s: %s handshake with %s timed out",
-                          s->spec.text, s->tr->name, s->address);
+            mcf_set_error(c, MCF_ERR_TIMEOUT,
+                          "connect %s: %s handshake with %s timed out (%d ms connect timeout; "
+                          "%s)",
+                          s->spec.text, s->tr->name, s->address, c->connect_timeout_ms,
+                          s->hs_events & POLLOUT ? "the socket did not take our data"
+                                                 : "no answer: not a TLS port?");
             s->connecting = 0;
             mcf_conn_abort(s);
             return MCF_ERR_TIMEOUT;
@@ -208,15 +244,24 @@ int mcf_conn_open(mcf_client *c, mcf_server *s)
     return rc;
 }
 
-static void close_conn(mcf_server *s, int abortive)
+static void close_conn(mcf_server *s, int how)
 {
     if (s->fd >= 0) {
         if (s->client->fd_closing)
             s->client->fd_closing(s->client, s->fd);
-        s->tr->close(s->tr_ctx, s->fd, abortive);
+        if (s->tls_on) {
+            /* Kept for the next connection's abbreviated handshake. */
+            void *sess = mcf_tls_session_take(s->tr_ctx);
+            if (sess) {
+                mcf_tls_session_free(s->tls_session);
+                s->tls_session = sess;
+            }
+        }
+        s->tr->close(s->tr_ctx, s->fd, how);
     }
     s->fd = -1;
     s->tr_ctx = NULL;
+    s->tls_on = 0;
     s->proto = PROTO_UNKNOWN; /* learned again on the next connection */
     s->version_known = 0;     /* an upgrade may come with a restart */
     /* rbuf and held_off stay: a value handed out this call lives there. */
@@ -228,12 +273,12 @@ static void close_conn(mcf_server *s, int abortive)
 
 void mcf_conn_close(mcf_server *s)
 {
-    close_conn(s, 0);
+    close_conn(s, MCF_CLOSE_GRACEFUL);
 }
 
 void mcf_conn_abort(mcf_server *s)
 {
-    close_conn(s, 1);
+    close_conn(s, MCF_CLOSE_ABORT);
 }
 
 /* getpid() at each call rather than pthread_atfork(): a fork handler would
@@ -250,10 +295,11 @@ void mcf_conn_check_fork(mcf_client *c)
         return;
     /* Not mcf_conn_sync() nor mcf_conn_abort(): the socket is the parent's
      * (a byte sent would mix into its stream, SO_LINGER would change how
-     * the parent's close ends it) and never shutdown(), which would end
-     * it for both processes.  close() only drops the child's reference. */
+     * the parent's close ends it, a TLS close_notify would end the
+     * parent's session) and never shutdown(), which would end it for both
+     * processes.  close() only drops the child's reference. */
     for (size_t i = 0; i < c->nservers; i++)
-        mcf_conn_close(&c->servers[i]);
+        close_conn(&c->servers[i], MCF_CLOSE_SILENT);
     c->pid = 0;
 }
 
@@ -261,6 +307,8 @@ void mcf_conn_free(mcf_client *c, mcf_server *s)
 {
     mcf_conn_open_abort(c, s);
     mcf_conn_close(s);
+    mcf_tls_session_free(s->tls_session);
+    s->tls_session = NULL;
     free(s->rbuf);
     free(s->wbuf);
     free(s->segs);
@@ -414,9 +462,50 @@ ssize_t mcf_conn_recv(mcf_server *s, size_t need, int block)
     if (make_room(s, need) < 0)
         return -ENOMEM;
     ssize_t r = s->tr->recv(s->tr_ctx, s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, block);
-    if (r > 0)
-        s->rlen += (size_t)r;
+    if (r <= 0)
+        return r;
+    s->rlen += (size_t)r;
+    s->rx_bytes += (uint64_t)r;
+    /* What the transport already holds (the rest of a TLS record) is
+     * taken now: poll() cannot see it, so a caller waiting on the socket
+     * for it would wait forever. */
+    while (s->tr->pending(s->tr_ctx)) {
+        if (make_room(s, need) < 0)
+            return -ENOMEM;
+        ssize_t more = s->tr->recv(s->tr_ctx, s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, 0);
+        if (more <= 0)
+            break;
+        s->rlen += (size_t)more;
+        s->rx_bytes += (uint64_t)more;
+        r += more;
+    }
     return r;
+}
+
+int mcf_conn_failure(const mcf_server *s, long e, const char **why)
+{
+    const char *tr_why = e == -EPROTO ? s->tr->error(s->tr_ctx) : NULL;
+    if (tr_why) {
+        *why = tr_why;
+        return MCF_ERR_TLS;
+    }
+    *why = strerror((int)-e);
+    return e == -ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_IO;
+}
+
+const char *mcf_conn_tls_hint(const mcf_server *s)
+{
+    if (s->fd < 0 || s->tls_on)
+        return "";
+    /* A TLS record begins with its type (21 alert, 22 handshake) and major
+     * version 3 (RFC 8446 §5.1). */
+    if (s->rx_bytes && s->rx_bytes <= s->rlen && s->rlen >= 2 &&
+        (s->rbuf[0] == 21 || s->rbuf[0] == 22) && s->rbuf[1] == 3)
+        return " (the server answered in TLS: write the server as tls:host:port)";
+    if (s->rx_bytes == 0)
+        return " (nothing came back on this connection: if it is a TLS port, write the server "
+               "as tls:host:port)";
+    return "";
 }
 
 int mcf_conn_idle_ok(mcf_server *s)

@@ -42,6 +42,14 @@ static int awaiting(const mcf_server *s)
     return s->head && s->head->built;
 }
 
+/* A send or recv failed with e (-errno). */
+static MCF_COLD void fail_io(mcf_client *c, mcf_server *s, long e)
+{
+    const char *why;
+    int rc = mcf_conn_failure(s, e, &why);
+    mcf_fail_server(c, s, rc, why);
+}
+
 int mcf_engine_take(mcf_client *c, mcf_server *s, ssize_t got)
 {
     if (got == -EAGAIN)
@@ -51,7 +59,7 @@ int mcf_engine_take(mcf_client *c, mcf_server *s, ssize_t got)
         return -1;
     }
     if (got < 0) {
-        mcf_fail_server(c, s, got == -ENOMEM ? MCF_ERR_NOMEM : MCF_ERR_IO, strerror((int)-got));
+        fail_io(c, s, got);
         return -1;
     }
     parse_replies(c, s);
@@ -73,7 +81,7 @@ void mcf_engine_send(mcf_client *c, mcf_server *s)
 {
     int r = mcf_conn_send(s);
     if (r < 0) {
-        mcf_fail_server(c, s, MCF_ERR_IO, strerror(-r));
+        fail_io(c, s, r);
         return;
     }
     mcf_slices_sent(c, s);

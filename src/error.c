@@ -30,6 +30,7 @@ const char *mcf_strerror(int rc)
     case MCF_ERR_NOT_SUPPORTED: return "not supported";
     case MCF_ERR_RESOURCE: return "out of system resources (file descriptors)";
     case MCF_ERR_CANCELLED: return "request cancelled (the client was freed or disconnected)";
+    case MCF_ERR_TLS: return "TLS failed (handshake, certificate or configuration)";
     default: return "unknown error code";
     }
 }

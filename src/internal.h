@@ -40,6 +40,8 @@ typedef struct mcf_server {
     short hs_events; /* the handshake waits for these on fd */
     const struct mcf_transport *tr; /* how bytes move on fd (transport.h) */
     void *tr_ctx;
+    int tls_on;          /* the connection on fd is TLS (tr_ctx is tls.h's) */
+    void *tls_session;   /* the last TLS session, to resume on reconnect (tls.h) */
     char address[MCF_ADDRSTR_MAX];
     int family;
     double connect_ms;
@@ -64,6 +66,7 @@ typedef struct mcf_server {
     int64_t wake_us;   /* async: when to step this server anyway */
 
     size_t need;       /* bytes the reply being parsed needs in total, if known */
+    uint64_t rx_bytes; /* bytes received on this connection */
     int64_t last_used_us; /* when the last call on this connection ended */
     int proto;            /* this connection's protocol: 0 not known yet, PROTO_* */
     /* The server's version, asked once per connection when needed:
@@ -86,6 +89,7 @@ struct mcf_client {
     mcf_server *servers;
     size_t nservers;
     mcf_resolver *resolver; /* made on the first connect */
+    struct mcf_tls *tls;    /* TLS context: mcf_set_tls, or made on the first TLS connect */
     /* The process that opened the connections (0: none opened since the
      * last fork check): after fork() they are the parent's. */
     pid_t pid;
@@ -166,9 +170,9 @@ size_t mcf_conn_open_pollset(const mcf_client *c, const mcf_server *s, struct po
 void mcf_conn_open_abort(mcf_client *c, mcf_server *s);
 /* The same, blocking until connected or failed. */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
-/* Closes gracefully: bytes already sent still reach the server.  For a
- * healthy connection, and for one inherited across fork() (close() alone
- * leaves the parent's socket open and untouched). */
+/* 1 when s is reached over TLS: a tls: spec, or TLS for all servers. */
+int mcf_conn_wants_tls(const mcf_client *c, const mcf_server *s);
+/* Closes gracefully: bytes already sent still reach the server. */
 void mcf_conn_close(mcf_server *s);
 /* Closes abortively (RST, SO_LINGER 0): request bytes still queued in our
  * kernel are discarded, so a request the call gave up on is not delivered
@@ -224,6 +228,12 @@ ssize_t mcf_conn_recv(mcf_server *s, size_t need, int block);
 int mcf_conn_set_rcvtimeo(mcf_server *s, int ms);
 /* Sets SO_RCVLOWAT if it differs from what is set. */
 int mcf_conn_set_lowat(mcf_server *s, int bytes);
+/* The code and the words for a send or recv that failed with e (-errno):
+ * MCF_ERR_TLS and the transport's reason, MCF_ERR_NOMEM or MCF_ERR_IO. */
+int mcf_conn_failure(const mcf_server *s, long e, const char **why);
+/* For a message about a failed plaintext connection: a hint when it looks
+ * like a TLS port (nothing ever came back, or a TLS record did), else "". */
+const char *mcf_conn_tls_hint(const mcf_server *s);
 /* 1 if an idle connection is still in step: nothing unread, not closed. */
 int mcf_conn_idle_ok(mcf_server *s);
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s);

@@ -81,8 +81,11 @@ int mcf_probe_begin(mcf_client *c, mcf_server *s, int with_mn, int64_t now)
                                 s->probe_deadline_us);
     if (e == -ETIMEDOUT)
         return probe_done(c, s, MCF_ERR_TIMEOUT, "could not send within the I/O timeout");
-    if (e < 0)
-        return probe_done(c, s, MCF_ERR_IO, strerror(-e));
+    if (e < 0) {
+        const char *why;
+        int rc = mcf_conn_failure(s, e, &why);
+        return probe_done(c, s, rc, why);
+    }
     return MCF_IN_PROGRESS;
 }
 
@@ -115,8 +118,11 @@ int mcf_probe_step(mcf_client *c, mcf_server *s, int64_t now)
             return probe_done(c, s, MCF_ERR_IO, "connection closed by server");
         if (got == -EAGAIN)
             break;
-        if (got < 0)
-            return probe_done(c, s, MCF_ERR_IO, strerror((int)-got));
+        if (got < 0) {
+            const char *why;
+            int rc = mcf_conn_failure(s, got, &why);
+            return probe_done(c, s, rc, why);
+        }
     }
     if (now >= s->probe_deadline_us)
         return probe_done(c, s, MCF_ERR_TIMEOUT, "no answer within the I/O timeout");

@@ -289,7 +289,67 @@ static int parse_bracketed(const char *s, size_t len, mcf_spec *out, char *err,
     }
 }
 
+#define TLS_PREFIX "tls:"
+#define TLS_PREFIX_LEN (sizeof TLS_PREFIX - 1)
+
+/* "port" or "port:weight": what may follow a host named "tls". */
+static int is_port_weight(const char *p, size_t n)
+{
+    size_t i = 0, fields = 1;
+    if (n == 0 || !is_digit(p[0]))
+        return 0;
+    for (; i < n; i++) {
+        if (p[i] == ':' && i + 1 < n && is_digit(p[i + 1]) && fields++ < 2)
+            continue;
+        if (!is_digit(p[i]))
+            return 0;
+    }
+    return 1;
+}
+
+static int parse_plain(const char *s, size_t len, mcf_spec *out, char *err, size_t errlen);
+
+/* "tls:" + a spec: TLS to that server.  The text keeps the prefix, so
+ * messages say which servers were meant to be TLS.  "tls:11211" and
+ * "tls:11211:2" stay a host named tls with a port (as "unix:11211" does). */
 static int parse_one(const char *s, size_t len, mcf_spec *out, char *err, size_t errlen)
+{
+    int rc;
+    size_t n = len;
+    const char *p = s;
+    while (n > 0 && is_space(p[0])) {
+        p++;
+        n--;
+    }
+    if (n <= TLS_PREFIX_LEN || memcmp(p, TLS_PREFIX, TLS_PREFIX_LEN) != 0 ||
+        is_port_weight(p + TLS_PREFIX_LEN, n - TLS_PREFIX_LEN))
+        return parse_plain(s, len, out, err, errlen);
+    rc = parse_plain(p + TLS_PREFIX_LEN, n - TLS_PREFIX_LEN, out, err, errlen);
+    if (rc) {
+        /* The message quotes the spec as written: "bad server spec 'tls:...'". */
+        static const char quote[] = "bad server spec '";
+        size_t q = sizeof quote - 1, el = err ? strlen(err) : 0;
+        if (el >= q && memcmp(err, quote, q) == 0 && el + TLS_PREFIX_LEN < errlen) {
+            memmove(err + q + TLS_PREFIX_LEN, err + q, el - q + 1);
+            memcpy(err + q, TLS_PREFIX, TLS_PREFIX_LEN);
+        }
+        return rc;
+    }
+    if (out->is_unix)
+        return bad_spec(err, errlen, s, len,
+                        "TLS over a unix socket is not supported (memcached serves TLS on TCP "
+                        "only)");
+    size_t tl = strlen(out->text);
+    if (tl + TLS_PREFIX_LEN >= sizeof out->text)
+        return bad_spec(err, errlen, s, len, "spec longer than %zu bytes",
+                        sizeof out->text - 1);
+    memmove(out->text + TLS_PREFIX_LEN, out->text, tl + 1);
+    memcpy(out->text, TLS_PREFIX, TLS_PREFIX_LEN);
+    out->tls = 1;
+    return 0;
+}
+
+static int parse_plain(const char *s, size_t len, mcf_spec *out, char *err, size_t errlen)
 {
     size_t i, colons = 0;
     const char *c1, *c2;

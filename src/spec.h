@@ -20,6 +20,7 @@ typedef struct mcf_spec {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* unix: NUL-terminated */
     unsigned weight;         /* >= 1; 1 if none written */
     int weight_written;      /* the spec carried a ":weight" field */
+    int tls;                 /* written "tls:...": reached over TLS */
 } mcf_spec;
 
 /* Parses one spec of `len` bytes.  Returns 0 or MCF_ERR_BAD_SPEC with a

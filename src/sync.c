@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "route.h"
 #include "sync.h"
+#include "transport.h"
 
 /* The most a single wake-up waits for (SO_RCVLOWAT): about what one read
  * takes in at once. */
@@ -82,7 +83,7 @@ static int64_t wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t de
             mcf_engine_time_out(c, s, c->io_timeout_ms);
             return now;
         }
-        int lowat = wake_bytes(call, s), block = lowat == 1;
+        int lowat = wake_bytes(call, s), block = lowat == 1 && s->tr->recv_blocks;
         if (block) {
             int e = mcf_conn_set_lowat(s, 1);
             if (e == 0 && (s->rcvtimeo_ms == 0 || s->rcvtimeo_ms > left + RCVTIMEO_SLACK_MS ||

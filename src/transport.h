@@ -4,7 +4,8 @@
  * does with its redisContextFuncs.
  *
  * Every operation is non-blocking unless told otherwise (recv's block) and
- * reports errors as -errno; none raises SIGPIPE. */
+ * reports errors as -errno; none raises SIGPIPE.  -EPROTO is a failure of
+ * the transport's own protocol (TLS): error() then says what it was. */
 #ifndef MCF_TRANSPORT_H
 #define MCF_TRANSPORT_H
 
@@ -12,8 +13,19 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* How close() ends a connection. */
+enum {
+    MCF_CLOSE_GRACEFUL, /* bytes sent still reach the peer (TLS: close_notify) */
+    MCF_CLOSE_ABORT,    /* RST: discard what our kernel still holds for the peer */
+    MCF_CLOSE_SILENT    /* send nothing, change nothing: only drop our reference
+                           (a socket inherited across fork() is the parent's) */
+};
+
 typedef struct mcf_transport {
-    const char *name; /* "tcp" (TCP and unix sockets) */
+    const char *name; /* "tcp" (TCP and unix sockets), "TLS" */
+    /* 1: recv(block = 1) may wait in the kernel under SO_RCVTIMEO; 0: the
+     * caller polls first (a TLS record may need several reads). */
+    int recv_blocks;
     /* Continues a handshake after the socket connected: 0 done, or
      * -EAGAIN with *events (POLLIN/POLLOUT) to wait for, or -errno. */
     int (*handshake)(void *ctx, int fd, short *events);
@@ -28,9 +40,10 @@ typedef struct mcf_transport {
     size_t (*pending)(void *ctx);
     /* 1 when an idle connection is in step: nothing to read, not closed. */
     int (*idle_ok)(void *ctx, int fd);
-    /* Closes fd and frees ctx.  abortive: discard what our kernel still
-     * holds for the peer (RST) instead of delivering it. */
-    void (*close)(void *ctx, int fd, int abortive);
+    /* What the last -EPROTO was, for a message (NULL if nothing to say). */
+    const char *(*error)(void *ctx);
+    /* Closes fd and frees ctx, as `how` (MCF_CLOSE_*) says. */
+    void (*close)(void *ctx, int fd, int how);
 } mcf_transport;
 
 /* Plain sockets: TCP and unix. */

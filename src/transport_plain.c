@@ -68,10 +68,16 @@ static int plain_idle_ok(void *ctx, int fd)
     return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-static void plain_close(void *ctx, int fd, int abortive)
+static const char *plain_error(void *ctx)
 {
     (void)ctx;
-    if (abortive) {
+    return NULL;
+}
+
+static void plain_close(void *ctx, int fd, int how)
+{
+    (void)ctx;
+    if (how == MCF_CLOSE_ABORT) {
         /* SO_LINGER {1, 0}: close() sends RST and drops unsent bytes. */
         struct linger lg = {1, 0};
         (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
@@ -80,5 +86,6 @@ static void plain_close(void *ctx, int fd, int abortive)
 }
 
 const mcf_transport mcf_transport_plain = {
-    "tcp", plain_handshake, plain_sendv, plain_recv, plain_pending, plain_idle_ok, plain_close,
+    "tcp",         1,          plain_handshake, plain_sendv, plain_recv,
+    plain_pending, plain_idle_ok, plain_error,     plain_close,
 };

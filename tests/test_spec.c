@@ -49,6 +49,13 @@ static const good_case good[] = {
     {"unix:/tmp/a:b.sock", "unix:/tmp/a:b.sock", NULL, 0, 0, 1, "/tmp/a:b.sock"},
     {"/tmp/a:b:3", "/tmp/a:b", NULL, 0, 0, 3, "/tmp/a:b"},
     {"/tmp/x:", "/tmp/x:", NULL, 0, 0, 1, "/tmp/x:"},
+    {"tls:mc1:11212", "tls:mc1:11212", "mc1", 11212, 1, 1, NULL},
+    {"tls:[::1]:5:2", "tls:[::1]:5", "::1", 5, 1, 2, NULL},
+    {"tls:127.0.0.1", "tls:127.0.0.1", "127.0.0.1", 11211, 0, 1, NULL},
+    {"tls:::1", "tls:::1", "::1", 11211, 0, 1, NULL},
+    {" tls:mc1:1 ", "tls:mc1:1", "mc1", 1, 1, 1, NULL},
+    {"tls:11211", "tls:11211", "tls", 11211, 1, 1, NULL},     /* a host named tls */
+    {"tls:11211:3", "tls:11211", "tls", 11211, 1, 3, NULL},
 };
 
 typedef struct bad_case {
@@ -98,6 +105,10 @@ static const bad_case bad[] = {
     {"unix:", "empty unix socket path"},
     {"unix:relative.sock", "must be absolute"},
     {"mc::5", "empty port"},
+    {"tls:/tmp/mc.sock", "TLS over a unix socket"},
+    {"tls:unix:/tmp/mc.sock", "TLS over a unix socket"},
+    {"tls:host:99999", "out of range"},
+    {"tls:", "empty port"},
 };
 
 TEST(good_specs)
@@ -154,6 +165,25 @@ TEST(bad_specs)
             snprintf(quoted, sizeof quoted, "bad server spec '%.*s'", (int)n, s);
         }
         CHECKF(strncmp(err, quoted, strlen(quoted)) == 0, "'%s': message '%s'", b->in, err);
+    }
+}
+
+/* "tls:" marks the server for TLS and nothing else: host, port, weight
+ * (and so key placement) are those of the spec without it. */
+TEST(tls_prefix)
+{
+    static const struct {
+        const char *in;
+        int tls;
+    } cases[] = {{"tls:mc1:11212", 1}, {"tls:[::1]", 1}, {"mc1:11212", 0},
+                 {"tls:11211", 0},     {"TLS:mc1:1", 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mcf_spec sp;
+        char err[256] = "";
+        int rc = mcf_spec_parse(cases[i].in, strlen(cases[i].in), &sp, err, sizeof err);
+        CHECKF(rc == 0 || cases[i].tls == 0, "'%s': rc %d: %s", cases[i].in, rc, err);
+        CHECKF(rc != 0 || sp.tls == cases[i].tls, "'%s': tls %d, want %d", cases[i].in, sp.tls,
+               cases[i].tls);
     }
 }
 
