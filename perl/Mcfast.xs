@@ -249,6 +249,28 @@ add_server(x, spec, weight)
         RETVAL
 
 int
+set_tls(x, opts)
+        Cache::Memcached::Mcfast::Client x
+        HV *opts
+    PREINIT:
+        mcf_tls_options o;
+        SV **v;
+    CODE:
+        /* The strings stay valid: mcf_set_tls copies them before returning. */
+        memset(&o, 0, sizeof o);
+#define TLS_STR(field) \
+        if ((v = hv_fetchs(opts, #field, 0)) && SvOK(*v)) o.field = SvPV_nolen(*v)
+        TLS_STR(ca_file); TLS_STR(ca_path); TLS_STR(cert_file); TLS_STR(key_file);
+        TLS_STR(server_name); TLS_STR(ciphers); TLS_STR(ciphersuites);
+#undef TLS_STR
+        if ((v = hv_fetchs(opts, "min_version", 0)) && SvOK(*v)) o.min_version = (int)SvIV(*v);
+        if ((v = hv_fetchs(opts, "insecure", 0)) && SvOK(*v)) o.insecure = SvTRUE(*v);
+        if ((v = hv_fetchs(opts, "all_servers", 0)) && SvOK(*v)) o.all_servers = SvTRUE(*v);
+        RETVAL = note(aTHX_ x, mcf_set_tls(x->c, &o));
+    OUTPUT:
+        RETVAL
+
+int
 set_option(x, opt, value)
         Cache::Memcached::Mcfast::Client x
         int opt

@@ -159,8 +159,11 @@ static int handshake_step(mcf_client *c, mcf_server *s)
         return MCF_IN_PROGRESS;
     }
     s->connecting = 0;
-    if (e == 0)
+    if (e == 0) {
+        if (s->tls_on) /* the connect ends with the handshake */
+            s->connect_ms = (double)(mcf_now_us() - s->connect_t0_us) / 1000.0;
         return MCF_OK;
+    }
     const char *why = e == -EPROTO ? s->tr->error(s->tr_ctx) : NULL;
     int rc = e == -EPROTO ? MCF_ERR_TLS : MCF_ERR_CONNECT;
     mcf_set_error(c, rc, "connect %s: %s handshake with %s: %s", s->spec.text, s->tr->name,

@@ -2,9 +2,11 @@
  * mcf_tls_options (trust, client certificate, versions, ciphers) and
  * shared by every TLS connection of the client.  Files are read here, so
  * a bad configuration is refused before anything is sent. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -36,6 +38,16 @@ static int refuse(char *err, size_t errlen, int rc, const char *what)
     return rc;
 }
 
+/* A file or directory we cannot read, said with errno's words (OpenSSL
+ * would only say "system lib"). */
+static int unreadable(const char *what, const char *path, char *err, size_t errlen)
+{
+    if (!path || access(path, R_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(errno));
+    return 1;
+}
+
 static int load_trust(SSL_CTX *ctx, const mcf_tls_options *o, char *err, size_t errlen)
 {
     char what[600];
@@ -44,6 +56,9 @@ static int load_trust(SSL_CTX *ctx, const mcf_tls_options *o, char *err, size_t 
             return refuse(err, errlen, MCF_ERR_TLS, "cannot load the system's trust store");
         return MCF_OK;
     }
+    if (unreadable("CA file", o->ca_file, err, errlen) ||
+        unreadable("CA directory", o->ca_path, err, errlen))
+        return MCF_ERR_TLS;
     if (SSL_CTX_load_verify_locations(ctx, o->ca_file, o->ca_path) != 1) {
         snprintf(what, sizeof what, "cannot load CA %s '%s'", o->ca_file ? "file" : "directory",
                  o->ca_file ? o->ca_file : o->ca_path);
@@ -63,6 +78,9 @@ static int load_identity(SSL_CTX *ctx, const mcf_tls_options *o, char *err, size
         return MCF_OK;
     }
     const char *key = o->key_file ? o->key_file : o->cert_file;
+    if (unreadable("certificate file", o->cert_file, err, errlen) ||
+        unreadable("private key file", key, err, errlen))
+        return MCF_ERR_TLS;
     if (SSL_CTX_use_certificate_chain_file(ctx, o->cert_file) != 1) {
         snprintf(what, sizeof what, "cannot load certificate file '%s'", o->cert_file);
         return refuse(err, errlen, MCF_ERR_TLS, what);

@@ -55,7 +55,14 @@ enum {
     OPT_KETAMA_POINTS,
     OPT_NOREPLY,
     OPT_PROTOCOL,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_TLS,
+    OPT_TLS_CA,
+    OPT_TLS_CAPATH,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_TLS_SERVER_NAME,
+    OPT_TLS_INSECURE
 };
 
 static const struct option long_options[] = {
@@ -70,6 +77,13 @@ static const struct option long_options[] = {
     {"ketama-points", required_argument, NULL, OPT_KETAMA_POINTS},
     {"noreply", no_argument, NULL, OPT_NOREPLY},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
+    {"tls", no_argument, NULL, OPT_TLS},
+    {"tls-ca", required_argument, NULL, OPT_TLS_CA},
+    {"tls-capath", required_argument, NULL, OPT_TLS_CAPATH},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
+    {"tls-insecure", no_argument, NULL, OPT_TLS_INSECURE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -112,6 +126,8 @@ struct options {
     int protocol;     /* -1: library default */
     int noreply;
     int verbose;
+    mcf_tls_options tls;
+    int tls_given; /* any --tls* option */
     int given[N_CLIENT_OPTS];
     int64_t value[N_CLIENT_OPTS];
 };
@@ -321,7 +337,8 @@ static void print_help(void)
            "Options (before the command; --opt=VALUE or --opt VALUE):\n"
            "  --servers LIST          servers, separated by commas or spaces:\n"
            "                          host[:port], 1.2.3.4:port, [v6]:port, ::1,\n"
-           "                          /path.sock, unix:/path; optional :weight last.\n"
+           "                          /path.sock, unix:/path; optional :weight last;\n"
+           "                          tls:host:port, tls:[v6]:port for TLS to that server.\n"
            "                          Default: $MEMCACHED_SERVERS\n"
            "  --connect-timeout MS    whole connect, all addresses (default 1000)\n"
            "  --attempt-delay MS      Happy Eyeballs delay between addresses (default 250)\n"
@@ -340,6 +357,14 @@ static void print_help(void)
            "  --noreply               do not wait for replies (results are not known:\n"
            "                          exit 0, incr/decr print nothing); not with command\n"
            "                          options\n"
+           "  --tls                   TLS to every TCP server (not only tls: ones)\n"
+           "  --tls-ca FILE           verify servers against these CAs (PEM; default:\n"
+           "                          the system's trust store)\n"
+           "  --tls-capath DIR        ... or the hashed CA certificates in DIR\n"
+           "  --tls-cert FILE         client certificate (PEM), for mutual TLS\n"
+           "  --tls-key FILE          its private key (default: in --tls-cert)\n"
+           "  --tls-server-name NAME  the name to send and verify instead of each host\n"
+           "  --tls-insecure          do not verify certificates (testing only)\n"
            "  -v, --verbose           get: print each hit as \"VALUE KEY FLAGS BYTES [CAS]\"\n"
            "                          then the value bytes and a newline (CAS for\n"
            "                          gets/gats)\n"
@@ -882,8 +907,12 @@ static int ping_one(mcf_client *c, size_t i)
         print_server_error(c, rc, "ping", i);
         return XC_ERROR;
     }
-    printf("%s address=%s family=%s connect_ms=%.3f version=%s\n", info.spec, info.address,
+    printf("%s address=%s family=%s connect_ms=%.3f version=%s", info.spec, info.address,
            mcf_family_name(info.family), info.connect_ms, ver);
+    if (info.tls_version[0])
+        printf(" tls=%s cipher=%s resumed=%d", info.tls_version, info.tls_cipher,
+               info.tls_resumed);
+    printf("\n");
     return XC_OK;
 }
 
@@ -1022,6 +1051,13 @@ static int handle_option(struct options *o, int c, char **argv)
     case OPT_DISTRIBUTION: return set_distribution(o, optarg);
     case OPT_PROTOCOL: return set_protocol(o, optarg);
     case OPT_TTL: return parse_i64(optarg, &o->ttl) ? bad_number("--ttl", optarg) : 0;
+    case OPT_TLS: o->tls.all_servers = 1; o->tls_given = 1; return 0;
+    case OPT_TLS_CA: o->tls.ca_file = optarg; o->tls_given = 1; return 0;
+    case OPT_TLS_CAPATH: o->tls.ca_path = optarg; o->tls_given = 1; return 0;
+    case OPT_TLS_CERT: o->tls.cert_file = optarg; o->tls_given = 1; return 0;
+    case OPT_TLS_KEY: o->tls.key_file = optarg; o->tls_given = 1; return 0;
+    case OPT_TLS_SERVER_NAME: o->tls.server_name = optarg; o->tls_given = 1; return 0;
+    case OPT_TLS_INSECURE: o->tls.insecure = 1; o->tls_given = 1; return 0;
     case '?':
     case ':': return bad_option(c, argv);
     default: return set_client_opt(o, c, optarg);
@@ -1223,6 +1259,13 @@ static int apply_options(mcf_client *c, const struct options *o)
         rc = mcf_set_option(c, MCF_OPT_NOREPLY, 1);
     if (rc == MCF_OK && o->ns)
         rc = mcf_set_namespace(c, o->ns);
+    if (rc == MCF_OK && o->tls_given) {
+        rc = mcf_set_tls(c, &o->tls);
+        if (rc != MCF_OK) {
+            print_error(c, rc, "options", "");
+            return rc == MCF_ERR_ARG ? XC_USAGE : XC_ERROR;
+        }
+    }
     if (rc != MCF_OK) {
         print_error(c, rc, "options", "");
         return XC_USAGE;

@@ -42,7 +42,7 @@ my %KNOWN_ARGS = map { $_ => 1 } qw(
     check_args close_on_error compress_algo compress_methods compress_ratio
     compress_threshold connect_timeout failure_timeout hash_namespace
     io_timeout ketama_points max_failures max_size namespace nowait
-    select_timeout serialize_methods servers utf8
+    select_timeout serialize_methods servers tls utf8
 );
 
 # Cache::Memcached::Fast 0.28's defaults (its Fast.pm).
@@ -126,6 +126,7 @@ sub _init {
 
     $self->{ns} = '';
     _set_namespace($self, $conf->{namespace}) if defined $conf->{namespace};
+    _set_tls($self, $conf->{tls}) if defined $conf->{tls};
 
     my $connect_ms = _ms($conf->{connect_timeout} // 0.25);
     _opt($self, MCF_OPT_CONNECT_TIMEOUT_MS, $connect_ms, 'connect_timeout');
@@ -163,6 +164,34 @@ sub _init {
     # Flag bits that need Perl's attention when a value is read.
     $self->{mask} = F_STORABLE | F_COMPRESS | ($self->{utf8} ? F_UTF8 : 0);
     return;
+}
+
+# tls => 1 (every server, verified against the system's CAs) or
+# tls => { ca_file, ca_path, cert_file, key_file, server_name, ciphers,
+#          ciphersuites, min_version ('1.2'/'1.3'), verify (default 1),
+#          all_servers (default 1) }.  "tls:host:port" servers are TLS anyway.
+my %TLS_KEYS = map { $_ => 1 } qw(ca_file ca_path cert_file key_file server_name ciphers
+    ciphersuites min_version verify all_servers);
+
+sub _set_tls {
+    my ($self, $tls) = @_;
+    $tls = {} if !ref $tls && $tls;
+    return unless ref $tls;
+    Carp::croak('tls: not a hash reference') unless ref $tls eq 'HASH';
+    if (my @unknown = grep { !$TLS_KEYS{$_} } sort keys %$tls) {
+        Carp::croak("tls: unknown keys: @unknown");
+    }
+    my %o = map { $_ => $tls->{$_} }
+        grep { defined $tls->{$_} }
+        qw(ca_file ca_path cert_file key_file server_name ciphers ciphersuites);
+    if (defined(my $v = $tls->{min_version})) {
+        $o{min_version} = $v eq '1.2' ? 12 : $v eq '1.3' ? 13
+            : Carp::croak("tls: min_version '$v': use '1.2' or '1.3'");
+    }
+    $o{insecure}    = (exists $tls->{verify} && !$tls->{verify}) ? 1 : 0;
+    $o{all_servers} = (exists $tls->{all_servers} && !$tls->{all_servers}) ? 0 : 1;
+    my $rc = $self->{c}->set_tls(\%o);
+    Carp::croak("Cache::Memcached::Mcfast: tls: " . ($self->{c}->last_error)[1]) if $rc;
 }
 
 sub _opt {
@@ -881,6 +910,29 @@ deserialise is reported as a miss.
 Character strings are stored UTF-8 encoded with flag C<0x4> and decoded on
 reads.  Without it, a string with characters above 255 dies ("Wide
 character"), as in Cache::Memcached::Fast.
+
+=item tls (off)
+
+TLS to the servers (an addition: Cache::Memcached::Fast has no TLS).
+C<< tls => 1 >> turns it on for every TCP server, verified against the
+system's trust store; a hash sets the details:
+
+    tls => {
+        ca_file     => '/etc/mc/ca.pem',   # or ca_path => $dir; default: system CAs
+        cert_file   => '/etc/mc/client.pem', # mutual TLS (memcached ssl_verify_mode=2)
+        key_file    => '/etc/mc/client.key', # default: in cert_file
+        server_name => 'cache.example',    # verified (and sent as SNI) instead of each host
+        min_version => '1.2',              # or '1.3'
+        ciphers     => '...', ciphersuites => '...',  # OpenSSL syntax
+        verify      => 1,                  # 0: no certificate check (testing only)
+        all_servers => 1,                  # 0: only the "tls:host:port" servers
+    }
+
+A server written C<tls:host:port> (or C<tls:[v6]:port>) is reached over TLS
+in any case, so a fleet may mix TLS and plaintext servers.  An IP address is
+verified against the certificate's IP addresses.  A bad file or option dies
+here; a certificate that does not verify fails the calls on that server,
+with the reason in L</last_error>.
 
 =item max_size (1048576)
 
