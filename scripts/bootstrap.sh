@@ -4,7 +4,8 @@
 # apt-get line is printed and the script fails.
 set -eu
 what=${1:-check}
-# Build: compiler, make, zlib, libcrypto and c-ares headers.  Demo adds memcached.
+# Build: compiler, make, zlib, OpenSSL (libcrypto; libssl for TLS) and c-ares
+# headers.  Demo adds memcached.
 pkgs="gcc make libc6-dev zlib1g-dev libssl-dev libc-ares-dev pkg-config memcached"
 if [ "$what" = check ]; then
     # Tests: network namespaces and nftables (t_blackhole.sh), the clients
@@ -12,6 +13,8 @@ if [ "$what" = check ]; then
     # the event libraries the async adapters are tested on (test_async_adapters).
     pkgs="$pkgs iproute2 nftables procps libmemcached-dev libcache-memcached-fast-perl libcache-memcached-perl perl clang valgrind"
     pkgs="$pkgs libevent-dev libuv1-dev libev-dev"
+    # TLS tests make their certificates at run time with the openssl tool.
+    pkgs="$pkgs openssl"
 fi
 missing=""
 for p in $pkgs; do

@@ -572,8 +572,14 @@ int mcf_set_tls(mcf_client *c, const mcf_tls_options *opts)
     int rc = mcf_tls_new(opts, &t, msg, sizeof msg);
     if (rc != MCF_OK)
         return mcf_set_error(c, rc, "TLS configuration: %s", msg);
-    /* Connections made with the old context, or without TLS, go. */
+    /* Connections made with the old context, or without TLS, go, and so
+     * do the sessions they saved: resuming one would skip verifying the
+     * server against the new trust settings. */
     mcf_disconnect_all(c);
+    for (size_t i = 0; i < c->nservers; i++) {
+        mcf_tls_session_free(c->servers[i].tls_session);
+        c->servers[i].tls_session = NULL;
+    }
     mcf_tls_free(c->tls);
     c->tls = t;
     return MCF_OK;
