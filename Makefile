@@ -28,11 +28,11 @@ TLS := $(shell printf '\043include <openssl/ssl.h>\n' | $(CC) -E -x c - >/dev/nu
 endif
 ifeq ($(TLS),1)
 TLS_LEFT_OUT := src/tls_none.c
-TLS_LIBS     := -lssl
+TLS_LIBS     := -lssl -lcrypto
 else
 TLS_LEFT_OUT := src/tls_context.c src/transport_tls.c
 endif
-DEPS_LIBS   := $(TLS_LIBS) -lz -lcrypto -lcares
+DEPS_LIBS   := $(TLS_LIBS) -lz -lcares
 ifneq ($(SANITIZE),)
 CFLAGS_ALL  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS     += -fsanitize=$(SANITIZE)

@@ -4,8 +4,8 @@
 # apt-get line is printed and the script fails.
 set -eu
 what=${1:-check}
-# Build: compiler, make, zlib, OpenSSL (libcrypto; libssl for TLS) and c-ares
-# headers.  Demo adds memcached.
+# Build: compiler, make, zlib and c-ares headers, and OpenSSL's (libssl-dev) for
+# TLS (without it the library builds without TLS).  Demo adds memcached.
 pkgs="gcc make libc6-dev zlib1g-dev libssl-dev libc-ares-dev pkg-config memcached"
 if [ "$what" = check ]; then
     # Tests: network namespaces and nftables (t_blackhole.sh), the clients

@@ -7,17 +7,8 @@
 #include <string.h>
 #include <zlib.h>
 
-/* MD5 comes from libcrypto.  The one-shot MD5() is used rather than EVP:
- * with OpenSSL 3.0 every EVP digest allocates (EVP_Digest 3 mallocs, even a
- * reused EVP_MD_CTX re-creates its provider context on each init), and
- * mcf_dist_pick must not allocate.  MD5() hashes on the stack.  It is
- * deprecated in 3.0, so the warning is suppressed; a libcrypto built
- * without deprecated APIs falls back to EVP (then pick allocates). */
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/evp.h>
-#include <openssl/md5.h>
-
 #include "mcfast.h"
+#include "md5.h"
 
 /* The largest continuum accepted: CMF stores a server's point count in an
  * int; more points than this is a configuration mistake, not a need. */
@@ -34,17 +25,6 @@
 static uint32_t crc32_add(uint32_t crc, const void *p, size_t n)
 {
     return (uint32_t)crc32_z(crc, (const Bytef *)p, n);
-}
-
-static void md5_digest(const void *p, size_t n, unsigned char out[16])
-{
-#ifndef OPENSSL_NO_DEPRECATED_3_0
-    MD5((const unsigned char *)p, n, out);
-#else
-    unsigned int len = 16;
-    if (!EVP_Digest(p, n, out, &len, EVP_md5(), NULL))
-        memset(out, 0, 16);
-#endif
 }
 
 /* libmemcached reads a digest's 32-bit words little-endian (hashkit's md5
@@ -261,8 +241,8 @@ static int build_ketama_lmc(mcf_dist *d, const mcf_spec *servers, size_t n)
                 free(pts);
                 return MCF_ERR_ARG;
             }
-            unsigned char md[16];
-            md5_digest(key, (size_t)len, md);
+            unsigned char md[MCF_MD5_LEN];
+            mcf_md5(key, (size_t)len, md);
             for (int a = 0; a < 4; a++) {
                 pts[k].point = le32(md + 4 * a);
                 pts[k].server = (uint32_t)i;
@@ -280,8 +260,8 @@ static int build_ketama_lmc(mcf_dist *d, const mcf_spec *servers, size_t n)
  * hash to MEMCACHED_HASH_MD5: the first digest word, little-endian. */
 static uint32_t lmc_hash(const char *key, size_t len)
 {
-    unsigned char md[16];
-    md5_digest(key, len, md);
+    unsigned char md[MCF_MD5_LEN];
+    mcf_md5(key, len, md);
     return le32(md);
 }
 

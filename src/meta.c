@@ -3,7 +3,6 @@
  * sections "Meta Debug" .. "Meta No-Op". */
 #include "meta.h"
 
-#include <openssl/evp.h>
 #include <string.h>
 
 #include "codec.h"
@@ -11,27 +10,42 @@
 
 /* ---- base64 ---- */
 
+/* RFC 4648 section 4: the standard alphabet, '=' padding.  memcached's 'b'
+ * flag decodes exactly this (protocol.txt, Meta Get: "interpret key as
+ * base64 encoded binary value"; memcached's base64.c has this alphabet
+ * and wants the padding). */
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+#define B64_PAD '='
+#define B64_BAD 64u /* b64_value() of a byte outside the alphabet */
+
 size_t mcf_meta_b64_encode(char *out, const void *in, size_t len)
 {
-    if (len == 0) {
-        out[0] = '\0';
-        return 0;
-    }
-    /* EVP_EncodeBlock takes an int length; keys are at most 186 bytes, but
-     * stay correct for any caller by encoding in whole 3-byte groups. */
-    size_t done = 0, n = 0;
+    /* Each 3 bytes (24 bits) become 4 characters of 6 bits, high bits
+     * first; a final 1 or 2 bytes are zero-extended and padded (4648 §4). */
     const unsigned char *src = in;
-    while (done < len) {
-        size_t chunk = len - done;
-        if (chunk > 3u * 1024 * 1024)
-            chunk = 3u * 1024 * 1024;
-        n += (size_t)EVP_EncodeBlock((unsigned char *)out + n, src + done, (int)chunk);
-        done += chunk;
+    char *p = out;
+    size_t i = 0;
+    for (; len - i >= 3; i += 3) {
+        uint32_t g = (uint32_t)src[i] << 16 | (uint32_t)src[i + 1] << 8 | src[i + 2];
+        *p++ = b64_alphabet[g >> 18];
+        *p++ = b64_alphabet[g >> 12 & 0x3f];
+        *p++ = b64_alphabet[g >> 6 & 0x3f];
+        *p++ = b64_alphabet[g & 0x3f];
     }
-    return n;
+    if (len - i) {
+        uint32_t g = (uint32_t)src[i] << 16;
+        if (len - i == 2)
+            g |= (uint32_t)src[i + 1] << 8;
+        *p++ = b64_alphabet[g >> 18];
+        *p++ = b64_alphabet[g >> 12 & 0x3f];
+        *p++ = len - i == 2 ? b64_alphabet[g >> 6 & 0x3f] : B64_PAD;
+        *p++ = B64_PAD;
+    }
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
-/* 0..63 for a base64 alphabet byte, 64 for anything else. */
+/* 0..63 for a base64 alphabet byte, B64_BAD for anything else. */
 static unsigned b64_value(unsigned char ch)
 {
     if (ch >= 'A' && ch <= 'Z')
@@ -44,25 +58,25 @@ static unsigned b64_value(unsigned char ch)
         return 62;
     if (ch == '/')
         return 63;
-    return 64;
+    return B64_BAD;
 }
 
 ssize_t mcf_meta_b64_decode(void *out, size_t cap, const char *in, size_t len)
 {
-    /* EVP_DecodeBlock alone is too lenient for a protocol parser: it skips
-     * leading and trailing whitespace, and it returns 3 bytes per group
-     * including the zero bytes that stand for '=' padding.  So validate
-     * the text exactly first, then let it decode and cut the padding. */
+    /* Strict, as a protocol parser must be (RFC 4648 §3.3 lets an
+     * implementation reject anything outside the alphabet): no whitespace,
+     * padding only at the end, and the text validated in full before a
+     * byte is written. */
     if (len == 0)
         return 0;
-    if (len % 4 || len > (size_t)INT32_MAX)
+    if (len % 4)
         return -1;
-    size_t pad = in[len - 1] == '=' ? (in[len - 2] == '=' ? 2 : 1) : 0;
+    size_t pad = in[len - 1] == B64_PAD ? (in[len - 2] == B64_PAD ? 2 : 1) : 0;
     for (size_t i = 0; i < len - pad; i++)
-        if (b64_value((unsigned char)in[i]) == 64)
+        if (b64_value((unsigned char)in[i]) == B64_BAD)
             return -1;
-    /* Canonical: the bits the padding leaves over must be zero, else two
-     * texts would decode to the same key. */
+    /* Canonical (RFC 4648 §3.5): the bits the padding leaves over must be
+     * zero, else two texts would decode to the same key. */
     if (pad == 2 && (b64_value((unsigned char)in[len - 3]) & 0x0f))
         return -1;
     if (pad == 1 && (b64_value((unsigned char)in[len - 2]) & 0x03))
@@ -70,16 +84,19 @@ ssize_t mcf_meta_b64_decode(void *out, size_t cap, const char *in, size_t len)
     size_t n = len / 4 * 3 - pad;
     if (n > cap)
         return -1;
-    /* EVP_DecodeBlock writes whole groups: decode the last group apart so
-     * that exactly n bytes land in out. */
-    size_t whole = pad ? len - 4 : len;
-    if (whole && EVP_DecodeBlock(out, (const unsigned char *)in, (int)whole) != (int)(whole / 4 * 3))
-        return -1;
-    if (pad) {
-        unsigned char last[3];
-        if (EVP_DecodeBlock(last, (const unsigned char *)in + whole, 4) != 3)
-            return -1;
-        memcpy((unsigned char *)out + whole / 4 * 3, last, 3 - pad);
+    /* Every group but a padded last one gives 3 bytes; that one 1 or 2. */
+    unsigned char *dst = out;
+    for (size_t i = 0, o = 0; i < len; i += 4) {
+        uint32_t g = 0;
+        for (size_t j = 0; j < 4; j++) {
+            unsigned char ch = (unsigned char)in[i + j];
+            g = g << 6 | (ch == B64_PAD ? 0 : b64_value(ch));
+        }
+        dst[o++] = (unsigned char)(g >> 16);
+        if (o < n)
+            dst[o++] = (unsigned char)(g >> 8);
+        if (o < n)
+            dst[o++] = (unsigned char)g;
     }
     return (ssize_t)n;
 }

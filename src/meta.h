@@ -69,7 +69,7 @@ typedef struct mcf_meta_key {
 int mcf_meta_key_init(mcf_meta_key *k, const char *ns, size_t ns_len, const char *key,
                       size_t key_len, int allow_binary);
 
-/* base64 (RFC 4648, padded, no line breaks) via OpenSSL's EVP_EncodeBlock.
+/* base64 (RFC 4648 section 4: standard alphabet, padded, no line breaks).
  * out needs 4 * ceil(len / 3) + 1 bytes (a NUL is written after the text);
  * returns the text length. */
 size_t mcf_meta_b64_encode(char *out, const void *in, size_t len);

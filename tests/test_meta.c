@@ -121,6 +121,40 @@ TEST(base64_round_trip_every_length_and_byte)
     CHECK(mcf_meta_b64_decode(all2, sizeof all2, t2, n) == 256 && memcmp(all, all2, 256) == 0);
 }
 
+/* Against an independent encoder (Python's base64.b64encode, run when the
+ * test was written): every byte value, so every alphabet character in every
+ * position of a group, and both padded tails. */
+TEST(base64_every_byte_against_python)
+{
+    static const char want[] =
+        "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1"
+        "Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWpr"
+        "bG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6Ch"
+        "oqOkpaanqKmqq6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX"
+        "2Nna29zd3t/g4eLj5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==";
+    unsigned char all[256], back[256];
+    char text[sizeof want];
+    for (int i = 0; i < 256; i++)
+        all[i] = (unsigned char)i;
+    size_t n = mcf_meta_b64_encode(text, all, sizeof all);
+    CHECK(n == sizeof want - 1 && memcmp(text, want, n) == 0 && text[n] == '\0');
+    CHECK(mcf_meta_b64_decode(back, sizeof back, want, sizeof want - 1) == 256 &&
+          memcmp(back, all, sizeof all) == 0);
+    static const struct {
+        const char *bin;
+        size_t len;
+        const char *text;
+    } tails[] = {{"\xff", 1, "/w=="}, {"\xff\xff", 2, "//8="}, {"\0", 1, "AA=="}, {"\xfb\xff", 2, "+/8="}};
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        n = mcf_meta_b64_encode(text, tails[i].bin, tails[i].len);
+        CHECKF(n == 4 && memcmp(text, tails[i].text, 4) == 0, "encode tail %zu: %.*s", i, (int)n,
+               text);
+        CHECKF(mcf_meta_b64_decode(back, sizeof back, tails[i].text, 4) == (ssize_t)tails[i].len &&
+                   memcmp(back, tails[i].bin, tails[i].len) == 0,
+               "decode %s", tails[i].text);
+    }
+}
+
 TEST(base64_decode_is_strict)
 {
     unsigned char out[64];
