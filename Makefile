@@ -84,12 +84,13 @@ $(B)/tests/%.o: tests/%.c $(TEST_HEADERS) include/mcfast.h | $(B)/tests
 
 # Tests link the static library so they may use internal layers too.
 $(B)/tests/test_%: tests/test_%.c $(B)/libmcfast.a $(TEST_SUPPORT) $(TEST_HEADERS) | $(B)/tests
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TEST_EXTRA_LIBS_$*) -lpthread
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(TEST_OBJS_$*) $(B)/libmcfast.a $(DEPS_LIBS) $(TEST_EXTRA_LIBS_$*) -lpthread
 
 $(B)/tests/tool_%: tests/tool_%.c $(B)/libmcfast.a $(TEST_SUPPORT) $(TEST_HEADERS) | $(B)/tests
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) $(TOOL_EXTRA_LIBS_$*) -lpthread
 
-# Per-program extra libraries: TEST_EXTRA_LIBS_<name> / TOOL_EXTRA_LIBS_<name>.
+# Per-program extra libraries: TEST_EXTRA_LIBS_<name> / TOOL_EXTRA_LIBS_<name>;
+# extra test objects (linked before the library): TEST_OBJS_<name>.
 TOOL_EXTRA_LIBS_libmemcached := -lmemcached
 # The event-loop adapters (header only) under test, and the examples' loops it includes.
 TEST_EXTRA_LIBS_async_adapters := -levent -luv -lev
@@ -102,6 +103,10 @@ $(B)/tests/test_async_adapters: $(wildcard include/mcfast/adapters/*.h) include/
 # every case.  (This rule's shorter stem wins over test_%.)
 $(B)/tests/test_tls_%: tests/test_tls_%.c $(B)/tests/tlsfix.o $(B)/libmcfast.a $(TEST_SUPPORT) $(TEST_HEADERS) | $(B)/tests
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(B)/tests/tlsfix.o $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lpthread
+# The soaks put one server behind TLS with it too.
+TEST_OBJS_soak := $(B)/tests/tlsfix.o
+TEST_OBJS_async_soak := $(B)/tests/tlsfix.o
+$(B)/tests/test_soak $(B)/tests/test_async_soak: $(B)/tests/tlsfix.o
 $(B)/tests/tlsfix.o: tests/tlsfix.c $(TEST_HEADERS) include/mcfast.h | $(B)/tests
 	$(CC) $(CFLAGS_ALL) -DMCF_TEST_TLS=$(TLS) -Itests -c $< -o $@
 

@@ -164,7 +164,7 @@ static int handshake_step(mcf_client *c, mcf_server *s)
             s->connect_ms = (double)(mcf_now_us() - s->connect_t0_us) / 1000.0;
         return MCF_OK;
     }
-    const char *why = e == -EPROTO ? s->tr->error(s->tr_ctx) : NULL;
+    const char *why = s->tr->error(s->tr_ctx);
     int rc = e == -EPROTO ? MCF_ERR_TLS : MCF_ERR_CONNECT;
     mcf_set_error(c, rc, "connect %s: %s handshake with %s: %s", s->spec.text, s->tr->name,
                   s->address, why ? why : strerror(-e));
@@ -359,27 +359,107 @@ void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size
     /* Contiguous bytes of the same buffer extend the last segment. */
     if (s->nsegs) {
         mcf_seg *last = &s->segs[s->nsegs - 1];
-        if (kind != SEG_EXTERNAL && last->kind == kind && last->off + last->len == off) {
+        if (kind != SEG_EXTERNAL && last->kind == kind && last->store == SEG_LINES &&
+            last->off + last->len == off) {
             last->len += len;
             return;
         }
     }
-    s->segs[s->nsegs++] = (mcf_seg){kind, off, ptr, len};
+    s->segs[s->nsegs++] = (mcf_seg){kind, SEG_LINES, off, ptr, len};
+}
+
+void mcf_conn_add_store_seg(mcf_server *s, int kind, size_t off, const char *ptr, size_t len,
+                            int ends)
+{
+    s->wqueued += len;
+    s->segs[s->nsegs++] = (mcf_seg){kind, ends ? SEG_STORE_END : SEG_STORE, off, ptr, len};
+}
+
+static const char *seg_base(const mcf_server *s, const mcf_seg *g)
+{
+    return g->kind == SEG_WBUF ? s->wbuf + g->off : g->ptr;
+}
+
+/* The next bytes to write, as iov: every segment left (up to IOV_BATCH). */
+static int gather_plain(const mcf_server *s, struct iovec *iov)
+{
+    int niov = 0;
+    for (size_t i = s->seg_i; i < s->nsegs && niov < IOV_BATCH; i++) {
+        const mcf_seg *g = &s->segs[i];
+        size_t skip = i == s->seg_i ? s->seg_done : 0;
+        iov[niov].iov_base = (void *)(uintptr_t)(seg_base(s, g) + skip);
+        iov[niov].iov_len = g->len - skip;
+        niov++;
+    }
+    return niov;
+}
+
+/* Over TLS: whole requests, up to one record (TLS_RECORD_MAX), or one
+ * storage request bigger than that by itself.  memcached (1.6) reads a
+ * value that did not arrive with its command with an SSL_read of exactly
+ * the bytes left; what the record holds after it stays inside OpenSSL,
+ * where epoll cannot see it, and memcached waits for the socket: the rest
+ * of the pipeline stalls until the client sends more.  So a record never
+ * goes on past the end of a storage request that began before it, and no
+ * record carries part of a request and then another one: each record
+ * memcached reads leaves nothing behind.  Lines (gets, deletes, mn ...)
+ * may be cut after any line. */
+#define TLS_RECORD_MAX 16384
+static int gather_tls(const mcf_server *s, struct iovec *iov)
+{
+    int niov = 0;
+    size_t total = 0;
+    for (size_t i = s->seg_i; i < s->nsegs && niov < IOV_BATCH; i++) {
+        const mcf_seg *g = &s->segs[i];
+        size_t skip = i == s->seg_i ? s->seg_done : 0, len = g->len - skip;
+        const char *p = seg_base(s, g) + skip;
+        if (g->store != SEG_LINES) {
+            size_t j = i, req = len;
+            while (s->segs[j].store != SEG_STORE_END && j + 1 < s->nsegs)
+                req += s->segs[++j].len;
+            if (total && (total + req > TLS_RECORD_MAX || niov + (j - i + 1) > IOV_BATCH))
+                break;
+            for (size_t k = i; k <= j; k++) {
+                size_t sk = k == s->seg_i ? s->seg_done : 0;
+                iov[niov].iov_base = (void *)(uintptr_t)(seg_base(s, &s->segs[k]) + sk);
+                iov[niov].iov_len = s->segs[k].len - sk;
+                niov++;
+            }
+            total += req;
+            i = j;
+            if (total >= TLS_RECORD_MAX)
+                break;
+            continue;
+        }
+        size_t room = TLS_RECORD_MAX - total;
+        if (len > room) {
+            /* Cut after the last whole line that fits; a line longer than a
+             * record (a get of very many keys) is cut where it must be. */
+            size_t take = room;
+            while (take > 0 && p[take - 1] != '\n')
+                take--;
+            if (take == 0 && total == 0)
+                take = room;
+            if (take) {
+                iov[niov].iov_base = (void *)(uintptr_t)p;
+                iov[niov].iov_len = take;
+                niov++;
+            }
+            break;
+        }
+        iov[niov].iov_base = (void *)(uintptr_t)p;
+        iov[niov].iov_len = len;
+        niov++;
+        total += len;
+    }
+    return niov;
 }
 
 int mcf_conn_send(mcf_server *s)
 {
     while (s->seg_i < s->nsegs) {
         struct iovec iov[IOV_BATCH];
-        int niov = 0;
-        for (size_t i = s->seg_i; i < s->nsegs && niov < IOV_BATCH; i++) {
-            const mcf_seg *g = &s->segs[i];
-            const char *base = g->kind == SEG_WBUF ? s->wbuf + g->off : g->ptr;
-            size_t skip = i == s->seg_i ? s->seg_done : 0;
-            iov[niov].iov_base = (void *)(uintptr_t)(base + skip);
-            iov[niov].iov_len = g->len - skip;
-            niov++;
-        }
+        int niov = s->tls_on ? gather_tls(s, iov) : gather_plain(s, iov);
         ssize_t w = s->tr->sendv(s->tr_ctx, s->fd, iov, niov);
         if (w == -EAGAIN)
             return 0;

@@ -20,8 +20,13 @@
  * (by offset, since the buffer may grow), or elsewhere (a large value in
  * caller memory, or compressed, sent without a copy). */
 enum { SEG_WBUF, SEG_EXTERNAL };
+/* mcf_seg.store, kept on TLS connections only (conn.c's record cutting):
+ * lines (may be cut after any line), or a piece of a storage request, the
+ * last one ending it (a record must not continue past such an end). */
+enum { SEG_LINES, SEG_STORE, SEG_STORE_END };
 typedef struct mcf_seg {
     int kind;
+    int store; /* SEG_LINES, SEG_STORE, SEG_STORE_END */
     size_t off;
     const char *ptr;
     size_t len;
@@ -217,6 +222,10 @@ static inline void mcf_conn_wrollback(mcf_server *s, mcf_wmark m)
 int mcf_conn_wreserve(mcf_server *s, size_t n); /* room for n more wbuf bytes */
 int mcf_conn_seg_reserve(mcf_server *s, size_t n);
 void mcf_conn_add_seg(mcf_server *s, int kind, size_t off, const char *ptr, size_t len);
+/* A piece of a storage request on a TLS connection (never merged): `ends`
+ * on its last piece.  See mcf_conn_send. */
+void mcf_conn_add_store_seg(mcf_server *s, int kind, size_t off, const char *ptr, size_t len,
+                            int ends);
 /* Sends what it can: 1 all sent, 0 would block, -errno on error. */
 int mcf_conn_send(mcf_server *s);
 /* Reads what is there, making room for `need` unread bytes in total first:

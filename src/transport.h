@@ -5,7 +5,8 @@
  *
  * Every operation is non-blocking unless told otherwise (recv's block) and
  * reports errors as -errno; none raises SIGPIPE.  -EPROTO is a failure of
- * the transport's own protocol (TLS): error() then says what it was. */
+ * the transport's own protocol (TLS); error() then says what it was (it
+ * may also explain another -errno, e.g. an EOF in the handshake). */
 #ifndef MCF_TRANSPORT_H
 #define MCF_TRANSPORT_H
 

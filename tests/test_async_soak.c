@@ -58,6 +58,7 @@
 
 #include "fixtures.h"
 #include "harness.h"
+#include "tlsfix.h"
 #include "mcfast.h"
 #include "mcfast_async.h"
 #include "mcserver.h"
@@ -141,6 +142,7 @@ static uint32_t hash32(const char *p, size_t n)
 enum { PHASE_SETUP, PHASE_RUN, PHASE_DRAIN, PHASE_RECOVER };
 
 static mcserver g_srv[NSERVERS];
+static char g_spec[NSERVERS][TLS_SPEC_MAX]; /* mcfast\'s spec of each: the last over TLS */
 static unsigned g_epoch[NSERVERS];
 static int g_phase;
 static int64_t g_t0;
@@ -1012,15 +1014,16 @@ static int g_soak = SOAK_NOT_STARTED;
 
 static mcf_client *soak_client(int proto)
 {
-    char list[NSERVERS * 160];
+    char list[NSERVERS * TLS_SPEC_MAX];
     size_t off = 0;
     for (int i = 0; i < NSERVERS; i++)
         off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? "," : "",
-                                g_srv[i].spec);
+                                g_spec[i]);
     mcf_client *c = mcf_new();
     if (!c)
         return NULL;
-    if (mcf_set_servers(c, list) != MCF_OK || mcf_set_option(c, MCF_OPT_PROTOCOL, proto) ||
+    if (mcf_set_servers(c, list) != MCF_OK || tls_soak_client(c) != MCF_OK ||
+        mcf_set_option(c, MCF_OPT_PROTOCOL, proto) ||
         mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, IO_TIMEOUT_MS) ||
         mcf_set_option(c, MCF_OPT_CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS)) {
         mcf_free(c);
@@ -1062,11 +1065,8 @@ static uint64_t full_round(void)
 static int soak_setup(void)
 {
     g_soak = SOAK_FAILED;
-    for (int i = 0; i < NSERVERS; i++)
-        if (mcserver_start_tcp(&g_srv[i], "127.0.0.1", "-m 64 -c 4096") < 0) {
-            t_fail(__FILE__, __LINE__, "cannot start memcached %d", i);
-            return -1;
-        }
+    if (tls_soak_servers(g_srv, NSERVERS, "-m 64 -c 4096", g_spec) < 0)
+        return -1;
     g_t0 = now_us();
     g_fd_start = g_fd_max = count_fds();
     for (int i = 0; i < NWORKERS; i++) {

@@ -1,6 +1,7 @@
 /* test_soak.c - a bounded soak test: four real memcached servers, four
  * client threads (one mcf_client each) running a mixed workload while a
- * chaos thread SIGKILLs and restarts servers and once SIGSTOPs one.
+ * chaos thread SIGKILLs and restarts servers and once SIGSTOPs one.  The
+ * last server is reached over TLS (memcached -Z) when TLS can be tested.
  *
  * Asserted:
  *   - no wrong value, ever: every value read is checked against a model of
@@ -48,6 +49,7 @@
 
 #include "fixtures.h"
 #include "harness.h"
+#include "tlsfix.h"
 #include "mcfast.h"
 #include "mcserver.h"
 
@@ -147,6 +149,7 @@ static int on_valgrind(void)
 enum { PHASE_INIT, PHASE_RUN, PHASE_SETTLE, PHASE_RECOVER };
 
 static mcserver g_srv[NSERVERS];
+static char g_spec[NSERVERS][TLS_SPEC_MAX]; /* mcfast's spec of each: the last over TLS */
 static atomic_int g_phase;
 static atomic_int g_ready;
 static atomic_uint g_epoch[NSERVERS];
@@ -995,11 +998,12 @@ static mcf_client *soak_client(int id, int io_ms)
     char list[1024];
     size_t off = 0;
     for (int i = 0; i < NSERVERS; i++)
-        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? "," : "", g_srv[i].spec);
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? "," : "", g_spec[i]);
     mcf_client *c = mcf_new();
     if (!c)
         return NULL;
     int rc = mcf_set_servers(c, list);
+    rc |= tls_soak_client(c);
     rc |= mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, io_ms);
     rc |= mcf_set_option(c, MCF_OPT_CONNECT_TIMEOUT_MS, io_ms);
     if (id == 1)
@@ -1069,13 +1073,7 @@ static int soak_setup(void)
            " keys/thread=%d%s%s (replay: MCF_SOAK_SEED=%" PRIu64 " MCF_SOAK_SECONDS=%" PRId64 ")\n",
            g_seed, g_seconds, g_io_timeout_ms, NTHREADS, NSERVERS, NKEYS,
            g_sanitized ? " sanitized" : "", g_valgrind ? " valgrind" : "", g_seed, g_seconds);
-    int started = 1;
-    for (int i = 0; i < NSERVERS && started; i++)
-        if (mcserver_start_tcp(&g_srv[i], "127.0.0.1", "-m 64 -c 4096") < 0) {
-            t_fail(__FILE__, __LINE__, "cannot start memcached %d", i);
-            started = 0;
-        }
-    if (!started)
+    if (tls_soak_servers(g_srv, NSERVERS, "-m 64 -c 4096", g_spec) < 0)
         return -1;
     g_t0 = now_us();
     F.fd_start = count_fds();

@@ -145,18 +145,26 @@ static int memcached_has_tls(void)
     return found;
 }
 
+const char *tls_unusable(void)
+{
+    if (!mcserver_binary())
+        return "memcached is not installed";
+    if (!mcf_tls_available())
+        return "libmcfast was built without TLS (mcf_tls_available() = 0)";
+    if (!memcached_has_tls())
+        return "memcached was built without TLS (no -Z)";
+    if (!tls_dir())
+        return "cannot make the test certificates (tests/tls_certs.sh, openssl CLI)";
+    return NULL;
+}
+
 int tls_tests_main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     signal(SIGPIPE, SIG_IGN); /* the hostile peer writes to closed sockets */
-    if (!mcserver_binary())
-        t_skip_all("memcached is not installed");
-    else if (!mcf_tls_available())
-        t_skip_all("libmcfast was built without TLS (mcf_tls_available() = 0)");
-    else if (!memcached_has_tls())
-        t_skip_all("memcached was built without TLS (no -Z)");
-    else if (!tls_dir())
-        t_skip_all("cannot make the test certificates (tests/tls_certs.sh, openssl CLI)");
+    const char *why = tls_unusable();
+    if (why)
+        t_skip_all(why);
     return t_main(argc, argv);
 }
 
@@ -604,3 +612,38 @@ int tls_peer_accepted(tls_peer *p) { (void)p; return 0; }
 void tls_peer_stop(tls_peer *p) { (void)p; }
 
 #endif
+
+/* ---- the soaks' servers ---------------------------------------------- */
+
+static int soak_tls_index = -1;
+
+int tls_soak_servers(mcserver *srv, int n, const char *extra, char (*specs)[TLS_SPEC_MAX])
+{
+    const char *why = tls_unusable();
+    soak_tls_index = why ? -1 : n - 1;
+    if (why)
+        printf("INFO: soak: every server plaintext: %s\n", why);
+    for (int i = 0; i < n; i++) {
+        char args[sizeof srv[i].args];
+        int len = snprintf(args, sizeof args, "%s", extra);
+        if (i == soak_tls_index)
+            len = snprintf(args, sizeof args, "%s -Z -o ssl_chain_cert=%s/server.pem,"
+                           "ssl_key=%s/server.key", extra, cert_dir, cert_dir);
+        if (len < 0 || (size_t)len >= sizeof args || mcserver_start_tcp(&srv[i], "127.0.0.1", args) < 0) {
+            t_fail(__FILE__, __LINE__, "cannot start memcached %d (%s)", i, args);
+            return -1;
+        }
+        snprintf(specs[i], TLS_SPEC_MAX, "%s%s", i == soak_tls_index ? "tls:" : "", srv[i].spec);
+    }
+    if (soak_tls_index >= 0)
+        printf("INFO: soak: server %d (%s) over TLS\n", soak_tls_index, specs[soak_tls_index]);
+    return 0;
+}
+
+int tls_soak_client(mcf_client *c)
+{
+    if (soak_tls_index < 0)
+        return MCF_OK;
+    mcf_tls_options o = tls_opts();
+    return mcf_set_tls(c, &o);
+}

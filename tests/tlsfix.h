@@ -22,6 +22,8 @@
  * (mcf_tls_available() == 0), or the certificates cannot be made; then
  * t_main(). */
 int tls_tests_main(int argc, char **argv);
+/* Why TLS cannot be tested here (one of the reasons above), or NULL. */
+const char *tls_unusable(void);
 
 /* The certificate directory (NULL when tls_certs.sh failed; message on
  * stderr), and DIR/name for a file in it ("ca.pem").  tls_file returns one
@@ -47,6 +49,18 @@ mcf_client *tls_client(const char *servers, const mcf_tls_options *o, int proto)
 /* set then get of key = a value of len bytes (fill_random, seeded by
  * len), compared byte for byte; CHECKs on failure.  Returns 0 on success. */
 int tls_roundtrip(mcf_client *c, const char *key, size_t len);
+
+/* ---- the soaks' servers --------------------------------------------- */
+
+#define TLS_SPEC_MAX 200
+/* Starts n memcached on 127.0.0.1 with `extra` arguments, the last one
+ * over TLS when TLS can be tested here (an INFO line says which, or why
+ * not), and writes each one's spec for mcfast ("tls:127.0.0.1:P" for the
+ * TLS one) into specs.  0, or -1 after a FAIL line. */
+int tls_soak_servers(mcserver *srv, int n, const char *extra, char (*specs)[TLS_SPEC_MAX]);
+/* The TLS options a soak client needs for those servers (MCF_OK and
+ * nothing when every server is plaintext). */
+int tls_soak_client(mcf_client *c);
 
 /* ---- the hostile peer ---------------------------------------------- */
 
