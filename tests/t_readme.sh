@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_readme.sh - the README's C example compiles warning-free against the
+# t_readme.sh - the README's C examples (plain, meta, TLS) compile warning-free against the
 # installed header and library (make install into a scratch prefix, built
 # with pkg-config), and runs against a real memcached.
 set -u
@@ -85,5 +85,35 @@ else
         echo "PASS: readme_swr_example_runs"
     else
         echo "FAIL: readme_swr_example_runs: output: $(tr '\n' '|' <<<"$out")"
+    fi
+fi
+
+# The third C block: the TLS example, against memcached -Z with certificates
+# made now (tests/tls_certs.sh), verified against the test CA.
+awk '/^```c$/{n++; if(n==3){f=1;next}} /^```$/{if(f){exit}} f' README.md >"$work/tls.c"
+if ! grep -q mcf_set_tls "$work/tls.c"; then
+    echo "FAIL: readme_tls_example_present: third C block is not the TLS example"
+elif ! cc -std=c11 -Wall -Wextra -Wpedantic -Werror $san $(pkg-config --cflags mcfast) \
+    "$work/tls.c" -o "$work/tls" -Wl,-rpath,"$work/prefix/lib" $(pkg-config --libs mcfast) \
+    2>"$work/cc3.log"; then
+    echo "FAIL: readme_tls_example_compiles: $(head -5 "$work/cc3.log" | tr '\n' ' ')"
+else
+    echo "PASS: readme_tls_example_compiles"
+    if ! memcached -h 2>&1 | grep -q -- --enable-ssl; then
+        echo "SKIP: readme_tls_example_runs: memcached was built without TLS"
+    elif ! command -v openssl >/dev/null || ! sh tests/tls_certs.sh "$work/certs"; then
+        echo "SKIP: readme_tls_example_runs: cannot make test certificates (openssl)"
+    elif ! mc_start_tcp 127.0.0.1 -Z -o "ssl_chain_cert=$work/certs/server.pem,ssl_key=$work/certs/server.key"; then
+        echo "FAIL: readme_tls_example_runs: cannot start memcached -Z"
+    else
+        sed -i "s|\"ca.pem\"|\"$work/certs/ca.pem\"|; s|tls:localhost:11211|tls:localhost:$MC_PORT|" "$work/tls.c"
+        cc -std=c11 $san $(pkg-config --cflags mcfast) "$work/tls.c" -o "$work/tls" \
+            -Wl,-rpath,"$work/prefix/lib" $(pkg-config --libs mcfast)
+        out=$("$work/tls" 2>&1)
+        if grep -q '^k = secret over TLSv1\.[23] (' <<<"$out"; then
+            echo "PASS: readme_tls_example_runs"
+        else
+            echo "FAIL: readme_tls_example_runs: output: $(tr '\n' '|' <<<"$out")"
+        fi
     fi
 fi
