@@ -201,6 +201,13 @@ mcfx__constants()
 
 MODULE = Cache::Memcached::Mcfast    PACKAGE = Cache::Memcached::Mcfast::Client
 
+int
+tls_available()
+    CODE:
+        RETVAL = mcf_tls_available();
+    OUTPUT:
+        RETVAL
+
 Cache::Memcached::Mcfast::Client
 new(class)
         const char *class
