@@ -124,7 +124,9 @@ MCF_API const char *mcf_last_error(const mcf_client *c);
  *                                        not on unix sockets)
  * and optionally a weight as a last field, libmemcached's form:
  *   host:port:weight   [v6]:port:weight   /path.sock:weight
- * Replaces any previous list (closing existing connections).  Nothing is
+ * Replaces any previous list: a server in both lists (the same host and
+ * port, or path, and TLS or not; its weight may change) keeps its
+ * connection and state, the others are closed.  Nothing is
  * resolved here: names are resolved at connect time, so DNS changes are
  * followed on reconnect.  On a malformed spec returns MCF_ERR_BAD_SPEC and
  * leaves the previous list in place. */

@@ -652,6 +652,13 @@ static void leave(mcf_client *c)
     }
 }
 
+void mcf_async_server_moved(mcf_client *c, int fd, mcf_server *s)
+{
+    mcf_async *a = c->async;
+    if (a && fd >= 0 && (size_t)fd < a->nslots && a->slots[fd].list_i != SIZE_MAX)
+        a->slots[fd].owner = s;
+}
+
 void mcf_async_on_fd(mcf_client *c, int fd, int events)
 {
     if (!c || !c->async)

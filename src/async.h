@@ -10,6 +10,9 @@
  * callbacks run) and resets the connections that carried them: for
  * mcf_free, mcf_disconnect_all and a new server list. */
 void mcf_async_cancel_all(mcf_client *c);
+/* The server whose connection is fd now lives at s (a new server list kept
+ * it): the loop's events for fd go there. */
+void mcf_async_server_moved(mcf_client *c, int fd, mcf_server *s);
 /* Lets go of the attached loop (every watch stopped first) and frees the
  * request pool. */
 void mcf_async_free(mcf_client *c);

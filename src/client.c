@@ -77,6 +77,48 @@ void mcf_free(mcf_client *c)
     free(c);
 }
 
+/* The same memcached: the spec may differ in weight or spelling of the
+ * port ("mc1" and "mc1:11211"), not in where it leads or whether it is TLS. */
+static int same_server(const mcf_spec *a, const mcf_spec *b)
+{
+    if (a->is_unix != b->is_unix || a->tls != b->tls)
+        return 0;
+    if (a->is_unix)
+        return strcmp(a->path, b->path) == 0;
+    return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* A new list keeps what it shares with the old one: each server that stays
+ * moves into its new place with its connection, buffers, protocol and
+ * version, TLS session and failure record (only its spec, so its weight
+ * and text, is the new one).  Connects still in progress are given up
+ * first: the resolver holds pointers into the server. */
+static void keep_servers(mcf_client *c, mcf_server *fresh, size_t n)
+{
+    mcf_conn_check_fork(c); /* inherited connections are never carried over */
+    for (size_t j = 0; j < c->nservers; j++) {
+        mcf_server *old = &c->servers[j];
+        for (size_t i = 0; i < n; i++) {
+            if (fresh[i].client == NULL || !same_server(&fresh[i].spec, &old->spec))
+                continue;
+            mcf_conn_open_abort(c, old);
+            mcf_spec spec = fresh[i].spec;
+            fresh[i] = *old;
+            fresh[i].spec = spec;
+            mcf_async_server_moved(c, fresh[i].fd, &fresh[i]);
+            /* Marks fresh[i] taken (client is set again below). */
+            fresh[i].client = NULL;
+            memset(old, 0, sizeof *old);
+            old->client = c;
+            old->fd = -1;
+            old->held_off = SIZE_MAX;
+            break;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        fresh[i].client = c;
+}
+
 /* Installs a parsed server list (takes ownership of specs). */
 static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
 {
@@ -108,6 +150,7 @@ static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
         servers[i].held_off = SIZE_MAX;
     }
     free(specs);
+    keep_servers(c, servers, n);
     free_servers(c);
     c->servers = servers;
     c->pfds = pfds;

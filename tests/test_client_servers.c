@@ -177,6 +177,58 @@ TEST(noreply_synced_on_disconnect_and_new_list)
     TEARDOWN(2);
 }
 
+/* A number from a raw "stats" of s (the stats connection counts too). */
+static long stat_of(const mcserver *s, const char *name)
+{
+    char buf[8192], key[64];
+    if (mcserver_raw(s, "stats\r\n", "END\r\n", buf, sizeof buf) < 0)
+        return -1;
+    snprintf(key, sizeof key, "STAT %s ", name);
+    const char *p = strstr(buf, key);
+    return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+#define accepted(s) stat_of(s, "total_connections")
+
+/* A new list keeps the connections of the servers that stay (reordered,
+ * reweighted, spelled with or without the default port), and their keys
+ * keep working; a server that goes is closed. */
+TEST(server_list_change_keeps_connections)
+{
+    SETUP(3, NULL);
+    CHECK_RC(mcf_connect_server(c, 0), MCF_OK);
+    CHECK_RC(mcf_connect_server(c, 1), MCF_OK);
+    long before = accepted(&srv[0]), leaving = stat_of(&srv[1], "curr_connections");
+    char list[512];
+    snprintf(list, sizeof list, "%s %s:3", srv[2].spec, srv[0].spec);
+    CHECK_RC(mcf_set_servers(c, list), MCF_OK);
+    mcf_server_info info;
+    CHECK_RC(mcf_server_info_get(c, 1, &info), MCF_OK);
+    CHECKF(info.connected && info.weight == 3, "kept server: connected %d weight %u",
+           info.connected, info.weight);
+    CHECK_RC(mcf_server_info_get(c, 0, &info), MCF_OK);
+    CHECK(!info.connected);
+    /* Every key works on the new list, through the kept connection for srv[0]. */
+    for (int i = 0; i < 20; i++) {
+        char k[32];
+        snprintf(k, sizeof k, "keep:%d", i);
+        CHECK_RC(mcf_set(c, k, strlen(k), "v", 1, 0, 0), MCF_OK);
+        CHECK_RC(mcf_get(c, k, strlen(k), &(mcf_value){0}), MCF_OK);
+    }
+    /* One accept since: the raw stats connection of this check itself. */
+    long after = accepted(&srv[0]);
+    CHECKF(before >= 0 && after == before + 1, "srv[0] accepted %ld then %ld", before, after);
+    /* The server that left was closed: srv[1] counts one connection less
+     * (once its event loop has seen the close). */
+    long now_open = leaving;
+    for (int i = 0; i < 100 && now_open == leaving; i++) {
+        sleep_ms(20);
+        now_open = stat_of(&srv[1], "curr_connections");
+    }
+    CHECKF(leaving > 0 && now_open == leaving - 1, "srv[1] connections %ld then %ld", leaving,
+           now_open);
+    TEARDOWN(3);
+}
+
 TEST(server_info_and_connect)
 {
     SETUP(2, NULL);
