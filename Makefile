@@ -96,6 +96,15 @@ TEST_EXTRA_LIBS_async_adapters := -levent -luv -lev
 $(B)/tests/test_async_adapters: $(wildcard include/mcfast/adapters/*.h) include/mcfast_async.h \
                                 examples/async_poll.c examples/async_epoll.c
 
+# The TLS tests (tests/test_tls_*.c) also link tests/tlsfix.c: certificates,
+# memcached -Z, a hostile TLS peer (OpenSSL's libssl, in DEPS_LIBS with
+# TLS=1).  With TLS=0 it is built without the peer and the programs SKIP
+# every case.  (This rule's shorter stem wins over test_%.)
+$(B)/tests/test_tls_%: tests/test_tls_%.c $(B)/tests/tlsfix.o $(B)/libmcfast.a $(TEST_SUPPORT) $(TEST_HEADERS) | $(B)/tests
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $< $(B)/tests/tlsfix.o $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lpthread
+$(B)/tests/tlsfix.o: tests/tlsfix.c $(TEST_HEADERS) include/mcfast.h | $(B)/tests
+	$(CC) $(CFLAGS_ALL) -DMCF_TEST_TLS=$(TLS) -Itests -c $< -o $@
+
 # examples/*.c: programs a user would write, so only the public headers
 # (-Iinclude, no -Isrc) and each defines its own feature macros.
 EXAMPLE_SRCS := $(wildcard examples/*.c)

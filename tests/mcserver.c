@@ -147,6 +147,22 @@ static int connect_once(const mcserver *s)
     return fd;
 }
 
+/* memcached -Z (1.6.18) prints "accept4(): Resource temporarily
+ * unavailable" and "accept(): Invalid argument" on stderr for a
+ * connection closed before it was accepted, as the readiness probe's is.
+ * With TLS the probe half-closes and waits (bounded) until memcached has
+ * taken the connection and closed its side, so nothing is printed. */
+#define TLS_PROBE_WAIT_MS 1000
+static void close_after_server(int fd)
+{
+    shutdown(fd, SHUT_WR);
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char buf[256];
+    while (poll(&pfd, 1, TLS_PROBE_WAIT_MS) > 0 && recv(fd, buf, sizeof buf, 0) > 0)
+        ;
+    close(fd);
+}
+
 static int spawn(mcserver *s)
 {
     const char *bin = mcserver_binary();
@@ -197,7 +213,10 @@ static int spawn(mcserver *s)
     for (int i = 0; i < 500; i++) {
         int fd = connect_once(s);
         if (fd >= 0) {
-            close(fd);
+            if (strstr(s->args, "-Z"))
+                close_after_server(fd);
+            else
+                close(fd);
             return 0;
         }
         if (waitpid(pid, NULL, WNOHANG) == pid) {

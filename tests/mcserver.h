@@ -13,7 +13,8 @@ typedef struct mcserver {
     char host[64];   /* "127.0.0.1" or "::1" */
     char path[108];  /* unix socket path, "" for TCP */
     char spec[160];  /* a spec mcfast parses: "127.0.0.1:P", "[::1]:P", "/path" */
-    char args[128];  /* extra memcached arguments it was started with */
+    char args[512];  /* extra memcached arguments it was started with (TLS
+                      * options carry three certificate paths) */
 } mcserver;
 
 /* Path of memcached, or NULL when it is not installed. */
@@ -21,7 +22,9 @@ const char *mcserver_binary(void);
 
 /* Starts memcached listening on host ("127.0.0.1" or "::1") on a free port.
  * extra: extra arguments separated by spaces, or NULL.  Returns 0 once the
- * server accepts connections, -1 on failure (message on stderr). */
+ * server accepts connections, -1 on failure (message on stderr).  With -Z
+ * (TLS) in extra, accepting a TCP connection is still the readiness test:
+ * no handshake is needed. */
 int mcserver_start_tcp(mcserver *s, const char *host, const char *extra);
 /* Starts memcached on a unix socket in a fresh temporary directory. */
 int mcserver_start_unix(mcserver *s, const char *extra);
