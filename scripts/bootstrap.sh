@@ -12,6 +12,10 @@ if [ "$what" = check ]; then
     # the event libraries the async adapters are tested on (test_async_adapters).
     pkgs="$pkgs iproute2 nftables procps libmemcached-dev libcache-memcached-fast-perl libcache-memcached-perl perl clang valgrind"
     pkgs="$pkgs libevent-dev libuv1-dev libev-dev"
+    # The TLS bench's peer (bench/tls_pymemcache.py, smoke-run by
+    # t_bench_smoke.sh; the bench targets bootstrap with the tests' list):
+    # pymemcache, the only TLS-capable memcached client in Debian.
+    pkgs="$pkgs python3-pymemcache"
 fi
 missing=""
 for p in $pkgs; do
