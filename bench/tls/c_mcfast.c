@@ -157,7 +157,9 @@ trunner *mcfast_trunner(const tworkload *w, int tls)
     mcf_tls_options o = tls_opts(); /* verified against the test CA */
     int rc = MCF_OK;
     if (!(st->c = mcf_new()) || (tls && (rc = mcf_set_tls(st->c, &o)) != MCF_OK) ||
-        (rc = mcf_set_servers(st->c, spec)) != MCF_OK) {
+        (rc = mcf_set_servers(st->c, spec)) != MCF_OK ||
+        (rc = mcf_set_option(st->c, MCF_OPT_CONNECT_TIMEOUT_MS, BENCH_TIMEOUT_MS)) != MCF_OK ||
+        (rc = mcf_set_option(st->c, MCF_OPT_IO_TIMEOUT_MS, BENCH_TIMEOUT_MS)) != MCF_OK) {
         fprintf(stderr, "bench-tls: %s: cannot set up %s: rc %d: %s\n", r->client, spec, rc,
                 st->c ? mcf_last_error(st->c) : "out of memory");
         trunner_free(r);
@@ -173,8 +175,11 @@ trunner *mcfast_trunner(const tworkload *w, int tls)
         [TW_SETM] = "mcf_multi(MCF_OP_SET), every item's reply checked",
         [TW_SET500K] = "mcf_set of " BENCH_TLS_STR(BIGLEN) " bytes",
     };
-    snprintf(r->config, sizeof r->config, "%s, text protocol, %s%s, default options", api[w->id],
-             spec, tls ? " (TLS 1.2+ default ciphers, verified against the test CA)" : "");
+    snprintf(r->config, sizeof r->config,
+             "%s, text protocol, %s%s, connect and I/O timeouts %d ms, otherwise default "
+             "options",
+             api[w->id], spec, tls ? " (TLS 1.2+ default ciphers, verified against the test CA)" : "",
+             BENCH_TIMEOUT_MS);
     return r;
 }
 

@@ -64,7 +64,9 @@ int handshake_measure(int n, hs_result *out, char *why, size_t whylen)
         mcf_server_info info;
         ok = -1;
         if (!p || !c || mcf_set_servers(p, plain_server_spec()) != MCF_OK ||
-            mcf_set_tls(c, &o) != MCF_OK || mcf_set_servers(c, tls_server_spec()) != MCF_OK) {
+            mcf_set_tls(c, &o) != MCF_OK || mcf_set_servers(c, tls_server_spec()) != MCF_OK ||
+            mcf_set_option(c, MCF_OPT_CONNECT_TIMEOUT_MS, BENCH_TIMEOUT_MS) != MCF_OK ||
+            mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, BENCH_TIMEOUT_MS) != MCF_OK) {
             snprintf(why, whylen, "cannot set up the clients: %s",
                      c ? mcf_last_error(c) : "out of memory");
         } else if (connect_timed(p, &plain[i], why, whylen) == 0 &&
