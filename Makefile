@@ -52,7 +52,7 @@ TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests examples demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl
+        bench bench-build bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast.so
@@ -149,17 +149,31 @@ $(B)/mcfast-bench: $(BENCH_SRCS) $(wildcard bench/*.h) $(B)/libmcfast.a $(TEST_S
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $(BENCH_SRCS) $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lmemcached -lpthread
 bench-build: bootstrap
 	$(MAKE) $(B)/mcfast-bench
+# bench/tls/*.c make the TLS bench: mcfast over TLS against plaintext mcfast
+# and pymemcache (bench/tls_pymemcache.py) on one memcached -Z.  It links
+# tests/tlsfix.o for the certificates; with TLS=0 it builds and says "TLS
+# not built in".
+BENCH_TLS_SRCS := $(wildcard bench/tls/*.c)
+BENCH_TLS_ARGS ?=
+$(B)/mcfast-bench-tls: $(BENCH_TLS_SRCS) $(wildcard bench/tls/*.h) $(B)/libmcfast.a $(B)/tests/tlsfix.o $(TEST_SUPPORT) | $(B)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $(BENCH_TLS_SRCS) $(B)/tests/tlsfix.o $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lpthread
+bench-tls-build: bootstrap
+	$(MAKE) $(B)/mcfast-bench-tls
 # make bench: every workload timed (the scaling table at the end), then the
-# callgrind instruction counts when valgrind is installed.
+# callgrind instruction counts when valgrind is installed, then the TLS bench.
 # make bench-scaling: only the get_multi1000 scaling workloads.
 # make bench-async: only async_get256 and async_get256_4srv, timed, then
 # their callgrind counts when valgrind is installed.
 # make bench-callgrind [CG_WORKLOADS="w1 w2"]: only the instruction counts.
 CG_WORKLOADS ?=
-bench: bench-build
+bench: bench-build bench-tls-build
 	$(B)/mcfast-bench $(BENCH_ARGS)
 	@if command -v valgrind >/dev/null; then bench/callgrind.sh $(B)/mcfast-bench $(CG_WORKLOADS); \
 	else echo "info: callgrind counts skipped: valgrind is not installed"; fi
+	$(B)/mcfast-bench-tls $(BENCH_TLS_ARGS)
+# make bench-tls: only the TLS bench (tls_* workloads, handshake times).
+bench-tls: bench-tls-build
+	$(B)/mcfast-bench-tls $(BENCH_TLS_ARGS)
 bench-scaling: bench-build
 	$(B)/mcfast-bench --scaling $(BENCH_ARGS)
 ASYNC_WORKLOADS := async_get256 async_get256_4srv

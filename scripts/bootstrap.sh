@@ -15,6 +15,10 @@ if [ "$what" = check ]; then
     pkgs="$pkgs libevent-dev libuv1-dev libev-dev"
     # TLS tests make their certificates at run time with the openssl tool.
     pkgs="$pkgs openssl"
+    # The TLS bench's peer (bench/tls_pymemcache.py, smoke-run by
+    # t_bench_smoke.sh; the bench targets bootstrap with the tests' list):
+    # pymemcache, the only TLS-capable memcached client in Debian.
+    pkgs="$pkgs python3-pymemcache"
 fi
 missing=""
 for p in $pkgs; do

@@ -151,12 +151,18 @@ static int connect_once(const mcserver *s)
  * unavailable" and "accept(): Invalid argument" on stderr for a
  * connection closed before it was accepted, as the readiness probe's is.
  * With TLS the probe half-closes and waits (bounded) until memcached has
- * taken the connection and closed its side, so nothing is printed. */
+ * taken the connection and closed its side, so nothing is printed.  It
+ * half-closes only after a grace period: memcached runs SSL_accept as it
+ * accepts, and a FIN already there fails it at once, which prints them too
+ * (seen under strace); once accepted, the handshake waits for a ClientHello
+ * and the FIN ends it quietly. */
 #define TLS_PROBE_WAIT_MS 1000
+#define TLS_ACCEPT_GRACE_MS 20
 static void close_after_server(int fd)
 {
-    shutdown(fd, SHUT_WR);
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    (void)poll(&pfd, 1, TLS_ACCEPT_GRACE_MS); /* memcached sends nothing: a bounded wait */
+    shutdown(fd, SHUT_WR);
     char buf[256];
     while (poll(&pfd, 1, TLS_PROBE_WAIT_MS) > 0 && recv(fd, buf, sizeof buf, 0) > 0)
         ;
