@@ -414,6 +414,8 @@ static int gather_tls(const mcf_server *s, struct iovec *iov)
         size_t skip = i == s->seg_i ? s->seg_done : 0, len = g->len - skip;
         const char *p = seg_base(s, g) + skip;
         if (g->store != SEG_LINES) {
+            /* Its start went in an earlier record: this record ends with it. */
+            int begun = i == s->seg_i && (skip > 0 || (i > 0 && s->segs[i - 1].store == SEG_STORE));
             size_t j = i, req = len;
             while (s->segs[j].store != SEG_STORE_END && j + 1 < s->nsegs)
                 req += s->segs[++j].len;
@@ -427,7 +429,7 @@ static int gather_tls(const mcf_server *s, struct iovec *iov)
             }
             total += req;
             i = j;
-            if (total >= TLS_RECORD_MAX)
+            if (begun || total >= TLS_RECORD_MAX)
                 break;
             continue;
         }

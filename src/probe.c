@@ -55,12 +55,15 @@ static int probe_done(mcf_client *c, mcf_server *s, int rc, const char *why)
 {
     int with_mn = s->probing == PROBING_PROTOCOL;
     char label[MCF_LABEL_MAX];
+    /* Read before the buffer is dropped: a TLS port answers the probe
+     * with an alert, or not at all. */
+    const char *hint = why ? mcf_conn_tls_hint(s) : "";
     s->probing = 0;
     s->rlen = s->rpos = 0;
     if (!why)
         return MCF_OK;
-    mcf_note_error(c, rc, "server %s: %s: %s", mcf_srv_label(s, label, sizeof label),
-                   with_mn ? "protocol probe (version, mn)" : "version request", why);
+    mcf_note_error(c, rc, "server %s: %s: %s%s", mcf_srv_label(s, label, sizeof label),
+                   with_mn ? "protocol probe (version, mn)" : "version request", why, hint);
     mcf_conn_abort(s);
     mcf_conn_record_failure(c, s);
     return rc;

@@ -199,6 +199,28 @@ static int tls_handshake(void *ctx, int fd, short *events)
     return failed(t, e, "handshake");
 }
 
+/* A write refused by the socket (reset, closed) may follow the server's
+ * alert: in TLS 1.3 a server that rejects our certificate says so after
+ * our handshake has ended, and closes; our next write meets the reset
+ * while the alert still waits in the socket.  Its reason is what to
+ * report: -EPROTO when one was read, else 0 (sock_errno kept). */
+static int alert_waiting(tls_conn *t)
+{
+    unsigned char scratch[256]; /* anything else read here is dropped: the
+                                   connection is failing */
+    size_t got;
+    int sock_errno = t->sock_errno;
+    ERR_clear_error();
+    if (SSL_read_ex(t->ssl, scratch, sizeof scratch, &got) != 1) {
+        int e = SSL_get_error(t->ssl, 0);
+        if (e == SSL_ERROR_SSL)
+            return failed(t, e, "receive");
+    }
+    ERR_clear_error();
+    t->sock_errno = sock_errno;
+    return 0;
+}
+
 /* Small pieces are copied into the stage, up to one record; a piece of a
  * record or more is written from where it is.  A write that would block
  * must be retried with the same bytes (OpenSSL holds the encrypted record):
@@ -236,8 +258,13 @@ static ssize_t tls_sendv(void *ctx, int fd, const struct iovec *iov, int iovcnt)
     int e = SSL_get_error(t->ssl, 0);
     if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
         return -EAGAIN;
-    if (e == SSL_ERROR_SYSCALL && !t->sock_errno)
-        return -EPIPE;
+    if (e == SSL_ERROR_SYSCALL) {
+        int alert = alert_waiting(t);
+        if (alert)
+            return alert;
+        if (!t->sock_errno)
+            return -EPIPE;
+    }
     return failed(t, e, "send");
 }
 

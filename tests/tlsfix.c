@@ -192,6 +192,15 @@ const char *tls_spec(const mcserver *s)
     return out;
 }
 
+#define TLS_TIMEOUT_DEFAULT_MS 500
+int tls_timeout_ms(void)
+{
+    static int ms;
+    if (!ms)
+        ms = (int)env_int("MCF_TLS_TIMEOUT_MS", TLS_TIMEOUT_DEFAULT_MS);
+    return ms;
+}
+
 mcf_tls_options tls_opts(void)
 {
     mcf_tls_options o;

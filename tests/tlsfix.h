@@ -12,9 +12,11 @@
 #include "mcfast.h"
 #include "mcserver.h"
 
-/* Connect and I/O timeouts of the clients the cases build, and how far past
+/* Connect and I/O timeouts of the clients the cases build (500 ms;
+ * MCF_TLS_TIMEOUT_MS for a slow run, e.g. under valgrind), and how far past
  * a deadline an error may come (sanitizers, a loaded 2-core machine). */
-#define TLS_TIMEOUT_MS 500
+int tls_timeout_ms(void);
+#define TLS_TIMEOUT_MS tls_timeout_ms()
 #define TLS_SLACK_MS 2500
 
 /* main() of a test_tls_* program: every case is SKIPped (with the reason)
