@@ -231,7 +231,7 @@ MCF_API int mcf_set_namespace(mcf_client *c, const char *ns);
  * or MCF_ERR_TIMEOUT when the handshake does not finish in time.
  *
  * When the library was built without OpenSSL (make TLS=0, or no
- * libssl-dev), mcf_set_tls() and connecting to a tls: server return
+ * libssl-dev), mcf_set_tls() and a server list with a tls: server return
  * MCF_ERR_TLS ("built without TLS"); mcf_tls_available() says which. */
 
 /* 1 when this build of the library has TLS. */
@@ -266,8 +266,9 @@ typedef struct mcf_tls_options {
  * missing CA file, a key that does not match its certificate or an
  * unknown cipher fail now (MCF_ERR_TLS, the file and OpenSSL's reason in
  * mcf_last_error()), before anything is sent.  Replaces an earlier context
- * and closes existing connections.  Without a call, a tls: server gets the
- * defaults on its first connect.  The strings are copied. */
+ * and closes existing connections.  Without a call, a server list with a
+ * tls: server builds the default context when it is set (so no connect
+ * pays for reading the system's trust store).  The strings are copied. */
 MCF_API int mcf_set_tls(mcf_client *c, const mcf_tls_options *opts);
 
 /* ------------------------------------------------------------------ */

@@ -181,8 +181,10 @@ void mcf_fail_built(mcf_client *c, mcf_server *s, int rc)
 void mcf_fail_server(mcf_client *c, mcf_server *s, int rc, const char *cause)
 {
     char label[MCF_LABEL_MAX];
+    /* A TLS port resets a plaintext client (memcached closes on the bad
+     * record); a timeout is more often just a slow server. */
     mcf_note_error(c, rc, "server %s: %s%s", mcf_srv_label(s, label, sizeof label), cause,
-                   mcf_conn_tls_hint(s));
+                   rc == MCF_ERR_TIMEOUT ? "" : mcf_conn_tls_hint(s));
     mcf_conn_abort(s);
     mcf_conn_record_failure(c, s);
     mcf_fail_queue(c, s, rc);

@@ -129,6 +129,19 @@ static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
                              "flight",
                              c->inflight);
     }
+    /* A TLS server needs the TLS context: made now with the defaults if
+     * mcf_set_tls was not called, since reading the system's trust store
+     * takes milliseconds that a connect (or an event loop) must not pay. */
+    for (size_t i = 0; i < n && !c->tls; i++) {
+        if (!specs[i].tls)
+            continue;
+        char msg[512];
+        int rc = mcf_tls_new(NULL, &c->tls, msg, sizeof msg);
+        if (rc != MCF_OK) {
+            free(specs);
+            return mcf_set_error(c, rc, "server %s: %s", specs[i].text, msg);
+        }
+    }
     mcf_server *servers = calloc(n, sizeof *servers);
     /* Room for every connect attempt of every server (connect_servers). */
     struct pollfd *pfds = calloc(n * MCF_MAX_ADDRS, sizeof *pfds);

@@ -111,6 +111,7 @@ static int start_tls(mcf_client *c, mcf_server *s)
     if (rc == MCF_OK)
         rc = mcf_tls_connection(c->tls, s->fd, s->spec.host, s->tls_session, &s->tr,
                                 &s->tr_ctx, msg, sizeof msg);
+    s->tls_offered = s->tls_session != NULL;
     if (rc != MCF_OK) {
         mcf_set_error(c, rc, "connect %s: TLS with %s: %s", s->spec.text, s->address, msg);
         s->tr = &mcf_transport_plain;
@@ -150,6 +151,8 @@ static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
     return mcf_conn_wants_tls(c, s) ? start_tls(c, s) : MCF_OK;
 }
 
+static int retry_without_session(mcf_client *c, mcf_server *s);
+
 /* After the socket connected: the transport's handshake, if any. */
 static int handshake_step(mcf_client *c, mcf_server *s)
 {
@@ -164,12 +167,28 @@ static int handshake_step(mcf_client *c, mcf_server *s)
             s->connect_ms = (double)(mcf_now_us() - s->connect_t0_us) / 1000.0;
         return MCF_OK;
     }
+    if (e == -EPROTO && s->tls_offered && mcf_tls_alerted(s->tr_ctx))
+        return retry_without_session(c, s);
     const char *why = s->tr->error(s->tr_ctx);
     int rc = e == -EPROTO ? MCF_ERR_TLS : MCF_ERR_CONNECT;
     mcf_set_error(c, rc, "connect %s: %s handshake with %s: %s", s->spec.text, s->tr->name,
                   s->address, why ? why : strerror(-e));
     mcf_conn_abort(s);
     return rc;
+}
+
+/* A handshake that offered the server's saved session was refused with an
+ * alert: the session
+ * is dropped and the connect starts over with a full handshake, under the
+ * same deadline.  memcached 1.6.18 with ssl_verify_mode=2 and no
+ * ssl_session_cache answers a resumed session with "internal error"; a
+ * session the server has forgotten otherwise would fail the same way. */
+static MCF_COLD int retry_without_session(mcf_client *c, mcf_server *s)
+{
+    mcf_tls_session_free(s->tls_session);
+    s->tls_session = NULL;
+    mcf_conn_abort(s);
+    return begin_attempts(c, s, &s->lookup.list, mcf_now_us());
 }
 
 int mcf_conn_open_step(mcf_client *c, mcf_server *s, int64_t now_us)

@@ -47,6 +47,7 @@ typedef struct mcf_server {
     void *tr_ctx;
     int tls_on;          /* the connection on fd is TLS (tr_ctx is tls.h's) */
     void *tls_session;   /* the last TLS session, to resume on reconnect (tls.h) */
+    int tls_offered;     /* this connection's handshake offered tls_session */
     char address[MCF_ADDRSTR_MAX];
     int family;
     double connect_ms;

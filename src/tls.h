@@ -42,6 +42,10 @@ int mcf_tls_connection(mcf_tls *t, int fd, const char *host, void *session,
 void *mcf_tls_session_take(void *ctx);
 void mcf_tls_session_free(void *session);
 
+/* 1 when the connection's last TLS failure was an alert the server sent
+ * (not a plaintext answer, garbage or our own verification). */
+int mcf_tls_alerted(const void *ctx);
+
 /* What the open connection negotiated: static strings. */
 void mcf_tls_describe(const void *ctx, const char **version, const char **cipher,
                       int *resumed);

@@ -55,6 +55,12 @@ void mcf_tls_session_free(void *session)
     (void)session;
 }
 
+int mcf_tls_alerted(const void *ctx)
+{
+    (void)ctx;
+    return 0;
+}
+
 void mcf_tls_describe(const void *ctx, const char **version, const char **cipher, int *resumed)
 {
     (void)ctx;

@@ -36,6 +36,7 @@ typedef struct tls_conn {
     unsigned char first[FIRST_MAX];
     size_t nfirst;
     char why[WHY_MAX];          /* the last -EPROTO, in words */
+    int alerted;                /* ... and it was an alert from the server */
     char name_buf[256];
     size_t staged;              /* stage[0 .. staged) is being written */
     unsigned char stage[STAGE_MAX];
@@ -137,6 +138,9 @@ static int failed(tls_conn *t, int ssl_err, const char *during)
         snprintf(pre, sizeof pre, "TLS %s: ", during);
     unsigned long e = ERR_peek_last_error();
     long verify = SSL_get_verify_result(t->ssl);
+    /* OpenSSL reports an alert received as reason SSL_AD_REASON_OFFSET + its code. */
+    t->alerted = e && ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) >= SSL_AD_REASON_OFFSET &&
+                 !looks_plaintext(t);
     if (looks_plaintext(t)) {
         size_t n = t->nfirst;
         while (n && (t->first[n - 1] == '\r' || t->first[n - 1] == '\n'))
@@ -434,6 +438,12 @@ void *mcf_tls_session_take(void *ctx)
 void mcf_tls_session_free(void *session)
 {
     SSL_SESSION_free(session);
+}
+
+int mcf_tls_alerted(const void *ctx)
+{
+    const tls_conn *t = ctx;
+    return t->alerted;
 }
 
 void mcf_tls_describe(const void *ctx, const char **version, const char **cipher, int *resumed)

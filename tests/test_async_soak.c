@@ -1065,7 +1065,7 @@ static uint64_t full_round(void)
 static int soak_setup(void)
 {
     g_soak = SOAK_FAILED;
-    if (tls_soak_servers(g_srv, NSERVERS, "-m 64 -c 4096", g_spec) < 0)
+    if (tls_soak_servers(g_srv, NSERVERS, "-m 64 -c 4096", g_spec, NULL) < 0)
         return -1;
     g_t0 = now_us();
     g_fd_start = g_fd_max = count_fds();

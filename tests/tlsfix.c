@@ -626,9 +626,10 @@ void tls_peer_stop(tls_peer *p) { (void)p; }
 
 static int soak_tls_index = -1;
 
-int tls_soak_servers(mcserver *srv, int n, const char *extra, char (*specs)[TLS_SPEC_MAX])
+int tls_soak_servers(mcserver *srv, int n, const char *extra, char (*specs)[TLS_SPEC_MAX],
+                     const char *no_tls)
 {
-    const char *why = tls_unusable();
+    const char *why = no_tls ? no_tls : tls_unusable();
     soak_tls_index = why ? -1 : n - 1;
     if (why)
         printf("INFO: soak: every server plaintext: %s\n", why);

@@ -56,10 +56,12 @@ int tls_roundtrip(mcf_client *c, const char *key, size_t len);
 
 #define TLS_SPEC_MAX 200
 /* Starts n memcached on 127.0.0.1 with `extra` arguments, the last one
- * over TLS when TLS can be tested here (an INFO line says which, or why
- * not), and writes each one's spec for mcfast ("tls:127.0.0.1:P" for the
- * TLS one) into specs.  0, or -1 after a FAIL line. */
-int tls_soak_servers(mcserver *srv, int n, const char *extra, char (*specs)[TLS_SPEC_MAX]);
+ * over TLS when TLS can be tested here and no_tls is NULL (an INFO line
+ * says which, or why not: no_tls, or what is missing), and writes each
+ * one's spec for mcfast ("tls:127.0.0.1:P" for the TLS one) into specs.
+ * 0, or -1 after a FAIL line. */
+int tls_soak_servers(mcserver *srv, int n, const char *extra, char (*specs)[TLS_SPEC_MAX],
+                     const char *no_tls);
 /* The TLS options a soak client needs for those servers (MCF_OK and
  * nothing when every server is plaintext). */
 int tls_soak_client(mcf_client *c);
