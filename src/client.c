@@ -138,8 +138,9 @@ static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
         char msg[512];
         int rc = mcf_tls_new(NULL, &c->tls, msg, sizeof msg);
         if (rc != MCF_OK) {
+            mcf_set_error(c, rc, "server %s: %s", specs[i].text, msg);
             free(specs);
-            return mcf_set_error(c, rc, "server %s: %s", specs[i].text, msg);
+            return rc;
         }
     }
     mcf_server *servers = calloc(n, sizeof *servers);
