@@ -70,6 +70,7 @@ typedef struct mcfx {
     size_t *lens;
     signed char *res;   /* per argument: RES_* */
     uint64_t *num;      /* per argument: incr/decr value */
+    int *krc;           /* per argument: get_multi's code */
     SV **dval;          /* get_multi values left for decoding */
     size_t *didx;
     uint32_t *dflags;
@@ -226,6 +227,7 @@ static void grow(mcfx *x, size_t n)
     Renew(x->lens, cap, size_t);
     Renew(x->res, cap, signed char);
     Renew(x->num, cap, uint64_t);
+    Renew(x->krc, cap, int);
     Renew(x->dval, cap, SV *);
     Renew(x->didx, cap, size_t);
     Renew(x->dflags, cap, uint32_t);
@@ -395,6 +397,90 @@ static void too_large(pTHX_ mcfx *x, SV *key, STRLEN len)
               SVfARG(key), (unsigned long)len, (unsigned long)x->max_size);
 }
 
+/* ------------------------------------------------------------------ failures */
+
+/* After a call on many keys or servers that had errors, last_error's
+ * message (the library's first error, naming its server and cause) gets a
+ * summary of every server that failed and how:
+ *   connect 127.0.0.1:2: ... refused [16 of 30 keys failed: 127.0.0.1:1
+ *   connection refused or unreachable (8 keys); 127.0.0.1:2 ... (8 keys)]
+ * Keys refused before sending (a bad key, a value over max_size) are
+ * counted apart. */
+typedef struct failures {
+    size_t *count; /* per server: keys failed */
+    int *code;     /* per server: the first code */
+    size_t failed, refused;
+} failures;
+
+static void fail_begin(mcfx *x, failures *f)
+{
+    Zero(f, 1, failures);
+    Newxz(f->count, x->nsrv + 1, size_t);
+    Newxz(f->code, x->nsrv + 1, int);
+}
+
+static void fail_note(mcfx *x, failures *f, const char *k, size_t kl, int rc)
+{
+    size_t s;
+    if (!mcf_is_error(rc))
+        return;
+    f->failed++;
+    if (rc == MCF_ERR_BAD_KEY || rc == MCF_ERR_TOO_LARGE || rc == MCF_ERR_ARG ||
+        mcf_server_for_key(x->c, k, kl, &s) != MCF_OK || s >= x->nsrv) {
+        f->refused++;
+        return;
+    }
+    if (!f->count[s]++)
+        f->code[s] = rc;
+}
+
+static void server_failed(mcfx *x, failures *f, size_t s, int rc)
+{
+    f->failed++;
+    if (!f->count[s]++)
+        f->code[s] = rc;
+}
+
+static void fail_end(pTHX_ mcfx *x, failures *f, size_t total, const char *what)
+{
+    if (f->failed && x->last_rc) {
+        const char *sep = "";
+        mcf_server_info info;
+        sv_catpvf(x->last_msg, " [%lu of %lu %s failed: ", (unsigned long)f->failed,
+                  (unsigned long)total, what);
+        for (size_t s = 0; s < x->nsrv; s++) {
+            if (!f->count[s])
+                continue;
+            sv_catpvf(x->last_msg, "%s%s %s", sep,
+                      mcf_server_info_get(x->c, s, &info) == MCF_OK && info.spec ? info.spec : "?",
+                      mcf_strerror(f->code[s]));
+            if (*what == 'k')
+                sv_catpvf(x->last_msg, " (%lu)", (unsigned long)f->count[s]);
+            sep = "; ";
+        }
+        if (f->refused)
+            sv_catpvf(x->last_msg, "%s%lu refused before sending (bad key or value too large)", sep,
+                      (unsigned long)f->refused);
+        sv_catpvs(x->last_msg, "]");
+    }
+    Safefree(f->count);
+    Safefree(f->code);
+}
+
+/* The summary for mcf_multi's items[0..m) plus `skipped` arguments not sent. */
+static void describe_items(pTHX_ mcfx *x, size_t m, size_t skipped, size_t total)
+{
+    failures f;
+    if (!x->last_rc)
+        return;
+    fail_begin(x, &f);
+    for (size_t j = 0; j < m; j++)
+        fail_note(x, &f, x->items[j].key, x->items[j].key_len, x->items[j].rc);
+    f.failed += skipped;
+    f.refused += skipped;
+    fail_end(aTHX_ x, &f, total, "keys");
+}
+
 /* ------------------------------------------------------------------ noreply */
 
 static int server_noreply(mcfx *x, const char *k, size_t kl)
@@ -527,10 +613,11 @@ static void on_value(void *vctx, size_t i, int rc, const mcf_value *v)
 #ifdef PERL_IMPLICIT_CONTEXT
     dTHXa(g->perl);
 #endif
+    mcfx *x = g->x;
+    x->krc[i] = rc;
     if (rc != MCF_OK)
         return;
     SV *val = newSVpvn(v->data, v->len);
-    mcfx *x = g->x;
     /* No Perl code runs inside the library's call: values to thaw or
      * inflate wait for the end of it. */
     if (needs_decode(x, v->flags)) {
@@ -572,7 +659,14 @@ static HV *get_multi(pTHX_ mcfx *x, mcf_get_mode mode, int64_t exptime, int expt
     g.out = hv;
     g.want_cas = mode == MCF_GETS || mode == MCF_GATS;
     g.ndefer = 0;
-    note(aTHX_ x, mcf_get_multi(x->c, mode, exptime, x->keys, x->lens, n, on_value, &g));
+    if (note(aTHX_ x, mcf_get_multi(x->c, mode, exptime, x->keys, x->lens, n, on_value, &g)) !=
+        MCF_OK) {
+        failures f;
+        fail_begin(x, &f);
+        for (size_t i = 0; i < n; i++)
+            fail_note(x, &f, x->keys[i], x->lens[i], x->krc[i]);
+        fail_end(aTHX_ x, &f, n, "keys");
+    }
     for (size_t d = 0; d < g.ndefer; d++) {
         size_t i = x->didx[d];
         SV *val = x->dval[d];
@@ -752,6 +846,7 @@ set_multi(memd, ...)
             x->pos[m++] = i;
         }
         run_multi(aTHX_ x, (mcf_op)ix, m, gimme == G_VOID);
+        describe_items(aTHX_ x, m, n - m, n);
         if (gimme == G_VOID)
             XSRETURN_EMPTY;
         for (j = 0; j < m; j++)
@@ -915,6 +1010,7 @@ incr_multi(memd, ...)
             x->pos[i] = i;
         }
         run_multi(aTHX_ x, ix ? MCF_OP_DECR : MCF_OP_INCR, n, gimme == G_VOID);
+        describe_items(aTHX_ x, n, 0, n);
         if (gimme == G_VOID)
             XSRETURN_EMPTY;
         for (i = 0; i < n; i++) {
@@ -984,6 +1080,7 @@ delete_multi(memd, ...)
             x->pos[i] = i;
         }
         run_multi(aTHX_ x, MCF_OP_DELETE, n, gimme == G_VOID);
+        describe_items(aTHX_ x, n, 0, n);
         if (gimme == G_VOID)
             XSRETURN_EMPTY;
         for (i = 0; i < n; i++)
@@ -1042,6 +1139,7 @@ touch_multi(memd, ...)
             x->pos[i] = i;
         }
         run_multi(aTHX_ x, MCF_OP_TOUCH, n, gimme == G_VOID);
+        describe_items(aTHX_ x, n, 0, n);
         if (gimme == G_VOID)
             XSRETURN_EMPTY;
         for (i = 0; i < n; i++)
@@ -1061,6 +1159,7 @@ flush_all(memd, ...)
         size_t i;
         HV *hv;
         mcf_server_info info;
+        failures f;
     PPCODE:
         /* (delay): { server => 1 } for each server that flushed */
         x = self_of(aTHX_ memd);
@@ -1073,14 +1172,18 @@ flush_all(memd, ...)
         }
         rc = note(aTHX_ x, mcf_flush_all(x->c, delay, cf));
         hv = newHV();
+        fail_begin(x, &f);
         for (i = 0; i < x->nsrv; i++) {
             /* A server that failed has had its connection closed. */
             if (rc == MCF_OK || (mcf_server_info_get(x->c, i, &info) == MCF_OK && info.connected)) {
                 SV **a = av_fetch(x->servers, (SSize_t)i, 0);
                 if (a)
                     (void)hv_store_ent(hv, *a, newSViv(1), 0);
+            } else {
+                server_failed(x, &f, i, rc);
             }
         }
+        fail_end(aTHX_ x, &f, x->nsrv, "servers");
         ST(0) = sv_2mortal(newRV_noinc((SV *)hv));
         XSRETURN(1);
 
@@ -1092,18 +1195,24 @@ server_versions(memd)
         size_t i;
         HV *hv;
         char buf[256];
+        failures f;
     PPCODE:
         /* { server => version }, one server after the other */
         x = self_of(aTHX_ memd);
         clear_error(x);
         hv = newHV();
+        fail_begin(x, &f);
         for (i = 0; i < x->nsrv; i++) {
-            if (note(aTHX_ x, mcf_version(x->c, i, buf, sizeof buf)) == MCF_OK) {
+            int rc = note(aTHX_ x, mcf_version(x->c, i, buf, sizeof buf));
+            if (rc == MCF_OK) {
                 SV **a = av_fetch(x->servers, (SSize_t)i, 0);
                 if (a)
                     (void)hv_store_ent(hv, *a, newSVpv(buf, 0), 0);
+            } else {
+                server_failed(x, &f, i, rc);
             }
         }
+        fail_end(aTHX_ x, &f, x->nsrv, "servers");
         ST(0) = sv_2mortal(newRV_noinc((SV *)hv));
         XSRETURN(1);
 
@@ -1115,6 +1224,7 @@ nowait_push(memd)
         size_t i;
         mcf_server_info info;
         char buf[256];
+        failures f;
     PPCODE:
         /* A reply to "version" means the server has processed everything
          * sent before it on that connection. */
@@ -1122,9 +1232,15 @@ nowait_push(memd)
         clear_error(x);
         if (x->pending) {
             x->pending = 0;
-            for (i = 0; i < x->nsrv; i++)
-                if (mcf_server_info_get(x->c, i, &info) == MCF_OK && info.connected)
-                    note(aTHX_ x, mcf_version(x->c, i, buf, sizeof buf));
+            fail_begin(x, &f);
+            for (i = 0; i < x->nsrv; i++) {
+                if (mcf_server_info_get(x->c, i, &info) == MCF_OK && info.connected) {
+                    int rc = note(aTHX_ x, mcf_version(x->c, i, buf, sizeof buf));
+                    if (rc != MCF_OK)
+                        server_failed(x, &f, i, rc);
+                }
+            }
+            fail_end(aTHX_ x, &f, x->nsrv, "servers");
         }
         XSRETURN_EMPTY;
 
@@ -1227,6 +1343,7 @@ _destroy(memd)
         Safefree(x->lens);
         Safefree(x->res);
         Safefree(x->num);
+        Safefree(x->krc);
         Safefree(x->dval);
         Safefree(x->didx);
         Safefree(x->dflags);
