@@ -651,6 +651,8 @@ static HV *get_multi(pTHX_ mcfx *x, mcf_get_mode mode, int64_t exptime, int expt
     }
     if (!n)
         return hv;
+    /* Room for every hit at once: no rehashing as the hash fills. */
+    hv_ksplit(hv, (IV)n);
     get_ctx g;
 #ifdef PERL_IMPLICIT_CONTEXT
     g.perl = aTHX;
