@@ -519,8 +519,21 @@ true for a positive server reply, false (C<''>) for a negative one, C<undef>
 (or an empty list in list context) on an error; C<incr>/C<decr> return the
 new value, and a zero as C<"0E0">; the C<_multi> forms return a list of
 results in list context and a hash reference keyed by key in scalar
-context; a write called in void context is sent as C<noreply> when
-C<nowait> or the server's C<noreply> is set.
+context (in list context the list ends at the last item that got a
+result, as in Cache::Memcached::Fast); a write called in void context is
+sent as C<noreply> when C<nowait> or the server's C<noreply> is set.
+
+Bad arguments are handled as Cache::Memcached::Fast 0.28 handles them,
+checked side by side with it (F<t/06-badargs.t>): a non-array item of a
+C<_multi> call dies C<Not an array reference>, and a missing or undefined
+key, value or cas inside one dies C<undefined value passed to av_fetch>,
+before anything is sent (so a C<set_multi> with one malformed item stores
+none of them); an undefined key or value warns C<Use of uninitialized value
+in subroutine entry> (under the caller's C<use warnings>), a non-numeric
+exptime, cas or delta warns C<isn't numeric>, a reference used as a key is
+its string (C<ARRAY(0x...)>); the messages carry the caller's file and line.
+Every method is an XSUB, as there, so nothing of this module stands
+between.
 
 =over
 
@@ -593,8 +606,20 @@ The constants can be imported:
     my ($code) = $memd->last_error;
     retry() if $code == MCF_ERR_TIMEOUT;
 
-For a multi-key call it is the first error met.  C<last_error_code>
-returns the code alone (0 when none); C<Cache::Memcached::Mcfast::strerror($code)>
+Every method sets it: cleared when the method starts, so after a call
+that succeeded it is empty.  For a call on many keys or servers (the
+C<_multi> forms, C<flush_all>, C<server_versions>, C<nowait_push>) it is
+the first error met, followed by every server that failed, how, and for
+how many keys:
+
+    connect 10.0.0.2:11211: 10.0.0.2:11211 connection refused [16 of 30 keys
+    failed: 10.0.0.2:11211 connection refused or unreachable (9); 10.0.0.3:11211
+    no reply within the I/O timeout (7)]
+
+Keys refused before anything was sent (a bad key, a value over
+C<max_size>) are counted apart.  A method that dies on bad arguments
+leaves C<MCF_ERR_ARG> and the same message.  C<last_error_code> returns the
+code alone (0 when none); C<Cache::Memcached::Mcfast::strerror($code)>
 names a code in English.
 
 =head1 DIFFERENCES FROM Cache::Memcached::Fast
@@ -611,25 +636,36 @@ Cache::Memcached::Fast (and Cache::Memcached).
 
 =item *
 
-B<flush_all with a delay> spreads the delay as libmcfast does: server I<i>
-of I<n> flushes after C<delay - delay * i / n> seconds;
-Cache::Memcached::Fast uses C<delay - delay * i / (n - 1)> (30, 15, 0 for
-three servers instead of 30, 20, 10).
-
-=item *
-
 B<Keys are checked before sending>: an empty key, a key over 250 bytes
 (namespace included) or with a space or control character gives C<undef>
 without a round trip (Cache::Memcached::Fast sends it and gets an error
 reply, or a wrong answer).  An empty key is rejected even with a
 namespace, where Cache::Memcached::Fast would store under the namespace
-itself.  A namespace with such characters dies in C<new> and C<namespace>.
+itself (and a C<get_multi> asks the server for the namespace's own key).
+A namespace with such characters dies in C<new> and C<namespace>.
 
 =item *
 
-B<_multi in list context> always returns one result per argument (C<undef>
-for failures); Cache::Memcached::Fast drops trailing failures, and returns
-an empty list when all failed.
+B<Missing arguments> (C<< $memd->set('k') >>, C<< $memd->get() >>) are taken as
+C<undef>, with its warning.  Cache::Memcached::Fast reads past the end of
+its argument list there and uses whatever Perl's stack holds (in the
+side-by-side test C<set('k')> stored a stale string left there by earlier
+code, and C<set()> stored a key nobody named): nothing one can rely on.
+
+=item *
+
+B<gat's exptime> (C<gat>, C<gats>, C<gat_multi>, C<gats_multi>) that is not
+an integer memcached takes (C<'abc'>, C<1.5>, C<''>) gets nothing sent and a
+miss (C<last_error>: C<MCF_ERR_ARG>); Cache::Memcached::Fast sends its text
+and the server refuses the command, with the same result.
+
+=item *
+
+B<An empty or undefined server address> takes its place in the list (so
+every key maps to the same server as in Cache::Memcached::Fast) as a path
+that cannot be connected to, F</dev/null/empty-address>, which
+C<last_error> names; Cache::Memcached::Fast keeps an empty host that never
+connects either.
 
 =item *
 
