@@ -434,7 +434,7 @@ static void fail_note(mcfx *x, failures *f, const char *k, size_t kl, int rc)
         f->code[s] = rc;
 }
 
-static void server_failed(mcfx *x, failures *f, size_t s, int rc)
+static void server_failed(failures *f, size_t s, int rc)
 {
     f->failed++;
     if (!f->count[s]++)
@@ -1182,7 +1182,7 @@ flush_all(memd, ...)
                 if (a)
                     (void)hv_store_ent(hv, *a, newSViv(1), 0);
             } else {
-                server_failed(x, &f, i, rc);
+                server_failed(&f, i, rc);
             }
         }
         fail_end(aTHX_ x, &f, x->nsrv, "servers");
@@ -1211,7 +1211,7 @@ server_versions(memd)
                 if (a)
                     (void)hv_store_ent(hv, *a, newSVpv(buf, 0), 0);
             } else {
-                server_failed(x, &f, i, rc);
+                server_failed(&f, i, rc);
             }
         }
         fail_end(aTHX_ x, &f, x->nsrv, "servers");
@@ -1239,7 +1239,7 @@ nowait_push(memd)
                 if (mcf_server_info_get(x->c, i, &info) == MCF_OK && info.connected) {
                     int rc = note(aTHX_ x, mcf_version(x->c, i, buf, sizeof buf));
                     if (rc != MCF_OK)
-                        server_failed(x, &f, i, rc);
+                        server_failed(&f, i, rc);
                 }
             }
             fail_end(aTHX_ x, &f, x->nsrv, "servers");
