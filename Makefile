@@ -52,7 +52,7 @@ TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests examples demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl
+        bench bench-build bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast.so
@@ -191,6 +191,15 @@ PERL_B := build-perl
 perl:
 	$(MAKE) $(PERL_B)/libmcfast.a B=$(PERL_B) SANITIZE= OPT="-O2 -g -fPIC"
 	cd perl && perl Makefile.PL MCFAST_ROOT=$(CURDIR) MCFAST_LIB=$(CURDIR)/$(PERL_B) && $(MAKE)
+
+# make bench-perl: Cache::Memcached::Mcfast against the real
+# Cache::Memcached::Fast in one perl process, alternating rounds on the same
+# memcached servers (bench/perl/bench.pl; BENCH_PERL_ARGS="--rounds N
+# --round-time S --workloads a,b"): one "perl: WORKLOAD ... ratio=R
+# cpu_ratio=C" line per workload.
+BENCH_PERL_ARGS ?=
+bench-perl: bootstrap perl
+	perl -I$(CURDIR)/perl/blib/lib -I$(CURDIR)/perl/blib/arch bench/perl/bench.pl $(BENCH_PERL_ARGS)
 
 # ---- fuzzing (libFuzzer; clang only) ----
 FUZZ_SECONDS ?= 60

@@ -37,6 +37,10 @@ static int wake_bytes(const mcf_call *call, const mcf_server *s)
         min_reply = 3; /* "0\r\n" */
     else
         return 1;
+    /* One reply due: nothing to batch, so recv() itself waits for it (no
+     * poll(): one syscall fewer per single-key write). */
+    if (sl->count - sl->cursor <= 1)
+        return 1;
     size_t due = (sl->count - sl->cursor) * min_reply, have = s->rlen - s->rpos;
     if (due <= have + 1)
         return 1;

@@ -7,7 +7,8 @@
 #      .t files start themselves; one PASS/FAIL/SKIP line per file
 #      (perl_t_<file>).  They compare every method and option with the real
 #      Cache::Memcached::Fast, values in both directions, and key placement.
-#   3. The seed scenario (/work/shared/mission/seed-scenario.md): a network
+#   3. `make bench-perl` in its quick form (bench/perl/bench.pl --quick).
+#   4. The seed scenario (/work/shared/mission/seed-scenario.md): a network
 #      namespace rebuilt like the seed's IPv6-only host (lo with 127.0.0.1
 #      and ::1, a veth whose only address is 2001:db8:1::1/64), memcached on
 #      127.0.0.1 only, and the seed's script with only the module name
@@ -31,12 +32,13 @@ for f in perl/t/*.t; do
 done
 tname() { local b; b=$(basename "$1" .t); echo "perl_t_${b}"; }
 SEED_CASES=(perl_seed_mcfast_stores perl_seed_premise_cmf_fails perl_seed_forms)
+OTHER_CASES=(perl_bench_quick)
 
 skip_all() {
     local f s
     skip perl_build "$1"
     for f in "${TFILES[@]}"; do skip "$(tname "$f")" "$1"; done
-    for s in "${SEED_CASES[@]}"; do skip "$s" "$1"; done
+    for s in "${OTHER_CASES[@]}" "${SEED_CASES[@]}"; do skip "$s" "$1"; done
     exit 0
 }
 
@@ -70,7 +72,7 @@ else
     fail perl_build "make perl failed: $(tail -n 5 "$T/build.log" | tr '\n' '|')"
     sed 's/^/  | /' "$T/build.log" | tail -n 40
     for f in "${TFILES[@]}"; do fail "$(tname "$f")" "not built"; done
-    for s in "${SEED_CASES[@]}"; do fail "$s" "not built"; done
+    for s in "${OTHER_CASES[@]}" "${SEED_CASES[@]}"; do fail "$s" "not built"; done
     exit 1
 fi
 
@@ -95,6 +97,26 @@ for f in "${TFILES[@]}"; do
         fail "$name" "exit $rc; $(grep -E '^not ok|^Failed|Wstat|Bailout' "$T/prove.log" | head -n 5 | tr '\n' '|')"
     fi
 done
+
+# ---------------------------------------------------------------- bench-perl
+# `make bench-perl` runs (one short round, "quick:" lines): every workload
+# prints its line in the format, and every value it read was right (the
+# bench checks them).  Nothing about speed.
+if ! perl -MCache::Memcached::Fast -e1 2>/dev/null; then
+    skip perl_bench_quick "Cache::Memcached::Fast is not installed (the reference)"
+elif ! command -v memcached >/dev/null; then
+    skip perl_bench_quick "memcached is not installed"
+else
+    timeout -k 5 120 perl -Iperl/blib/lib -Iperl/blib/arch bench/perl/bench.pl --quick >"$T/bench.log" 2>&1
+    rc=$?
+    sed 's/^/  | /' "$T/bench.log"
+    n=$(grep -cE '^quick: (set|get|get_multi100|set_multi100|get_multi100_4srv) mcfast=[0-9.]+K/s cmf=[0-9.]+K/s ratio=[0-9.]+ cpu_mcfast=[0-9.]+us cpu_cmf=[0-9.]+us cpu_ratio=[0-9.]+$' "$T/bench.log")
+    if [ "$rc" = 0 ] && [ "$n" = 5 ]; then
+        pass perl_bench_quick
+    else
+        fail perl_bench_quick "exit $rc, $n of 5 workload lines: $(tail -n 3 "$T/bench.log" | tr '\n' '|')"
+    fi
+fi
 
 # ---------------------------------------------------------------- the seed
 seed_skip() {

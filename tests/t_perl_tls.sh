@@ -43,7 +43,7 @@ if ! make perl >"$T/build.log" 2>&1; then
     exit 1
 fi
 perl -Iperl/blib/lib -Iperl/blib/arch -MCache::Memcached::Mcfast \
-    -e 'exit(Cache::Memcached::Mcfast::Client::tls_available() ? 0 : 1)' 2>/dev/null ||
+    -e 'exit(Cache::Memcached::Mcfast::tls_available() ? 0 : 1)' 2>/dev/null ||
     skip_all "libmcfast was built without TLS"
 
 tls_server() { # CERT: memcached -Z with CERT.pem; sets MC_PORT

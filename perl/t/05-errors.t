@@ -87,7 +87,10 @@ my $dead = '127.0.0.1:' . free_port();
     ok(!defined $m->set('big', 'x' x (1024 * 1024 + 1)), 'too large');
     err_like($m, MCF_ERR_TOO_LARGE, qr/'big'.*1048577 bytes.*max_size/, 'too large');
     my @r = $m->set_multi(['ok1', 1], ['big', 'x' x (1024 * 1024 + 1)]);
-    is_deeply(\@r, [1, undef], 'set_multi: too large item is undef, the other stored');
+    # As Cache::Memcached::Fast: the list ends at the last item that has a result.
+    is_deeply(\@r, [1], 'set_multi: too large item has no result, the other stored');
+    is_deeply(scalar $m->set_multi(['big', 'x' x (1024 * 1024 + 1)], ['ok2', 1]), { ok2 => 1 },
+              'set_multi scalar: the too large item is left out');
     err_like($m, MCF_ERR_TOO_LARGE, qr/'big'/, 'set_multi too large');
     $m->set('txt', 'abc');
     ok(!defined $m->incr('txt'), 'incr on text');
@@ -118,6 +121,90 @@ my $dead = '127.0.0.1:' . free_port();
     my $n = keys %$h;
     ok($n > 0 && $n < 20, "half-dead fleet: $n of 20 stored");
     err_like($m, MCF_ERR_CONNECT, qr/\Q$dead\E/, 'half-dead fleet');
+}
+
+# ---- every method sets last_error: a failure gives the code and a message
+# naming the server; the next call that succeeds clears it.
+{
+    my $dead2 = '127.0.0.1:' . free_port();
+    my @calls = (
+        [set => sub { $_[0]->set('e1', 1) }],           [add => sub { $_[0]->add('e1', 1) }],
+        [replace => sub { $_[0]->replace('e1', 1) }],   [append => sub { $_[0]->append('e1', 1) }],
+        [prepend => sub { $_[0]->prepend('e1', 1) }],   [cas => sub { $_[0]->cas('e1', 1, 1) }],
+        [get => sub { $_[0]->get('e1') }],               [gets => sub { $_[0]->gets('e1') }],
+        [gat => sub { $_[0]->gat(10, 'e1') }],           [gats => sub { $_[0]->gats(10, 'e1') }],
+        [incr => sub { $_[0]->incr('e1') }],             [decr => sub { $_[0]->decr('e1') }],
+        [delete => sub { $_[0]->delete('e1') }],         [remove => sub { $_[0]->remove('e1') }],
+        [touch => sub { $_[0]->touch('e1', 10) }],
+        [set_multi => sub { $_[0]->set_multi(['e1', 1], ['e2', 2]) }],
+        [add_multi => sub { $_[0]->add_multi(['e1', 1]) }],
+        [replace_multi => sub { $_[0]->replace_multi(['e1', 1]) }],
+        [append_multi => sub { $_[0]->append_multi(['e1', 1]) }],
+        [prepend_multi => sub { $_[0]->prepend_multi(['e1', 1]) }],
+        [cas_multi => sub { $_[0]->cas_multi(['e1', 1, 1]) }],
+        [get_multi => sub { $_[0]->get_multi('e1', 'e2') }],
+        [gets_multi => sub { $_[0]->gets_multi('e1', 'e2') }],
+        [gat_multi => sub { $_[0]->gat_multi(10, 'e1', 'e2') }],
+        [gats_multi => sub { $_[0]->gats_multi(10, 'e1', 'e2') }],
+        [incr_multi => sub { $_[0]->incr_multi('e1', ['e2', 2]) }],
+        [decr_multi => sub { $_[0]->decr_multi('e1') }],
+        [delete_multi => sub { $_[0]->delete_multi('e1', 'e2') }],
+        [touch_multi => sub { $_[0]->touch_multi(['e1', 10]) }],
+        [flush_all => sub { $_[0]->flush_all }],
+        [server_versions => sub { $_[0]->server_versions }],
+    );
+    my $bad = Cache::Memcached::Mcfast->new({ servers => [$dead] });
+    my $good = Cache::Memcached::Mcfast->new({ servers => [$v4] });
+    for my $c (@calls) {
+        my ($name, $code) = @$c;
+        $bad->_clear_error;
+        my @r = $code->($bad);
+        err_like($bad, MCF_ERR_CONNECT, qr/\Q$dead\E.*refused/, "$name on a dead server");
+        ok($bad->last_error_code, "$name: last_error_code");
+        $good->set('e1', 1);
+        $good->_clear_error;
+        $good->get('no-such-key');    # no error, but it must not keep one either
+        $code->($good);
+        $code->($good) if $name eq 'add';    # (add on an existing key: NOT_STORED, no error)
+        ok(!$good->last_error && !$good->last_error_code, "$name on a live server: no error")
+            or diag(scalar $good->last_error);
+    }
+    # An error is cleared by the next call, even one that takes no key.
+    $bad->set('e1', 1);
+    $good->disconnect_all;
+    ok(!$good->last_error, 'disconnect_all: no error');
+    $bad->namespace('x:');
+    ok(!$bad->last_error, 'namespace clears the previous error');
+    $bad->set('e1', 1);
+    $bad->enable_compress(1);
+    ok(!$bad->last_error, 'enable_compress clears the previous error');
+
+    # _multi over two dead servers and a live one: every failed server is named.
+    my $m = Cache::Memcached::Mcfast->new({ servers => [$v4, $dead, $dead2] });
+    my @k = map {"mk$_"} 1 .. 60;
+    for my $c ([set_multi => sub { scalar $m->set_multi(map { [$_, 1] } @k) }],
+               [get_multi => sub { $m->get_multi(@k) }],
+               [delete_multi => sub { scalar $m->delete_multi(@k) }],
+               [incr_multi => sub { scalar $m->incr_multi(@k) }],
+               [touch_multi => sub { scalar $m->touch_multi(map { [$_, 5] } @k) }]) {
+        my ($name, $code) = @$c;
+        my $h = $code->();
+        my $msg = $m->last_error // '';
+        like($msg, qr/\[(\d+) of 60 keys failed: /, "$name: how many keys failed");
+        like($msg, qr/\Q$dead\E connection refused or unreachable \(\d+\)/, "$name: names $dead");
+        like($msg, qr/\Q$dead2\E connection refused or unreachable \(\d+\)/, "$name: names $dead2");
+        unlike($msg, qr/\Q$v4\E \(/, "$name: not the live server");
+    }
+    $m->flush_all;
+    like($m->last_error // '', qr/\[2 of 3 servers failed: \Q$dead\E .*; \Q$dead2\E /, 'flush_all: both dead servers named');
+    $m->server_versions;
+    like($m->last_error // '', qr/\[2 of 3 servers failed: \Q$dead\E .*; \Q$dead2\E /, 'server_versions: both dead servers named');
+    my @r = $m->set_multi(['ok', 1], ['bad key', 1], ['big', 'x' x (1024 * 1024 + 1)]);
+    like($m->last_error // '', qr/refused before sending/, 'set_multi: keys refused before sending are counted');
+    # A croak on bad arguments leaves its message in last_error.
+    ok(!eval { $m->set_multi(['ok', 1], 'x'); 1 }, 'set_multi with a non-array item dies');
+    is(($m->last_error)[0] + 0, MCF_ERR_ARG, '... last_error MCF_ERR_ARG');
+    is(scalar $m->last_error, 'Not an array reference', '... with the same message');
 }
 
 # ---- bad configuration dies in new

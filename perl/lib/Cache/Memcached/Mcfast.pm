@@ -1,17 +1,18 @@
 package Cache::Memcached::Mcfast;
 
-# The Perl half of the binding: Cache::Memcached::Fast's API and value
-# format on top of the thin XS handle (Cache::Memcached::Mcfast::Client,
-# Mcfast.xs), which maps 1:1 onto libmcfast's C API.  Serialisation
-# (Storable, flag 0x1), compression (flag 0x2) and utf8 (flag 0x4) are done
-# here, the way Cache::Memcached::Fast 0.28 does them, so values and flag
-# bits are the same byte for byte; the C client's own compression is off.
+# Cache::Memcached::Fast's API and value format on libmcfast.  Every
+# method that takes keys or values is an XSUB (Mcfast.xs), called straight
+# from the user's code as Cache::Memcached::Fast's are; this file parses
+# the constructor's options, rebuilds clients in new threads, and has the
+# few methods that take no user data.
+#
+# The object is a blessed scalar holding the C handle, like
+# Cache::Memcached::Fast's.
 
 use strict;
 use warnings;
 
 use Carp ();
-use Compress::Zlib ();
 use Scalar::Util ();
 use Socket ();
 use Storable ();
@@ -45,32 +46,25 @@ my %KNOWN_ARGS = map { $_ => 1 } qw(
     select_timeout serialize_methods servers tls utf8
 );
 
-# Cache::Memcached::Fast 0.28's defaults (its Fast.pm).
-my @DEFAULT_COMPRESS = (
-    sub { ${ $_[1] } = Compress::Zlib::memGzip(${ $_[0] }) },
-    sub { ${ $_[1] } = Compress::Zlib::memGunzip(${ $_[0] }) },
-);
-my @DEFAULT_SERIALIZE = (\&Storable::nfreeze, \&Storable::thaw);
-
 use constant {
-    F_STORABLE => 0x1,
-    F_COMPRESS => 0x2,
-    F_UTF8     => 0x4,
     # The largest value the C client will read back.  Cache::Memcached::Fast
     # applies max_size to stores only, so reads must not be limited by it.
     READ_LIMIT => 1 << 30,
     MAX_TIMEOUT_MS => 3_600_000,    # the C library's ceiling; "0 disables"
+    EMPTY_ADDRESS => '/dev/null/empty-address',
 };
 
-my %INSTANCES;    # refaddr => weakened object, to rebuild clients in new threads
+# handle => [weakened object, constructor arguments], to rebuild the
+# clients in a new thread (keyed like Cache::Memcached::Fast's, by the
+# handle, which a new thread's copy of the object still holds).
+my %INSTANCES;
 
 # ------------------------------------------------------------------ new
 
+# Cache::Memcached::Fast's checks and their messages; its own dies come
+# from inside the module (a location in this file), as theirs do.
 sub new {
     my ($class, $conf) = @_;
-    $conf //= {};
-    Carp::croak('Not a hash reference') unless ref $conf eq 'HASH';
-
     unless (lc($conf->{check_args} // '') eq 'skip') {
         Carp::carp('compress_algo was removed in 0.08, use compress_methods')
             if exists $conf->{compress_algo};
@@ -79,56 +73,47 @@ sub new {
             Carp::carp("Unknown arguments: @unknown");
         }
     }
-
-    my $self = bless { conf => {%$conf} }, $class;
-    $self->_init;
-    _register($self);
+    die 'Not a hash reference' unless ref $conf eq 'HASH';
+    my $self = _build($class, {%$conf});
     return $self;
 }
 
-sub _register {
-    my ($self) = @_;
-    my $id = Scalar::Util::refaddr($self);
-    $INSTANCES{$id} = $self;
-    Scalar::Util::weaken($INSTANCES{$id});
-}
+# A configured object for $conf (also in a new thread).  The options are
+# read in Cache::Memcached::Fast's order, numbers and strings through XS
+# (_num), so a bad value warns as there ("isn't numeric in subroutine
+# entry", "Use of uninitialized value in subroutine entry").
+sub _build {
+    my ($class, $conf) = @_;
+    my $h = _handle_new($class);
+    my $self = bless \$h, $class;
 
-# Builds the C client from $self->{conf}.  Also called in a new thread.
-sub _init {
-    my ($self) = @_;
-    my $conf = $self->{conf};
-    my $c = $self->{c} = Cache::Memcached::Mcfast::Client->new;
-
-    my $ketama = $conf->{ketama_points};
-    if (defined $ketama && int($ketama) > 0) {
-        _opt($self, MCF_OPT_DISTRIBUTION, MCF_DIST_KETAMA_CMF, 'ketama_points');
-        _opt($self, MCF_OPT_KETAMA_POINTS, int($ketama), 'ketama_points');
+    if (defined(my $ketama = $conf->{ketama_points})) {
+        $ketama = _num($ketama, 'i');
+        if ($ketama > 0) {
+            _opt($self, MCF_OPT_DISTRIBUTION, MCF_DIST_KETAMA_CMF, 'ketama_points');
+            _opt($self, MCF_OPT_KETAMA_POINTS, $ketama, 'ketama_points');
+        }
     }
     _opt($self, MCF_OPT_HASH_NAMESPACE, $conf->{hash_namespace} ? 1 : 0, 'hash_namespace')
         if defined $conf->{hash_namespace};
 
-    my (@servers, @noreply);
     if (defined(my $list = $conf->{servers})) {
-        Carp::croak('Not an array reference') unless ref $list eq 'ARRAY';
-        for my $entry (@$list) {
-            my ($addr, $weight, $noreply) = _parse_server($entry);
-            push @servers, $addr;
-            push @noreply, $noreply ? 1 : 0;
-            my $rc = $c->add_server(_spec($addr), _weight($addr, $weight));
-            Carp::croak("Cache::Memcached::Mcfast: server '$addr': " . ($c->last_error)[1])
+        die 'Not an array reference' unless ref $list eq 'ARRAY';
+        for my $i (0 .. $#$list) {
+            next unless exists $list->[$i];
+            my ($addr, $weight, $noreply) = _parse_server($list->[$i]);
+            my $rc = $self->_add_server(_spec($addr), _weight($addr, $weight),
+                                        $noreply ? 1 : 0, $addr);
+            Carp::croak("Cache::Memcached::Mcfast: server '$addr': " . ($self->_error)[1])
                 if $rc;
         }
     }
-    $self->{servers}     = \@servers;
-    $self->{srv_noreply} = \@noreply;
-    $self->{any_noreply} = grep({$_} @noreply) ? 1 : 0;
-    $self->{all_noreply} = (@noreply && !grep { !$_ } @noreply) ? 1 : 0;
 
-    $self->{ns} = '';
-    _set_namespace($self, $conf->{namespace}) if defined $conf->{namespace};
+    _set_namespace_checked($self, _num($conf->{namespace}, 's')) if defined $conf->{namespace};
     _set_tls($self, $conf->{tls}) if defined $conf->{tls};
 
-    my $connect_ms = _ms($conf->{connect_timeout} // 0.25);
+    my $ct = defined $conf->{connect_timeout} ? _num($conf->{connect_timeout}, 'n') : 0.25;
+    my $connect_ms = _ms($ct);
     _opt($self, MCF_OPT_CONNECT_TIMEOUT_MS, $connect_ms, 'connect_timeout');
     # mcfast's connect_timeout covers every address of a server (Happy
     # Eyeballs), so the next address must start well within it.
@@ -136,34 +121,43 @@ sub _init {
     $delay = 250 if $delay > 250;
     $delay = 10  if $delay < 10;
     _opt($self, MCF_OPT_ATTEMPT_DELAY_MS, $delay, 'connect_timeout');
-    my $io = $conf->{io_timeout} // 1.0;
-    $io = $conf->{select_timeout} if defined $conf->{select_timeout};
+    my $io = 1.0;
+    $io = _num($conf->{io_timeout}, 'n') if defined $conf->{io_timeout};
+    $io = _num($conf->{select_timeout}, 'n') if defined $conf->{select_timeout};
     _opt($self, MCF_OPT_IO_TIMEOUT_MS, _ms($io), 'io_timeout');
-    _opt($self, MCF_OPT_MAX_FAILURES, int($conf->{max_failures}), 'max_failures')
+    _opt($self, MCF_OPT_MAX_FAILURES, _num($conf->{max_failures}, 'i'), 'max_failures')
         if defined $conf->{max_failures};
-    _opt($self, MCF_OPT_FAILURE_TIMEOUT_S, int($conf->{failure_timeout}), 'failure_timeout')
+    _opt($self, MCF_OPT_FAILURE_TIMEOUT_S, _num($conf->{failure_timeout}, 'i'), 'failure_timeout')
         if defined $conf->{failure_timeout};
 
-    $self->{close_on_error} = $conf->{close_on_error} // 1;    # see "DIFFERENCES"
-    $self->{nowait}   = $conf->{nowait} ? 1 : 0;
-    $self->{pending}  = 0;    # noreply requests sent since the last nowait_push
-    $self->{max_size} = $conf->{max_size} // 1024 * 1024;
-    my $read = $self->{max_size} > READ_LIMIT ? $self->{max_size} : READ_LIMIT;
+    my $max_size = defined $conf->{max_size} ? _num($conf->{max_size}, 'u') : 1024 * 1024;
+    my $read = $max_size > READ_LIMIT ? $max_size : READ_LIMIT;
     $read = 1 << 32 if $read > 1 << 32;
     _opt($self, MCF_OPT_MAX_VALUE_SIZE, int($read), 'max_size');
 
-    $self->{cthr}   = $conf->{compress_threshold} // -1;
-    $self->{cratio} = $conf->{compress_ratio} // 0.8;
-    my $cm = $conf->{compress_methods} // \@DEFAULT_COMPRESS;
-    @$self{qw(comp decomp)} = @$cm[0, 1];
-    my $sm = $conf->{serialize_methods} // \@DEFAULT_SERIALIZE;
-    @$self{qw(ser deser)} = @$sm[0, 1];
-    Carp::croak('Serialize method is not specified')   unless $self->{ser};
-    Carp::croak('Deserialize method is not specified') unless $self->{deser};
-    $self->{utf8} = $conf->{utf8} ? 1 : 0;
-    # Flag bits that need Perl's attention when a value is read.
-    $self->{mask} = F_STORABLE | F_COMPRESS | ($self->{utf8} ? F_UTF8 : 0);
-    return;
+    my %v = (nowait => $conf->{nowait} ? 1 : 0, max_size => $max_size,
+             compress_threshold => -1, compress_ratio => 0.8, utf8 => $conf->{utf8} ? 1 : 0);
+    $v{compress_threshold} = _num($conf->{compress_threshold}, 'i')
+        if defined $conf->{compress_threshold};
+    $v{compress_ratio} = _num($conf->{compress_ratio}, 'n') if defined $conf->{compress_ratio};
+    # compress_methods given: the user's subs run; otherwise memGzip's
+    # bytes are made in C (Mcfast.xs, mcfx_gzip.c).
+    @v{qw(comp decomp)} = _methods($conf->{compress_methods}) if defined $conf->{compress_methods};
+    @v{qw(ser deser)} = defined $conf->{serialize_methods}
+        ? _methods($conf->{serialize_methods}) : (\&Storable::nfreeze, \&Storable::thaw);
+    $self->_configure(\%v);
+
+    $INSTANCES{$$self} = [$self, $conf];
+    Scalar::Util::weaken($INSTANCES{$$self}[0]);
+    return $self;
+}
+
+# The two subs of compress_methods or serialize_methods.
+sub _methods {
+    my ($list) = @_;
+    my @m = @$list[0, 1];
+    die 'undefined value passed to av_fetch' if grep { !defined } @m;
+    return @m;
 }
 
 # tls => 1 (every server, verified against the system's CAs) or
@@ -190,14 +184,14 @@ sub _set_tls {
     }
     $o{insecure}    = (exists $tls->{verify} && !$tls->{verify}) ? 1 : 0;
     $o{all_servers} = (exists $tls->{all_servers} && !$tls->{all_servers}) ? 0 : 1;
-    my $rc = $self->{c}->set_tls(\%o);
-    Carp::croak("Cache::Memcached::Mcfast: tls: " . ($self->{c}->last_error)[1]) if $rc;
+    my $rc = $self->_set_tls_opts(\%o);
+    Carp::croak("Cache::Memcached::Mcfast: tls: " . ($self->_error)[1]) if $rc;
 }
 
 sub _opt {
     my ($self, $opt, $value, $name) = @_;
-    my $rc = $self->{c}->set_option($opt, $value);
-    Carp::croak("Cache::Memcached::Mcfast: $name: " . ($self->{c}->last_error)[1]) if $rc;
+    my $rc = $self->_set_option($opt, $value);
+    Carp::croak("Cache::Memcached::Mcfast: $name: " . ($self->_error)[1]) if $rc;
 }
 
 # Seconds (fractional) to milliseconds; 0 means no timeout in
@@ -209,23 +203,33 @@ sub _ms {
     return $ms < 1 ? 1 : $ms > MAX_TIMEOUT_MS ? MAX_TIMEOUT_MS : $ms;
 }
 
+# (address, weight, noreply) of one entry of servers, as
+# Cache::Memcached::Fast reads it.
 sub _parse_server {
     my ($s) = @_;
-    return ($s, 1, 0) unless ref $s;
+    return (_address($s), 1, 0) unless ref $s;
     if (ref $s eq 'HASH') {
-        Carp::croak('server should have { address => $addr }') unless exists $s->{address};
-        return ($s->{address}, $s->{weight} // 1, $s->{noreply});
+        die 'server should have { address => $addr }' unless exists $s->{address};
+        return (_address($s->{address}), defined $s->{weight} ? _num($s->{weight}, 'n') : 1,
+                $s->{noreply});
     }
     if (ref $s eq 'ARRAY') {
-        Carp::croak('server should be [$addr, $weight]') unless @$s;
-        return ($s->[0], $s->[1] // 1, 0);
+        die 'server should be [$addr, $weight]' unless @$s;
+        return (_address($s->[0]), @$s > 1 ? _num($s->[1], 'n') : 1, 0);
     }
-    Carp::croak('Not a hash or array reference');
+    die 'Not a hash or array reference';
 }
 
+# An address's text (an undef warns, as in Cache::Memcached::Fast).
+sub _address {
+    my ($a) = @_;
+    return _num($a, 's');
+}
+
+# Cache::Memcached::Fast checks the weight after taking the address.
 sub _weight {
     my ($addr, $w) = @_;
-    Carp::croak('Server weight should be positive') unless $w > 0;
+    die 'Server weight should be positive' unless $w > 0;
     return $w if $w == int($w);
     # mcfast weights are integers (see DIFFERENCES).
     my $r = int($w + 0.5) || 1;
@@ -246,7 +250,10 @@ sub _is_ipv6 {
 # through.
 sub _spec {
     my ($addr) = @_;
-    $addr = "$addr";
+    # Cache::Memcached::Fast takes an empty address and never connects to
+    # it; here a path that cannot be connected to keeps its place in the
+    # list, so every key maps to the same server as there.
+    return EMPTY_ADDRESS if $addr eq '';
     # libmcfast would read a trailing ":N" after the port (or after a unix
     # path) as a weight; here weights come from the weight field only.
     Carp::croak("Cache::Memcached::Mcfast: server '$addr': a weight goes in the weight field, "
@@ -258,488 +265,46 @@ sub _spec {
     return $addr;
 }
 
-sub _set_namespace {
+sub _set_namespace_checked {
     my ($self, $ns) = @_;
-    $ns = '' unless defined $ns;
-    if ($self->{c}->set_namespace($ns)) {
+    if ($self->_set_namespace($ns)) {
         Carp::croak("Cache::Memcached::Mcfast: namespace '$ns': "
             . "a namespace is part of every key: no space or control character, under 250 bytes");
     }
-    $self->{ns} = "$ns";
 }
 
 sub CLONE {
     # Like Cache::Memcached::Fast: every object gets a fresh, unconnected
-    # client in the new thread (the C client is never shared).
-    my @objs = grep {defined} values %INSTANCES;
-    %INSTANCES = ();
-    for my $self (@objs) {
-        $self->{conf}{namespace} = $self->{ns};
-        $self->_init;
-        _register($self);
+    # client in the new thread (the C client is never shared), built from
+    # its constructor arguments, with its current namespace.
+    my $class = shift;
+    for my $ctx (delete @INSTANCES{ keys %INSTANCES }) {
+        my ($self, $conf) = @$ctx;
+        next unless $self;
+        $conf->{namespace} = $self->namespace;
+        my $fresh = _build(ref $self, $conf);
+        CORE::delete $INSTANCES{$$fresh};
+        $$self = $$fresh;
+        $$fresh = 0;    # not freed by its DESTROY
+        $INSTANCES{$$self} = [$self, $conf];
+        Scalar::Util::weaken($INSTANCES{$$self}[0]);
     }
 }
 
 sub DESTROY {
     my ($self) = @_;
-    CORE::delete $INSTANCES{ Scalar::Util::refaddr($self) };
-    # The handle's DESTROY frees the C client, which first waits for
-    # outstanding noreply requests, as Cache::Memcached::Fast does.
-}
-
-# ------------------------------------------------------------------ values
-
-# Cache::Memcached::Fast's serialize() then compress(): returns the bytes
-# and the flags.  Dies on a wide character without utf8 => 1, as CMF does.
-sub _encode {
-    my ($self, $v) = @_;
-    my $flags = 0;
-    if (ref $v) {
-        $v = $self->{ser}->($v);
-        $flags = F_STORABLE;
-    } elsif (!defined $v) {
-        warnings::warnif('uninitialized', 'Use of uninitialized value in subroutine entry');
-        $v = '';
-    } elsif (utf8::is_utf8($v)) {
-        if ($self->{utf8}) {
-            utf8::encode($v);
-            $flags = F_UTF8;
-        } else {
-            utf8::downgrade($v, 1) or Carp::croak('Wide character in subroutine entry');
-        }
-    }
-    my $thr = $self->{cthr};
-    if ($thr > 0 && length($v) >= $thr) {
-        my $z;
-        if ($self->{comp}->(\$v, \$z) && length($z) <= length($v) * $self->{cratio}) {
-            $v = $z;
-            $flags |= F_COMPRESS;
-        }
-    }
-    return ($v, $flags);
-}
-
-# CMF's decompress() then deserialize().  False (and last_error set) when
-# the value cannot be decoded: the caller then reports a miss, as CMF does.
-sub _decode {
-    my ($self, $ref, $flags, $key) = @_;
-    if ($flags & F_COMPRESS) {
-        my $out;
-        unless ($self->{decomp}->($ref, \$out)) {
-            $self->{c}->set_error(MCF_ERR_COMPRESS,
-                "key '$key': value flagged compressed (0x2) did not decompress; reported as a miss");
-            return 0;
-        }
-        $$ref = $out;
-    }
-    if ($flags & F_STORABLE) {
-        local $@;
-        my $r = eval { $self->{deser}->($$ref) };
-        if ($@) {
-            (my $why = $@) =~ s/\s+\z//;
-            $self->{c}->set_error(MCF_ERR_PROTOCOL,
-                "key '$key': value flagged serialised (0x1) did not deserialise ($why); reported as a miss");
-            return 0;
-        }
-        $$ref = $r;
-    } elsif ($flags & F_UTF8 && $self->{utf8}) {
-        unless (utf8::decode($$ref)) {
-            $self->{c}->set_error(MCF_ERR_PROTOCOL,
-                "key '$key': value flagged utf8 (0x4) is not valid UTF-8; reported as a miss");
-            return 0;
-        }
-    }
-    return 1;
-}
-
-sub _too_large {
-    my ($self, $key, $len) = @_;
-    $self->{c}->set_error(MCF_ERR_TOO_LARGE,
-        "key '$key': value of $len bytes is over max_size ($self->{max_size} bytes); nothing was sent");
-}
-
-# ------------------------------------------------------------------ noreply
-
-# Call flags for a write made in void context: noreply where
-# Cache::Memcached::Fast would not wait either (nowait => 1, or the key's
-# server was given with noreply => 1).
-sub _void_flags {
-    my ($self, $key) = @_;
-    my $nr;
-    if ($self->{nowait} || $self->{all_noreply}) {
-        $nr = 1;
-    } elsif ($self->{any_noreply}) {
-        my $s = $self->{c}->server_for_key($key);
-        $nr = defined $s && $self->{srv_noreply}[$s];
-    }
-    return 0 unless $nr;
-    $self->{pending} = 1;
-    return MCF_CALL_NOREPLY;
-}
-
-# mcf_multi over parallel arrays (keys, values, flags, exptimes, cas,
-# deltas).  Returns (\@rc, \@numbers) unless in void context.
-sub _multi {
-    my ($self, $op, $want, @arrays) = @_;
-    my $c = $self->{c};
-    if (defined $want) {
-        my (@rc, @num);
-        my $arith = $op == MCF_OP_INCR || $op == MCF_OP_DECR;
-        $c->multi($op, 0, @arrays, \@rc, $arith ? \@num : undef);
-        return (\@rc, \@num);
-    }
-    if ($self->{nowait} || $self->{all_noreply}) {
-        $self->{pending} = 1;
-        $c->multi($op, MCF_CALL_NOREPLY, @arrays, undef, undef);
-        return;
-    }
-    unless ($self->{any_noreply}) {
-        $c->multi($op, 0, @arrays, undef, undef);
-        return;
-    }
-    # Some servers noreply, some not: one call for each group.
-    my (@nr, @wr);
-    my $keys = $arrays[0];
-    for my $j (0 .. $#$keys) {
-        my $s = $c->server_for_key($keys->[$j]);
-        if (defined $s && $self->{srv_noreply}[$s]) { push @nr, $j } else { push @wr, $j }
-    }
-    my @err;
-    for my $part ([\@nr, MCF_CALL_NOREPLY], [\@wr, 0]) {
-        my ($sel, $cf) = @$part;
-        next unless @$sel;
-        $self->{pending} = 1 if $cf;
-        $c->multi($op, $cf, (map { defined $_ ? [@{$_}[@$sel]] : undef } @arrays), undef, undef);
-        @err = $c->last_error if !@err;
-    }
-    $c->set_error(@err) if @err;
-    return;
-}
-
-# A multi call's results: a list in list context, a hash ref (defined
-# results only) in scalar context.
-sub _multi_return {
-    my ($want, $keys, $res) = @_;
-    return @$res if $want;
-    my %h;
-    for my $i (0 .. $#$res) {
-        $h{ $keys->[$i] } = $res->[$i] if defined $res->[$i];
-    }
-    return \%h;
-}
-
-# ------------------------------------------------------------------ storage
-
-for my $cmd ([set => MCF_SET], [add => MCF_ADD], [replace => MCF_REPLACE],
-             [append => MCF_APPEND], [prepend => MCF_PREPEND])
-{
-    my ($name, $mode) = @$cmd;
-    my $single = sub {
-        my ($self, $key, $value, $exptime) = @_;
-        my ($bytes, $flags) = _encode($self, $value);
-        return _too_large($self, $key, length $bytes) if length($bytes) > $self->{max_size};
-        my $void = !defined wantarray;
-        my $rc = $self->{c}->store($mode, $key, $bytes, $flags, $exptime, undef,
-            $void ? _void_flags($self, $key) : 0);
-        return if $void;
-        return $rc == 0 ? 1 : $rc < MCF_ERR_FIRST ? '' : ();
-    };
-    my $multi = sub {
-        my $self = shift;
-        return _store_multi($self, $mode, wantarray, \@_);
-    };
-    no strict 'refs';
-    *{$name} = $single;
-    *{"${name}_multi"} = $multi;
-}
-
-sub cas {
-    my ($self, $key, $cas, $value, $exptime) = @_;
-    my ($bytes, $flags) = _encode($self, $value);
-    return _too_large($self, $key, length $bytes) if length($bytes) > $self->{max_size};
-    my $void = !defined wantarray;
-    my $rc = $self->{c}->store(MCF_CAS, $key, $bytes, $flags, $exptime, $cas,
-        $void ? _void_flags($self, $key) : 0);
-    return if $void;
-    return $rc == 0 ? 1 : $rc < MCF_ERR_FIRST ? '' : ();
-}
-
-sub cas_multi {
-    my $self = shift;
-    return _store_multi($self, MCF_CAS, wantarray, \@_);
-}
-
-sub _store_multi {
-    my ($self, $mode, $want, $items) = @_;
-    my $has_cas = $mode == MCF_CAS;
-    my (@k, @v, @f, @e, @cas, @idx, @big);
-    for my $i (0 .. $#$items) {
-        my $a = $items->[$i];
-        Carp::croak('Not an array reference') unless ref $a eq 'ARRAY';
-        my ($key, $cas, $val, $exp) = $has_cas ? @$a[0 .. 3] : ($a->[0], undef, @$a[1, 2]);
-        my ($bytes, $flags) = _encode($self, $val);
-        if (length($bytes) > $self->{max_size}) {
-            @big = ($key, length $bytes) unless @big;
-            next;
-        }
-        push @k, $key;
-        push @v, $bytes;
-        push @f, $flags;
-        push @e, $exp;
-        push @cas, $cas if $has_cas;
-        push @idx, $i;
-    }
-    my ($rc) = _multi($self, $mode, $want, \@k, \@v, \@f, \@e, $has_cas ? \@cas : undef, undef);
-    _too_large($self, @big) if @big && !$self->{c}->last_error;
-    return unless defined $want;
-    my @res = (undef) x @$items;
-    for my $j (0 .. $#idx) {
-        my $r = $rc->[$j];
-        $res[ $idx[$j] ] = $r == 0 ? 1 : $r < MCF_ERR_FIRST ? '' : undef;
-    }
-    return _multi_return($want, [map { $_->[0] } @$items], \@res);
-}
-
-# ------------------------------------------------------------------ retrieval
-
-sub get {
-    my ($self, $key) = @_;
-    my ($v, $f) = $self->{c}->get(MCF_GET, undef, $key) or return;
-    return $v unless $f & $self->{mask};
-    return _decode($self, \$v, $f, $key) ? $v : ();
-}
-
-sub gets {
-    my ($self, $key) = @_;
-    my ($v, $f, $cas) = $self->{c}->get(MCF_GETS, undef, $key) or return;
-    return [$cas, $v] unless $f & $self->{mask};
-    return _decode($self, \$v, $f, $key) ? [$cas, $v] : ();
-}
-
-sub gat {
-    my ($self, $exptime, $key) = @_;
-    my ($v, $f) = $self->{c}->get(MCF_GAT, $exptime, $key) or return;
-    return $v unless $f & $self->{mask};
-    return _decode($self, \$v, $f, $key) ? $v : ();
-}
-
-sub gats {
-    my ($self, $exptime, $key) = @_;
-    my ($v, $f, $cas) = $self->{c}->get(MCF_GATS, $exptime, $key) or return;
-    return [$cas, $v] unless $f & $self->{mask};
-    return _decode($self, \$v, $f, $key) ? [$cas, $v] : ();
-}
-
-sub _get_multi {
-    my ($self, $mode, $exptime, $keys) = @_;
-    my (%h, @todo);
-    my $want_cas = $mode == MCF_GETS || $mode == MCF_GATS;
-    my $c = $self->{c};
-    $c->get_multi($mode, $exptime, $keys, $want_cas, $self->{mask}, \%h, \@todo);
-    if (@todo) {
-        my @err = $c->last_error;
-        my %done;
-        while (my ($i, $f) = splice @todo, 0, 2) {
-            my $key = $keys->[$i];
-            next if $done{$key}++;
-            my $ref = $want_cas ? \$h{$key}[1] : \$h{$key};
-            CORE::delete $h{$key} unless _decode($self, $ref, $f, $key);
-        }
-        $c->set_error(@err) if @err;
-    }
-    return \%h;
-}
-
-sub get_multi  { my $self = shift; return _get_multi($self, MCF_GET,  undef, \@_) }
-sub gets_multi { my $self = shift; return _get_multi($self, MCF_GETS, undef, \@_) }
-sub gat_multi  { my $self = shift; my $e = shift; return _get_multi($self, MCF_GAT,  $e, \@_) }
-sub gats_multi { my $self = shift; my $e = shift; return _get_multi($self, MCF_GATS, $e, \@_) }
-
-# ------------------------------------------------------------------ arithmetic
-
-sub incr { my $self = shift; return _arith($self, MCF_OP_INCR, wantarray, @_) }
-sub decr { my $self = shift; return _arith($self, MCF_OP_DECR, wantarray, @_) }
-
-sub _arith {
-    my ($self, $op, $want, $key, $delta) = @_;
-    my $void = !defined $want;
-    my ($rc, $n) = $self->{c}->arith($op, $key, $delta, $void ? _void_flags($self, $key) : 0);
-    return if $void;
-    return $rc == 0 ? ($n eq '0' ? '0E0' : $n) : $rc < MCF_ERR_FIRST ? '' : ();
-}
-
-sub incr_multi { my $self = shift; return _arith_multi($self, MCF_OP_INCR, wantarray, \@_) }
-sub decr_multi { my $self = shift; return _arith_multi($self, MCF_OP_DECR, wantarray, \@_) }
-
-sub _arith_multi {
-    my ($self, $op, $want, $items) = @_;
-    my (@k, @d);
-    for my $a (@$items) {
-        if (!ref $a) {
-            push @k, $a;
-            push @d, undef;
-        } else {
-            Carp::croak('Not an array reference') unless ref $a eq 'ARRAY';
-            push @k, $a->[0];
-            push @d, $a->[1];
-        }
-    }
-    my ($rc, $num) = _multi($self, $op, $want, \@k, undef, undef, undef, undef, \@d);
-    return unless defined $want;
-    my @res = map {
-        my $r = $rc->[$_];
-        $r == 0 ? ($num->[$_] eq '0' ? '0E0' : $num->[$_]) : $r < MCF_ERR_FIRST ? '' : undef
-    } 0 .. $#k;
-    return _multi_return($want, \@k, \@res);
-}
-
-# ------------------------------------------------------------------ delete, touch
-
-sub delete {
-    my ($self, $key, $delay) = @_;
-    Carp::carp('non-zero delete expiration time is ignored') if $delay;
-    my $void = !defined wantarray;
-    my $rc = $self->{c}->delete($key, $void ? _void_flags($self, $key) : 0);
-    return if $void;
-    return $rc == 0 ? 1 : $rc < MCF_ERR_FIRST ? '' : ();
-}
-
-# Cache::Memcached's old name.
-sub remove {
-    my ($self, $key, $delay) = @_;
-    Carp::carp('non-zero delete expiration time is ignored') if $delay;
-    my $void = !defined wantarray;
-    my $rc = $self->{c}->delete($key, $void ? _void_flags($self, $key) : 0);
-    return if $void;
-    return $rc == 0 ? 1 : $rc < MCF_ERR_FIRST ? '' : ();
-}
-
-sub delete_multi {
-    my $self = shift;
-    my $want = wantarray;
-    my @k;
-    for my $a (@_) {
-        if (!ref $a) {
-            push @k, $a;
-        } else {
-            Carp::croak('Not an array reference') unless ref $a eq 'ARRAY';
-            Carp::carp('non-zero delete expiration time is ignored') if $a->[1];
-            push @k, $a->[0];
-        }
-    }
-    my ($rc) = _multi($self, MCF_OP_DELETE, $want, \@k, undef, undef, undef, undef, undef);
-    return unless defined $want;
-    my @res = map { $_ == 0 ? 1 : $_ < MCF_ERR_FIRST ? '' : undef } @$rc;
-    return _multi_return($want, \@k, \@res);
-}
-
-sub touch {
-    my ($self, $key, $exptime) = @_;
-    my $void = !defined wantarray;
-    my $rc = $self->{c}->touch($key, $exptime, $void ? _void_flags($self, $key) : 0);
-    return if $void;
-    return $rc == 0 ? 1 : $rc < MCF_ERR_FIRST ? '' : ();
-}
-
-sub touch_multi {
-    my $self = shift;
-    my $want = wantarray;
-    my (@k, @e);
-    for my $a (@_) {
-        Carp::croak('Not an array reference') unless ref $a eq 'ARRAY';
-        push @k, $a->[0];
-        push @e, $a->[1];
-    }
-    my ($rc) = _multi($self, MCF_OP_TOUCH, $want, \@k, undef, undef, \@e, undef, undef);
-    return unless defined $want;
-    my @res = map { $_ == 0 ? 1 : $_ < MCF_ERR_FIRST ? '' : undef } @$rc;
-    return _multi_return($want, \@k, \@res);
-}
-
-# ------------------------------------------------------------------ fleet
-
-sub flush_all {
-    my ($self, $delay) = @_;
-    my $void = !defined wantarray;
-    my $cf = 0;
-    if ($void && ($self->{nowait} || $self->{all_noreply})) {
-        $cf = MCF_CALL_NOREPLY;
-        $self->{pending} = 1;
-    }
-    my $c = $self->{c};
-    my $rc = $c->flush_all($delay, $cf);
-    return if $void;
-    my %h;
-    my $servers = $self->{servers};
-    for my $i (0 .. $#$servers) {
-        # A server that failed has its connection closed by the library.
-        my $ok = $rc == 0 || do { my $info = $c->server_info($i); $info && $info->{connected} };
-        $h{ $servers->[$i] } = 1 if $ok;
-    }
-    return \%h;
-}
-
-sub server_versions {
-    my ($self) = @_;
-    my $c = $self->{c};
-    my (%h, @err);
-    my $servers = $self->{servers};
-    for my $i (0 .. $#$servers) {
-        my $v = $c->version($i);
-        if (defined $v) {
-            $h{ $servers->[$i] } = $v;
-        } elsif (!@err) {
-            @err = $c->last_error;
-        }
-    }
-    $c->set_error(@err) if @err;
-    return \%h;
-}
-
-sub nowait_push {
-    my ($self) = @_;
-    return unless $self->{pending};
-    $self->{pending} = 0;
-    # A reply to "version" means the server has processed everything sent
-    # before it on that connection.
-    my $c = $self->{c};
-    for my $i (0 .. $c->server_count - 1) {
-        my $info = $c->server_info($i);
-        $c->version($i) if $info && $info->{connected};
-    }
-    return;
-}
-
-sub disconnect_all {
-    my ($self) = @_;
-    $self->{c}->disconnect_all;
-    $self->{pending} = 0;
-    return;
-}
-
-sub namespace {
-    my $self = shift;
-    my $old = $self->{ns};
-    _set_namespace($self, $_[0]) if @_;
-    return $old;
-}
-
-sub enable_compress {
-    my ($self, $enable) = @_;
-    $enable = $enable ? 1 : 0;
-    if ($enable && !$self->{comp}) {
-        warn "Compression module was not found, can't enable compression\n";
-    } elsif (($self->{cthr} > 0 ? 1 : 0) != $enable) {
-        $self->{cthr} = -$self->{cthr};
-    }
-    return;
+    return unless $$self;
+    CORE::delete $INSTANCES{$$self};
+    # Frees the C client, which first waits for outstanding noreply
+    # requests, as Cache::Memcached::Fast does.
+    _destroy($self);
 }
 
 # ------------------------------------------------------------------ errors
 
 sub last_error {
     my ($self) = @_;
-    my ($rc, $msg) = $self->{c}->last_error;
+    my ($rc, $msg) = $self->_error;
     return unless $rc;
     return $msg unless wantarray;
     return (Scalar::Util::dualvar($rc, $RC_NAME{$rc} // "MCF_$rc"), $msg);
@@ -747,7 +312,7 @@ sub last_error {
 
 sub last_error_code {
     my ($self) = @_;
-    my ($rc) = $self->{c}->last_error;
+    my ($rc) = $self->_error;
     return $rc ? Scalar::Util::dualvar($rc, $RC_NAME{$rc} // "MCF_$rc") : 0;
 }
 
@@ -954,8 +519,21 @@ true for a positive server reply, false (C<''>) for a negative one, C<undef>
 (or an empty list in list context) on an error; C<incr>/C<decr> return the
 new value, and a zero as C<"0E0">; the C<_multi> forms return a list of
 results in list context and a hash reference keyed by key in scalar
-context; a write called in void context is sent as C<noreply> when
-C<nowait> or the server's C<noreply> is set.
+context (in list context the list ends at the last item that got a
+result, as in Cache::Memcached::Fast); a write called in void context is
+sent as C<noreply> when C<nowait> or the server's C<noreply> is set.
+
+Bad arguments are handled as Cache::Memcached::Fast 0.28 handles them,
+checked side by side with it (F<t/06-badargs.t>): a non-array item of a
+C<_multi> call dies C<Not an array reference>, and a missing or undefined
+key, value or cas inside one dies C<undefined value passed to av_fetch>,
+before anything is sent (so a C<set_multi> with one malformed item stores
+none of them); an undefined key or value warns C<Use of uninitialized value
+in subroutine entry> (under the caller's C<use warnings>), a non-numeric
+exptime, cas or delta warns C<isn't numeric>, a reference used as a key is
+its string (C<ARRAY(0x...)>); the messages carry the caller's file and line.
+Every method is an XSUB, as there, so nothing of this module stands
+between.
 
 =over
 
@@ -1028,8 +606,20 @@ The constants can be imported:
     my ($code) = $memd->last_error;
     retry() if $code == MCF_ERR_TIMEOUT;
 
-For a multi-key call it is the first error met.  C<last_error_code>
-returns the code alone (0 when none); C<Cache::Memcached::Mcfast::strerror($code)>
+Every method sets it: cleared when the method starts, so after a call
+that succeeded it is empty.  For a call on many keys or servers (the
+C<_multi> forms, C<flush_all>, C<server_versions>, C<nowait_push>) it is
+the first error met, followed by every server that failed, how, and for
+how many keys:
+
+    connect 10.0.0.2:11211: 10.0.0.2:11211 connection refused [16 of 30 keys
+    failed: 10.0.0.2:11211 connection refused or unreachable (9); 10.0.0.3:11211
+    no reply within the I/O timeout (7)]
+
+Keys refused before anything was sent (a bad key, a value over
+C<max_size>) are counted apart.  A method that dies on bad arguments
+leaves C<MCF_ERR_ARG> and the same message.  C<last_error_code> returns the
+code alone (0 when none); C<Cache::Memcached::Mcfast::strerror($code)>
 names a code in English.
 
 =head1 DIFFERENCES FROM Cache::Memcached::Fast
@@ -1046,25 +636,36 @@ Cache::Memcached::Fast (and Cache::Memcached).
 
 =item *
 
-B<flush_all with a delay> spreads the delay as libmcfast does: server I<i>
-of I<n> flushes after C<delay - delay * i / n> seconds;
-Cache::Memcached::Fast uses C<delay - delay * i / (n - 1)> (30, 15, 0 for
-three servers instead of 30, 20, 10).
-
-=item *
-
 B<Keys are checked before sending>: an empty key, a key over 250 bytes
 (namespace included) or with a space or control character gives C<undef>
 without a round trip (Cache::Memcached::Fast sends it and gets an error
 reply, or a wrong answer).  An empty key is rejected even with a
 namespace, where Cache::Memcached::Fast would store under the namespace
-itself.  A namespace with such characters dies in C<new> and C<namespace>.
+itself (and a C<get_multi> asks the server for the namespace's own key).
+A namespace with such characters dies in C<new> and C<namespace>.
 
 =item *
 
-B<_multi in list context> always returns one result per argument (C<undef>
-for failures); Cache::Memcached::Fast drops trailing failures, and returns
-an empty list when all failed.
+B<Missing arguments> (C<< $memd->set('k') >>, C<< $memd->get() >>) are taken as
+C<undef>, with its warning.  Cache::Memcached::Fast reads past the end of
+its argument list there and uses whatever Perl's stack holds (in the
+side-by-side test C<set('k')> stored a stale string left there by earlier
+code, and C<set()> stored a key nobody named): nothing one can rely on.
+
+=item *
+
+B<gat's exptime> (C<gat>, C<gats>, C<gat_multi>, C<gats_multi>) that is not
+an integer memcached takes (C<'abc'>, C<1.5>, C<''>) gets nothing sent and a
+miss (C<last_error>: C<MCF_ERR_ARG>); Cache::Memcached::Fast sends its text
+and the server refuses the command, with the same result.
+
+=item *
+
+B<An empty or undefined server address> takes its place in the list (so
+every key maps to the same server as in Cache::Memcached::Fast) as a path
+that cannot be connected to, F</dev/null/empty-address>, which
+C<last_error> names; Cache::Memcached::Fast keeps an empty host that never
+connects either.
 
 =item *
 
