@@ -63,21 +63,21 @@ TEST(hashes)
 {
     mcf_dist d;
     mcf_spec one = spec_of("10.0.0.1:11300", 1);
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, &one, 1, 150), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, &one, 1, 150), 0);
     /* The CRC-32 check value, and two more from String::CRC32. */
     CHECK(mcf_dist_hash(&d, "123456789", 9) == 0xcbf43926u);
     CHECK(mcf_dist_hash(&d, "a", 1) == 0xe8b7be43u);
     CHECK(mcf_dist_hash(&d, "", 0) == 0);
     mcf_dist_free(&d);
 
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, &one, 1, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, &one, 1, 0), 0);
     /* (crc32 >> 16) & 0x7fff: 0xcbf4 & 0x7fff = 0x4bf4 */
     CHECK(mcf_dist_hash(&d, "123456789", 9) == 19444);
     CHECK(mcf_dist_hash(&d, "foo", 3) == 3187);
     CHECK(mcf_dist_hash(&d, "bar", 3) == 30463);
     mcf_dist_free(&d);
 
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, &one, 1, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, &one, 1, 0), 0);
     /* MD5's first word, little-endian: md5("") = d41d8cd9... -> 0xd98c1dd4 */
     CHECK(mcf_dist_hash(&d, "", 0) == 0xd98c1dd4u);
     CHECK(mcf_dist_hash(&d, "foo", 3) == 3675831724u);
@@ -91,17 +91,17 @@ TEST(modula)
     mcf_spec s[4] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 1),
                      spec_of("10.0.0.3:11300", 1), spec_of("/tmp/x.sock", 1)};
     /* One server takes everything. */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 1, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 1, 0), 0);
     CHECK(pick(&d, "foo") == 0 && pick(&d, "bar") == 0);
     mcf_dist_free(&d);
 
     /* Three equal servers: hash % 3 (19444 % 3 = 1, 3187 % 3 = 1); four:
      * 19444 % 4 = 0, 3187 % 4 = 3, 30463 % 4 = 3, 13840 ("hello") % 4 = 0. */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 3, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 3, 0), 0);
     CHECK(d.nbuckets == 3);
     CHECK(pick(&d, "123456789") == 1 && pick(&d, "foo") == 1);
     mcf_dist_free(&d);
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 4, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 4, 0), 0);
     CHECK(pick(&d, "123456789") == 0 && pick(&d, "foo") == 3);
     CHECK(pick(&d, "bar") == 3 && pick(&d, "hello") == 0);
     mcf_dist_free(&d);
@@ -109,7 +109,7 @@ TEST(modula)
     /* Weights 1,2,3,1: buckets [0,1,1,2,2,2,3]; 19444 % 7 = 5 -> 2,
      * 3187 % 7 = 2 -> 1, 30463 % 7 = 6 -> 3, 13840 % 7 = 1 -> 1. */
     s[0].weight = 1, s[1].weight = 2, s[2].weight = 3, s[3].weight = 1;
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 4, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 4, 0), 0);
     CHECK(d.nbuckets == 7);
     static const uint32_t want[7] = {0, 1, 1, 2, 2, 2, 3};
     for (size_t v = 0; v < 7; v++)
@@ -137,7 +137,7 @@ TEST(modula_matches_expanded_list)
             total += sets[t][i];
         }
         mcf_dist d;
-        CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 6, 0), 0);
+        CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 6, 0), 0);
         CHECK(d.nbuckets == (total < 32768 ? total : 32768));
         size_t bad = 0;
         for (uint32_t v = 0; v < d.nbuckets; v++) {
@@ -165,7 +165,7 @@ TEST(ketama_cmf)
      *   A: 1016082558, 3442865372, 2772144616
      *   B: 1684376814, 3904856738, 98081299 */
     mcf_spec s[2] = {spec_of("10.0.0.1:11211", 1), spec_of("10.0.0.2", 1)};
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 3), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 3), 0);
     static const mcf_point want[6] = {{98081299u, 1},   {1016082558u, 0}, {1684376814u, 1},
                                       {2772144616u, 0}, {3442865372u, 0}, {3904856738u, 1}};
     CHECK(d.npoints == 6);
@@ -183,12 +183,12 @@ TEST(ketama_cmf)
 
     /* round(N * weight) points each. */
     s[1].weight = 3;
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 150), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 150), 0);
     CHECK(d.npoints == 600);
     mcf_dist_free(&d);
 
     /* ketama_points => 0 is CMF's modula mode. */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 0), 0);
     CHECK(d.mode == MCF_DIST_MODULA && d.nbuckets == 4 && d.npoints == 0);
     mcf_dist_free(&d);
 }
@@ -214,7 +214,7 @@ TEST(ketama_libmemcached)
     mcf_dist d;
     mcf_spec s[5] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.1", 1),
                      spec_of("/tmp/a.sock", 1)};
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 3, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, s, 3, 0), 0);
     /* Equal weights: 160 points each, 4 per digest, the words of
      * md5("10.0.0.1:11300-0"), md5("10.0.0.1-0") (port 11211 left out)
      * and md5("/tmp/a.sock:0-0") (unix: port 0) among them. */
@@ -231,7 +231,7 @@ TEST(ketama_libmemcached)
     /* Weights 1,2,3,1: floor(w/7 * 40 * 4) digests = 22,45,68,22 -> 628 points. */
     s[0] = spec_of("10.0.0.1:11300", 1), s[1] = spec_of("10.0.0.2:11300", 2);
     s[2] = spec_of("10.0.0.3:11300", 3), s[3] = spec_of("10.0.0.4:11300", 1);
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 4, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, s, 4, 0), 0);
     CHECK(d.npoints == 628 && points_of(&d, 0) == 88 && points_of(&d, 2) == 272);
     mcf_dist_free(&d);
 
@@ -243,7 +243,7 @@ TEST(ketama_libmemcached)
         snprintf(text, sizeof text, "10.0.0.%zu:11300", i + 1);
         s[i] = spec_of(text, w5[i]);
     }
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 5, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, s, 5, 0), 0);
     CHECK(points_of(&d, 0) == 28 && points_of(&d, 1) == 124 && points_of(&d, 2) == 160 &&
           points_of(&d, 3) == 224 && points_of(&d, 4) == 252);
     mcf_dist_free(&d);
@@ -253,21 +253,21 @@ TEST(build_errors)
 {
     mcf_dist d;
     mcf_spec s[2] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 1)};
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 0, 0), MCF_ERR_ARG);
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, NULL, 2, 0), MCF_ERR_ARG);
-    CHECK_RC(mcf_dist_build(NULL, MCF_DIST_MODULA, s, 2, 0), MCF_ERR_ARG);
-    CHECK_RC(mcf_dist_build(&d, 7, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 0, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, NULL, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(NULL, MCF_DIST_MODULA, 0, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, 99, 0, s, 2, 0), MCF_ERR_ARG);
     CHECK(d.buckets == NULL && d.points == NULL && d.nservers == 0);
     s[1].weight = 0;
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, s, 2, 0), MCF_ERR_ARG);
     /* A continuum beyond 2^26 points is refused, not attempted. */
     s[1].weight = 1000000;
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 1000), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 1000), MCF_ERR_ARG);
     s[1].weight = 1;
     /* More than 65536 servers is refused (n is checked before s is read). */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 65537, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 65537, 0), MCF_ERR_ARG);
     /* free is idempotent and accepts an empty dist. */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 150), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 150), 0);
     mcf_dist_free(&d);
     mcf_dist_free(&d);
     mcf_dist_free(NULL);
@@ -285,7 +285,7 @@ TEST(pick_does_not_allocate)
     char key[32];
     for (int m = 0; m < 3; m++) {
         mcf_dist d;
-        CHECK_RC(mcf_dist_build(&d, modes[m], s, 3, 150), 0);
+        CHECK_RC(mcf_dist_build(&d, modes[m], 0, s, 3, 150), 0);
         unsigned long before = n_allocs;
         uint32_t sum = 0;
         for (int i = 0; i < 1000; i++) {

@@ -3,10 +3,12 @@
  *
  *   tool_dist serve NTCP NUNIX     start memcached servers, print one address per
  *                                  line then "READY"; keep them until stdin closes
- *   tool_dist keys N               print N varied test keys, one per line
+ *   tool_dist keys N [--utf8]      print N varied test keys, one per line
+ *                                  (--utf8: a third of them with UTF-8 characters)
  *   tool_dist flush ADDR...        flush_all on each server
- *   tool_dist check [--mode modula|cmf|libmemcached] [--points N] [--ns PREFIX]
+ *   tool_dist check [--mode NAME] [--hash NAME] [--points N] [--ns PREFIX]
  *                   [--hash-ns 0|1] KEYFILE ADDR[=WEIGHT]...
+ *       NAME as the CLI's --distribution and --hash take them.
  *       For each key (stored under PREFIX+key), computes the server with the
  *       mcfast distribution (hashing PREFIX+key when --hash-ns 1, else key) and
  *       fetches the key from every server over raw sockets.  Prints
@@ -125,15 +127,22 @@ static int fetch_batch(const mcserver *s, const char *ns, char **keys, size_t n,
 
 static int cmd_check(int argc, char **argv)
 {
-    int mode = MCF_DIST_MODULA, hash_ns = 0, i = 0;
+    int mode = MCF_DIST_MODULA, hash = MCF_HASH_DEFAULT, hash_ns = 0, i = 0;
     unsigned points = 150;
     const char *ns = "";
     while (i < argc && strncmp(argv[i], "--", 2) == 0 && i + 1 < argc) {
         if (!strcmp(argv[i], "--mode")) {
-            const char *m = argv[i + 1];
-            mode = !strcmp(m, "cmf")            ? MCF_DIST_KETAMA_CMF
-                   : !strcmp(m, "libmemcached") ? MCF_DIST_KETAMA_LIBMEMCACHED
-                                                : MCF_DIST_MODULA;
+            mode = mcf_dist_by_name(argv[i + 1]);
+            if (mode < 0) {
+                fprintf(stderr, "unknown mode %s\n", argv[i + 1]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--hash")) {
+            hash = mcf_hash_by_name(argv[i + 1]);
+            if (hash < 0) {
+                fprintf(stderr, "unknown hash %s\n", argv[i + 1]);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--points")) {
             points = (unsigned)atoi(argv[i + 1]);
         } else if (!strcmp(argv[i], "--ns")) {
@@ -165,7 +174,7 @@ static int cmd_check(int argc, char **argv)
             return 2;
 
     mcf_dist d;
-    int rc = mcf_dist_build(&d, mode, specs, ns_count, points);
+    int rc = mcf_dist_build(&d, mode, hash, specs, ns_count, points);
     if (rc != 0) {
         fprintf(stderr, "mcf_dist_build: %s\n", mcf_strerror(rc));
         return 2;
@@ -237,9 +246,15 @@ static int cmd_flush(int argc, char **argv)
     return 0;
 }
 
+/* Characters of 2, 3 and 4 bytes in UTF-8 (é, 中, ✓, 😀), and one
+ * whose code point ends in 0xff (ÿ) to catch a hash of low bytes. */
+static const char *const utf8_chars[] = {"\xc3\xa9", "\xe4\xb8\xad", "\xe2\x9c\x93",
+                                         "\xf0\x9f\x98\x80", "\xc3\xbf"};
+
 /* Keys of many shapes: short, numeric, punctuated and long (up to 240
- * bytes), all valid memcached keys (0x21..0x7e). */
-static int cmd_keys(long n)
+ * bytes), all valid memcached keys (0x21..0x7e; with utf8, every third
+ * key also has UTF-8 characters, bytes 0x80..0xf4). */
+static int cmd_keys(long n, int utf8)
 {
     uint64_t x = 0x9e3779b97f4a7c15u;
     for (long i = 0; i < n; i++) {
@@ -260,6 +275,9 @@ static int cmd_keys(long n)
                 y = y * 6364136223846793005u + 1442695040888963407u;
                 putchar(0x21 + (int)((y >> 33) % 94));
             }
+            if (utf8 && i % 3 == 0 && len <= 200)
+                for (int j = 0; j < 1 + (int)(y % 5); j++)
+                    fputs(utf8_chars[(y >> (3 * j)) % 5], stdout);
             printf("~%ld\n", i); /* unique suffix */
         }
         }
@@ -299,8 +317,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "serve"))
         return cmd_serve(atoi(argv[2]), atoi(argv[3]));
-    if (argc == 3 && !strcmp(argv[1], "keys"))
-        return cmd_keys(atol(argv[2]));
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "keys"))
+        return cmd_keys(atol(argv[2]), argc == 4 && !strcmp(argv[3], "--utf8"));
     if (argc >= 3 && !strcmp(argv[1], "flush"))
         return cmd_flush(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "check"))

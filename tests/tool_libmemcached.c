@@ -100,7 +100,7 @@ static int compare_one(const char *name, const char *const *addrs, size_t n)
             return 1;
         }
     mcf_dist d;
-    int rc = mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, specs, n, 0);
+    int rc = mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, specs, n, 0);
     if (rc != 0) {
         printf("FAIL: %s: mcf_dist_build: %s\n", name, mcf_strerror(rc));
         return 1;
