@@ -209,27 +209,83 @@ static uint32_t lmc_digests(unsigned weight, uint64_t total_weight, size_t n)
     return (uint32_t)x;
 }
 
-/* The continuum key: "host-i" on port 11211, else "host:port-i"; a unix
- * socket is named by its path with port 0, so "path:0-i".  nutcracker
- * names its servers the same way ("to maintain compatibility with
- * libmemcached", nc_conf.c), but a unix socket by its path alone, "path-i"
- * (its port is 0 and it writes no port for it). */
-static int lmc_point_key(const mcf_spec *s, int nutcracker, uint32_t i, char *buf, size_t buflen)
+/* A server's name in the continuum: "host" on port 11211, else
+ * "host:port"; libmemcached names a unix socket by its path with port 0,
+ * "path:0".  nutcracker names its servers the same way ("to maintain
+ * backward compatibility with libmemcached", nc_conf.c conf_add_server),
+ * but takes the length of a unix socket's name as path + ':' + an empty
+ * port, so "path:" (the ':' that precedes the weight in its config line). */
+static int lmc_name(const mcf_spec *s, int nutcracker, char *buf, size_t buflen)
 {
     if (s->is_unix)
-        return nutcracker ? snprintf(buf, buflen, "%s-%u", s->path, (unsigned)i)
-                          : snprintf(buf, buflen, "%s:0-%u", s->path, (unsigned)i);
+        return snprintf(buf, buflen, nutcracker ? "%s:" : "%s:0", s->path);
     if (s->port == 11211)
-        return snprintf(buf, buflen, "%s-%u", s->host, (unsigned)i);
-    return snprintf(buf, buflen, "%s:%u-%u", s->host, (unsigned)s->port, (unsigned)i);
+        return snprintf(buf, buflen, "%s", s->host);
+    return snprintf(buf, buflen, "%s:%u", s->host, (unsigned)s->port);
+}
+
+/* The continuum key of point i: "name-i". */
+static int lmc_point_key(const mcf_spec *s, int nutcracker, uint32_t i, char *buf, size_t buflen)
+{
+    int n = lmc_name(s, nutcracker, buf, buflen);
+    if (n < 0 || (size_t)n >= buflen)
+        return -1;
+    int m = snprintf(buf + n, buflen - (size_t)n, "-%u", (unsigned)i);
+    return m < 0 ? -1 : n + m;
 }
 
 #define LMC_KEY_MAX (MCF_HOST_MAX + sizeof(((mcf_spec *)0)->path) + 32)
 
+/* nutcracker sorts its servers by name (conf_validate_server:
+ * array_sort with string_compare, shorter names first, then bytewise) and
+ * numbers them in that order, so its modula counts and its continuum's
+ * ties follow the sorted list, not the config file.  Fills order[rank] =
+ * index into servers; equal names (nutcracker refuses them) keep list
+ * order. */
+typedef struct nc_sortkey {
+    char name[LMC_KEY_MAX];
+    size_t len, index;
+} nc_sortkey;
+
+static int nc_name_cmp(const void *a, const void *b)
+{
+    const nc_sortkey *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    int c = memcmp(x->name, y->name, x->len);
+    if (c)
+        return c;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+static int nutcracker_order(const mcf_spec *servers, size_t n, uint32_t *order)
+{
+    nc_sortkey *k = malloc(n * sizeof *k);
+    if (!k)
+        return MCF_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int len = lmc_name(&servers[i], 1, k[i].name, sizeof k[i].name);
+        if (len < 0 || (size_t)len >= sizeof k[i].name) {
+            free(k);
+            return MCF_ERR_ARG;
+        }
+        k[i].len = (size_t)len;
+        k[i].index = i;
+    }
+    qsort(k, n, sizeof *k, nc_name_cmp);
+    for (size_t r = 0; r < n; r++)
+        order[r] = (uint32_t)k[r].index;
+    free(k);
+    return 0;
+}
+
 /* The weighted continuum: libmemcached with KETAMA_WEIGHTED (hosts.cc
  * update_continuum) and nutcracker's ketama (nc_ketama.c ketama_update),
  * which compute it alike: per server lmc_digests() MD5 digests of the
- * point keys 0, 1, ..., each giving 4 points (its 4 words little-endian). */
+ * point keys name-0, name-1, ..., each giving 4 points (its 4 words
+ * little-endian).  Points carry the server's rank while they are sorted
+ * (nutcracker's numbering: see nutcracker_order), so that a tie goes to
+ * the server the client numbers first; then its index in servers. */
 static int build_ketama_lmc(mcf_dist *d, const mcf_spec *servers, size_t n, int nutcracker)
 {
     uint64_t total_weight = 0;
@@ -240,31 +296,45 @@ static int build_ketama_lmc(mcf_dist *d, const mcf_spec *servers, size_t n, int 
         total += 4 * (uint64_t)lmc_digests(servers[i].weight, total_weight, n);
     if (total == 0 || total > MAX_POINTS)
         return MCF_ERR_ARG;
+    uint32_t *order = malloc(n * sizeof *order);
     mcf_point *pts = malloc((size_t)total * sizeof *pts);
-    if (!pts)
-        return MCF_ERR_NOMEM;
+    int rc = !order || !pts ? MCF_ERR_NOMEM : 0;
+    if (!rc && nutcracker)
+        rc = nutcracker_order(servers, n, order);
+    else if (!rc)
+        for (size_t r = 0; r < n; r++)
+            order[r] = (uint32_t)r;
     size_t k = 0;
     char key[LMC_KEY_MAX];
-    for (size_t i = 0; i < n; i++) {
-        uint32_t digests = lmc_digests(servers[i].weight, total_weight, n);
-        for (uint32_t j = 0; j < digests; j++) {
-            int len = lmc_point_key(&servers[i], nutcracker, j, key, sizeof key);
+    for (size_t r = 0; r < n && !rc; r++) {
+        const mcf_spec *s = &servers[order[r]];
+        uint32_t digests = lmc_digests(s->weight, total_weight, n);
+        for (uint32_t j = 0; j < digests && !rc; j++) {
+            int len = lmc_point_key(s, nutcracker, j, key, sizeof key);
             if (len < 0 || (size_t)len >= sizeof key) {
-                free(pts);
-                return MCF_ERR_ARG;
+                rc = MCF_ERR_ARG;
+                break;
             }
             unsigned char md[MCF_MD5_LEN];
             mcf_md5(key, (size_t)len, md);
             for (int a = 0; a < 4; a++) {
                 pts[k].point = le32(md + 4 * a);
-                pts[k].server = (uint32_t)i;
+                pts[k].server = (uint32_t)r;
                 k++;
             }
         }
     }
+    if (rc) {
+        free(order);
+        free(pts);
+        return rc;
+    }
     /* nutcracker sorts by point only, but glibc's qsort is a stable merge
      * sort for arrays this small, so its ties keep server order too. */
     qsort(pts, k, sizeof *pts, point_cmp);
+    for (size_t i = 0; i < k; i++)
+        pts[i].server = order[pts[i].server];
+    free(order);
     d->points = pts;
     d->npoints = k;
     return 0;
@@ -309,24 +379,25 @@ static int build_ketama_lmc_unweighted(mcf_dist *d, const mcf_spec *servers, siz
 
 static int build_nutcracker_modula(mcf_dist *d, const mcf_spec *servers, size_t n)
 {
-    uint64_t *cum = malloc(n * sizeof *cum);
-    if (!cum)
+    d->cum = malloc(n * sizeof *d->cum);
+    d->order = malloc(n * sizeof *d->order);
+    if (!d->cum || !d->order)
         return MCF_ERR_NOMEM;
+    int rc = nutcracker_order(servers, n, d->order);
+    if (rc)
+        return rc;
     uint64_t t = 0;
-    for (size_t i = 0; i < n; i++)
-        cum[i] = t += servers[i].weight;
-    if (t > UINT32_MAX) { /* nutcracker counts the entries in a uint32_t */
-        free(cum);
+    for (size_t r = 0; r < n; r++)
+        d->cum[r] = t += servers[d->order[r]].weight;
+    if (t > UINT32_MAX) /* nutcracker counts the entries in a uint32_t */
         return MCF_ERR_ARG;
-    }
-    d->cum = cum;
     return 0;
 }
 
 static uint32_t pick_nutcracker_modula(const mcf_dist *d, uint32_t hash)
 {
     uint64_t v = hash % d->cum[d->nservers - 1];
-    /* the first server whose entries reach past v */
+    /* the first server (by rank) whose entries reach past v */
     size_t lo = 0, hi = d->nservers - 1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -335,7 +406,7 @@ static uint32_t pick_nutcracker_modula(const mcf_dist *d, uint32_t hash)
         else
             hi = mid;
     }
-    return (uint32_t)lo;
+    return d->order[lo];
 }
 
 /* ---------------------------------------------------------------- */
@@ -572,6 +643,7 @@ void mcf_dist_free(mcf_dist *d)
         return;
     free(d->buckets);
     free(d->cum);
+    free(d->order);
     free(d->points);
     free(d->node_state);
     free(d->names);

@@ -31,7 +31,9 @@ typedef struct mcf_dist {
     /* modula: the weight-expanded bucket table, or a CMF-style line. */
     uint32_t *buckets;
     size_t nbuckets;
-    /* nutcracker modula: cum[i] = weights of servers 0..i, cum[n-1] the total */
+    /* nutcracker modula: servers by rank (order[r] = index; nutcracker
+     * numbers them sorted by name), cum[r] = weights of ranks 0..r */
+    uint32_t *order;
     uint64_t *cum;
     /* ketama modes: sorted continuum */
     mcf_point *points;

@@ -6,6 +6,8 @@
  *   tool_dist keys N [--utf8]      print N varied test keys, one per line
  *                                  (--utf8: a third of them with UTF-8 characters)
  *   tool_dist flush ADDR...        flush_all on each server
+ *   tool_dist store ADDR KEYFILE   set every key (value "1") through the one
+ *                                  server ADDR, e.g. a proxy in front of the others
  *   tool_dist check [--mode NAME] [--hash NAME] [--points N] [--ns PREFIX]
  *                   [--hash-ns 0|1] KEYFILE ADDR[=WEIGHT]...
  *       NAME as the CLI's --distribution and --hash take them.
@@ -246,6 +248,26 @@ static int cmd_flush(int argc, char **argv)
     return 0;
 }
 
+static int cmd_store(const char *addr, const char *keyfile)
+{
+    mcf_spec spec;
+    mcserver raw;
+    keyset ks;
+    if (parse_addr(addr, &spec, &raw) != 0 || read_keys(keyfile, &ks) != 0)
+        return 2;
+    char req[600], buf[256];
+    size_t failed = 0;
+    for (size_t k = 0; k < ks.n; k++) {
+        snprintf(req, sizeof req, "set %s 0 0 1\r\n1\r\n", ks.keys[k]);
+        if ((mcserver_raw(&raw, req, "\r\n", buf, sizeof buf) < 0 || strcmp(buf, "STORED\r\n") != 0) &&
+            failed++ < 3)
+            fprintf(stderr, "set %s through %s: %s\n", ks.keys[k], addr, buf);
+    }
+    if (failed)
+        fprintf(stderr, "%zu of %zu sets failed\n", failed, ks.n);
+    return failed ? 1 : 0;
+}
+
 /* Characters of 2, 3 and 4 bytes in UTF-8 (é, 中, ✓, 😀), and one
  * whose code point ends in 0xff (ÿ) to catch a hash of low bytes. */
 static const char *const utf8_chars[] = {"\xc3\xa9", "\xe4\xb8\xad", "\xe2\x9c\x93",
@@ -321,6 +343,8 @@ int main(int argc, char **argv)
         return cmd_keys(atol(argv[2]), argc == 4 && !strcmp(argv[3], "--utf8"));
     if (argc >= 3 && !strcmp(argv[1], "flush"))
         return cmd_flush(argc - 2, argv + 2);
+    if (argc == 4 && !strcmp(argv[1], "store"))
+        return cmd_store(argv[2], argv[3]);
     if (argc >= 2 && !strcmp(argv[1], "check"))
         return cmd_check(argc - 2, argv + 2);
     fprintf(stderr, "usage: see tests/tool_dist.c\n");
