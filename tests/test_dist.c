@@ -8,6 +8,7 @@
 
 #include "dist.h"
 #include "harness.h"
+#include "hash.h"
 #include "mcfast.h"
 #include "spec.h"
 
@@ -273,17 +274,203 @@ TEST(build_errors)
     mcf_dist_free(NULL);
 }
 
+/* libmemcached's modula: hash % n, weights ignored, one-at-a-time unless
+ * told otherwise. */
+TEST(libmemcached_modula)
+{
+    mcf_dist d;
+    mcf_spec s[3] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 7),
+                     spec_of("/tmp/b.sock", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_LIBMEMCACHED, 0, s, 3, 0), 0);
+    char key[32];
+    for (int i = 0; i < 500; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == mcf_hash_one_at_a_time(key, (size_t)len) % 3);
+    }
+    mcf_dist_free(&d);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_LIBMEMCACHED, MCF_HASH_FNV1A_32, s, 3, 0), 0);
+    CHECK(pick(&d, "foobar") == 0xbf9cf968u % 3);
+    CHECK(mcf_dist_hash(&d, "foobar", 6) == 0xbf9cf968u);
+    mcf_dist_free(&d);
+}
+
+/* Unweighted libmemcached ketama: 100 points per server, weights ignored,
+ * each point the key hash of "name-i". */
+TEST(libmemcached_unweighted_ketama)
+{
+    mcf_dist d;
+    mcf_spec s[2] = {spec_of("10.0.0.1:11211", 5), spec_of("/tmp/b.sock", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED, 0, s, 2, 0), 0);
+    CHECK(d.npoints == 200);
+    size_t found = 0;
+    for (size_t i = 0; i < d.npoints; i++) {
+        if (d.points[i].point == mcf_hash_one_at_a_time("10.0.0.1-0", 10))
+            found += d.points[i].server == 0;
+        if (d.points[i].point == mcf_hash_one_at_a_time("/tmp/b.sock:0-99", 16))
+            found += d.points[i].server == 1;
+    }
+    CHECK(found == 2);
+    mcf_dist_free(&d);
+}
+
+/* nutcracker numbers its servers sorted by name, shorter names first, so
+ * its modula maps hash % 2 == 0 to the shorter name whatever the order. */
+TEST(nutcracker_order)
+{
+    mcf_dist d;
+    mcf_spec s[3] = {spec_of("10.0.0.10:11300", 1), spec_of("10.0.0.9:11300", 1),
+                     spec_of("10.0.0.1:11300", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_NUTCRACKER_MODULA, 0, s, 3, 0), 0);
+    /* ranks: 10.0.0.1:11300, 10.0.0.9:11300, 10.0.0.10:11300 */
+    static const uint32_t by_rank[3] = {2, 1, 0};
+    char key[32];
+    for (int i = 0; i < 300; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        uint32_t h = mcf_hash_fnv1a_64(key, (size_t)len);
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == by_rank[h % 3]);
+    }
+    mcf_dist_free(&d);
+    /* Weights expand in rank order: 10.0.0.1 takes entries 0..2. */
+    s[2].weight = 3;
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_NUTCRACKER_MODULA, 0, s, 3, 0), 0);
+    for (int i = 0; i < 300; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        uint32_t r = mcf_hash_fnv1a_64(key, (size_t)len) % 5;
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == (r < 3 ? 2u : r == 3 ? 1u : 0u));
+    }
+    mcf_dist_free(&d);
+}
+
+/* pymemcache: the highest murmur3_32("host:port-key") wins; a str key's
+ * characters are hashed as ord(c) & 0xff. */
+static uint32_t py_score(const char *name, const char *key, size_t klen)
+{
+    char buf[600];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%s-", name);
+    memcpy(buf + n, key, klen);
+    return mcf_hash_murmur3_32(buf, n + klen, 0);
+}
+
+TEST(pymemcache_rendezvous)
+{
+    mcf_dist d;
+    mcf_spec s[3] = {spec_of("10.0.0.1", 4), spec_of("[::1]:11300", 1),
+                     spec_of("unix:/tmp/c.sock", 1)};
+    static const char *const names[3] = {"10.0.0.1:11211", "::1:11300", "/tmp/c.sock"};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_PYMEMCACHE, 0, s, 3, 0), 0);
+    char key[32];
+    for (int i = 0; i < 300; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        uint32_t best = 0, sc0 = py_score(names[0], key, (size_t)len);
+        for (uint32_t j = 1; j < 3; j++) {
+            uint32_t sc = py_score(names[j], key, (size_t)len);
+            if (sc > sc0) {
+                sc0 = sc;
+                best = j;
+            }
+        }
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == best);
+    }
+    /* "é~1" as Python hashes the str: 0xe9, '~', '1' (3 characters). */
+    uint32_t best = 0, top = py_score(names[0], "\xe9~1", 3);
+    for (uint32_t j = 1; j < 3; j++)
+        if (py_score(names[j], "\xe9~1", 3) > top) {
+            top = py_score(names[j], "\xe9~1", 3);
+            best = j;
+        }
+    CHECK(mcf_dist_pick(&d, "\xc3\xa9~1", 4) == best);
+    /* Bytes that are not UTF-8 are hashed as they are. */
+    best = 0, top = py_score(names[0], "\xff\xfe", 2);
+    for (uint32_t j = 1; j < 3; j++)
+        if (py_score(names[j], "\xff\xfe", 2) > top) {
+            top = py_score(names[j], "\xff\xfe", 2);
+            best = j;
+        }
+    CHECK(mcf_dist_pick(&d, "\xff\xfe", 2) == best);
+    mcf_dist_free(&d);
+    /* Two servers of one name: the first keeps every key (a tie goes to
+     * the greater name, and the names are equal). */
+    mcf_spec twice[2] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.1:11300", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_PYMEMCACHE, 0, twice, 2, 0), 0);
+    for (int i = 0; i < 100; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == 0);
+    }
+    mcf_dist_free(&d);
+}
+
+TEST(hash_option_pairs)
+{
+    mcf_dist d;
+    mcf_spec s[2] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 1)};
+    /* Fixed-hash modes refuse a hash; the others take every one. */
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, MCF_HASH_MD5, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, MCF_HASH_MD5, s, 2, 150), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_PYMEMCACHE, MCF_HASH_MURMUR3, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_NUTCRACKER_KETAMA, 99, s, 2, 0), MCF_ERR_ARG);
+    CHECK(mcf_dist_why(MCF_DIST_PYMEMCACHE, MCF_HASH_MD5) != NULL);
+    CHECK(mcf_dist_why(MCF_DIST_MODULA, MCF_HASH_DEFAULT) == NULL);
+    static const int open_modes[] = {MCF_DIST_KETAMA_LIBMEMCACHED, MCF_DIST_LIBMEMCACHED,
+                                     MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED,
+                                     MCF_DIST_NUTCRACKER_KETAMA, MCF_DIST_NUTCRACKER_MODULA};
+    for (size_t m = 0; m < sizeof open_modes / sizeof open_modes[0]; m++)
+        for (int h = MCF_HASH_DEFAULT; h <= MCF_HASH_MURMUR3; h++) {
+            CHECKF(mcf_dist_build(&d, open_modes[m], h, s, 2, 0) == 0, "mode %d hash %d",
+                   open_modes[m], h);
+            mcf_dist_free(&d);
+        }
+    /* The names the CLI takes. */
+    for (int m = MCF_DIST_MODULA; m <= MCF_DIST_NUTCRACKER_MODULA; m++)
+        CHECKF(mcf_dist_name(m) && mcf_dist_by_name(mcf_dist_name(m)) == m, "mode %d", m);
+    CHECK(mcf_dist_by_name("nutcracker-ketama") == MCF_DIST_NUTCRACKER_KETAMA);
+    CHECK(mcf_dist_by_name("random") == -1);
+}
+
+/* Through the client: options in any order, the refusal said by the next
+ * call, with the reason. */
+TEST(client_hash_option)
+{
+    mcf_client *c = mcf_new();
+    CHECK(c != NULL);
+    CHECK_RC(mcf_set_servers(c, "10.0.0.1:11300,10.0.0.2:11300"), MCF_OK);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, 99), MCF_ERR_ARG);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, 8), MCF_ERR_ARG);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_FNV1A_32), MCF_OK);
+    CHECK(mcf_get_option(c, MCF_OPT_HASH) == MCF_HASH_FNV1A_32);
+    size_t srv;
+    CHECK_RC(mcf_server_for_key(c, "foobar", 6, &srv), MCF_ERR_ARG); /* modula: fixed hash */
+    CHECKF(strstr(mcf_last_error(c), "fixed hash") != NULL, "%s", mcf_last_error(c));
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_LIBMEMCACHED), MCF_OK);
+    CHECK_RC(mcf_server_for_key(c, "foobar", 6, &srv), MCF_OK);
+    CHECK(srv == 0xbf9cf968u % 2);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_DEFAULT), MCF_OK);
+    CHECK_RC(mcf_server_for_key(c, "foobar", 6, &srv), MCF_OK);
+    CHECK(srv == mcf_hash_one_at_a_time("foobar", 6) % 2);
+    /* A get that cannot be routed fails with the reason, nothing sent. */
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_PYMEMCACHE), MCF_OK);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_MD5), MCF_OK);
+    CHECK(mcf_server_for_key(c, "foobar", 6, &srv) == MCF_ERR_ARG);
+    CHECKF(strstr(mcf_last_error(c), "pymemcache") != NULL, "%s", mcf_last_error(c));
+    mcf_free(c);
+}
+
 TEST(pick_does_not_allocate)
 {
 #ifdef NO_MALLOC_COUNT
     t_skip_case("allocation counting needs glibc without sanitizers");
 #else
-    static const int modes[3] = {MCF_DIST_MODULA, MCF_DIST_KETAMA_CMF,
-                                 MCF_DIST_KETAMA_LIBMEMCACHED};
+    static const int modes[] = {MCF_DIST_MODULA,
+                                MCF_DIST_KETAMA_CMF,
+                                MCF_DIST_KETAMA_LIBMEMCACHED,
+                                MCF_DIST_LIBMEMCACHED,
+                                MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED,
+                                MCF_DIST_PYMEMCACHE,
+                                MCF_DIST_NUTCRACKER_KETAMA,
+                                MCF_DIST_NUTCRACKER_MODULA};
     mcf_spec s[3] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 2),
                      spec_of("/tmp/b.sock", 3)};
     char key[32];
-    for (int m = 0; m < 3; m++) {
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         mcf_dist d;
         CHECK_RC(mcf_dist_build(&d, modes[m], 0, s, 3, 150), 0);
         unsigned long before = n_allocs;

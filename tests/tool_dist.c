@@ -6,7 +6,7 @@
  *   tool_dist keys N [--utf8]      print N varied test keys, one per line
  *                                  (--utf8: a third of them with UTF-8 characters)
  *   tool_dist flush ADDR...        flush_all on each server
- *   tool_dist store ADDR KEYFILE   set every key (value "1") through the one
+ *   tool_dist store ADDR KEYFILE   set every key (value "1") through the one TCP
  *                                  server ADDR, e.g. a proxy in front of the others
  *   tool_dist check [--mode NAME] [--hash NAME] [--points N] [--ns PREFIX]
  *                   [--hash-ns 0|1] KEYFILE ADDR[=WEIGHT]...
@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dist.h"
@@ -248,21 +251,57 @@ static int cmd_flush(int argc, char **argv)
     return 0;
 }
 
+/* Sets every key through one TCP server, pipelined STORE_BATCH at a time
+ * (one write, then the replies in order). */
+#define STORE_BATCH 100
+
 static int cmd_store(const char *addr, const char *keyfile)
 {
     mcf_spec spec;
     mcserver raw;
     keyset ks;
-    if (parse_addr(addr, &spec, &raw) != 0 || read_keys(keyfile, &ks) != 0)
+    if (parse_addr(addr, &spec, &raw) != 0 || spec.is_unix || read_keys(keyfile, &ks) != 0)
         return 2;
-    char req[600], buf[256];
-    size_t failed = 0;
-    for (size_t k = 0; k < ks.n; k++) {
-        snprintf(req, sizeof req, "set %s 0 0 1\r\n1\r\n", ks.keys[k]);
-        if ((mcserver_raw(&raw, req, "\r\n", buf, sizeof buf) < 0 || strcmp(buf, "STORED\r\n") != 0) &&
-            failed++ < 3)
-            fprintf(stderr, "set %s through %s: %s\n", ks.keys[k], addr, buf);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(spec.port)};
+    if (fd < 0 || inet_pton(AF_INET, spec.host, &sin.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+        perror(addr);
+        return 2;
     }
+    static char req[STORE_BATCH * 600], rep[STORE_BATCH * 64];
+    size_t failed = 0;
+    for (size_t k = 0; k < ks.n; k += STORE_BATCH) {
+        size_t m = ks.n - k < STORE_BATCH ? ks.n - k : STORE_BATCH, off = 0;
+        for (size_t i = 0; i < m; i++)
+            off += (size_t)snprintf(req + off, sizeof req - off, "set %s 0 0 1\r\n1\r\n",
+                                    ks.keys[k + i]);
+        if (write(fd, req, off) != (ssize_t)off) {
+            perror("write");
+            return 2;
+        }
+        size_t got = 0, lines = 0;
+        while (lines < m) {
+            ssize_t r = read(fd, rep + got, sizeof rep - 1 - got);
+            if (r <= 0) {
+                fprintf(stderr, "%s closed the connection\n", addr);
+                return 2;
+            }
+            for (ssize_t j = 0; j < r; j++)
+                lines += rep[got + (size_t)j] == '\n';
+            got += (size_t)r;
+        }
+        rep[got] = 0;
+        size_t line = 0;
+        for (char *p = rep; line < m; line++) {
+            char *nl = strchr(p, '\n');
+            if (strncmp(p, "STORED\r\n", 8) != 0 && failed++ < 3)
+                fprintf(stderr, "set %s through %s: %.*s\n", ks.keys[k + line], addr,
+                        (int)(nl - p), p);
+            p = nl + 1;
+        }
+    }
+    close(fd);
     if (failed)
         fprintf(stderr, "%zu of %zu sets failed\n", failed, ks.n);
     return failed ? 1 : 0;
