@@ -41,8 +41,9 @@ static int prepare_dist(mcf_client *c)
     mcf_dist_free(&c->dist);
     const char *why = mcf_dist_why(c->distribution, c->hash);
     if (why)
-        return mcf_set_error(c, MCF_ERR_ARG, "MCF_OPT_HASH %d with MCF_OPT_DISTRIBUTION %d: %s",
-                             c->hash, c->distribution, why);
+        return mcf_set_error(c, MCF_ERR_ARG, "hash %s with distribution %s: %s",
+                             mcf_hash_name(c->hash) ? mcf_hash_name(c->hash) : "?",
+                             mcf_dist_name(c->distribution), why);
     mcf_spec *specs = malloc(c->nservers * sizeof *specs);
     if (!specs)
         return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
@@ -56,8 +57,9 @@ static int prepare_dist(mcf_client *c)
     else if (rc == MCF_ERR_NOMEM)
         mcf_set_error(c, rc, "out of memory");
     else
-        mcf_set_error(c, rc, "the server list cannot be spread with distribution %d (weights "
-                             "too large, or too many servers or points)", c->distribution);
+        mcf_set_error(c, rc, "the server list cannot be spread with distribution %s (weights "
+                             "too large, or too many servers or points)",
+                      mcf_dist_name(c->distribution));
     return rc;
 }
 
