@@ -304,7 +304,11 @@ static int cmd_store(const char *addr, const char *keyfile)
     close(fd);
     if (failed)
         fprintf(stderr, "%zu of %zu sets failed\n", failed, ks.n);
-    return failed ? 1 : 0;
+    size_t n = ks.n;
+    for (size_t k = 0; k < ks.n; k++)
+        free(ks.keys[k]);
+    free(ks.keys);
+    return failed || n == 0 ? 1 : 0;
 }
 
 /* Characters of 2, 3 and 4 bytes in UTF-8 (é, 中, ✓, 😀), and one
