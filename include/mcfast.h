@@ -157,10 +157,13 @@ typedef enum mcf_distribution {
      * them); the hash is one-at-a-time unless MCF_OPT_HASH says otherwise. */
     MCF_DIST_LIBMEMCACHED = 3,
     /* libmemcached MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA without
-     * weighting (pylibmc {"ketama": True}, php-memcached
-     * OPT_DISTRIBUTION = DISTRIBUTION_CONSISTENT with servers of weight
-     * <= 1): 100 points per server, weights ignored; points and keys hashed
-     * with one-at-a-time unless MCF_OPT_HASH says otherwise. */
+     * weighting (pylibmc {"ketama": True} with every weight 1, php-memcached
+     * OPT_DISTRIBUTION = DISTRIBUTION_CONSISTENT): 100 points per server,
+     * weights ignored; points and keys hashed with one-at-a-time unless
+     * MCF_OPT_HASH says otherwise.  libmemcached turns weighting on when a
+     * server of weight > 1 is added to a consistent distribution (pylibmc
+     * does that; php-memcached when the option comes before addServers):
+     * that is MCF_DIST_KETAMA_LIBMEMCACHED with MCF_HASH_ONE_AT_A_TIME. */
     MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED = 4,
     /* pymemcache's HashClient: rendezvous (highest random weight) hashing,
      * the server with the highest murmur3_32("host:port-key") wins; weights

@@ -226,9 +226,12 @@ static const struct command commands[] = {
      "explain how SPEC resolves (getaddrinfo, interfaces, mcfast's order)", 0},
     {"server-for", 0, 1, -1, 1, cmd_server_for, "KEY...",
      "print \"KEY SPEC\": the server each key maps to (no connection)", 0},
-    {"ring", 0, 0, -1, 1, cmd_ring, "[--keys N] [--svg FILE] [--add SPEC] [--remove SPEC]",
-     "each server's share of the keys (no connection); --svg draws it, --add/--remove\n"
-     "                          show the share of keys that would move", 0},
+    {"ring", 0, 0, -1, 1, cmd_ring, "[RING-OPTIONS]",
+     "each server's share of the keys (no connection).  RING-OPTIONS:\n"
+     "                          --keys N      sample keys (default 100000)\n"
+     "                          --svg FILE    draw the ring and the shares as SVG\n"
+     "                          --add SPEC, --remove SPEC (repeatable): the keys\n"
+     "                          that would move to the changed list, and the ideal", 0},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
