@@ -236,11 +236,16 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
             mcf_finish(c, call, i, MCF_ERR_NO_SERVERS, NULL);
         return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
     }
-    int rc = prepare_dist(c);
-    if (rc != MCF_OK) {
-        for (size_t i = 0; i < call->n; i++)
-            mcf_finish(c, call, i, rc, NULL);
-        return rc;
+    /* Server commands (version, stats, flush_all) name their server: only
+     * key calls need the distribution, so a placement option the server
+     * list refuses fails those alone. */
+    if (mcf_call_has_items(call) || call->kind == CALL_GET) {
+        int rc = prepare_dist(c);
+        if (rc != MCF_OK) {
+            for (size_t i = 0; i < call->n; i++)
+                mcf_finish(c, call, i, rc, NULL);
+            return rc;
+        }
     }
     c->zused = 0;
     call->slices_left = 0;

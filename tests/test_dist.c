@@ -432,7 +432,7 @@ TEST(client_hash_option)
 {
     mcf_client *c = mcf_new();
     CHECK(c != NULL);
-    CHECK_RC(mcf_set_servers(c, "10.0.0.1:11300,10.0.0.2:11300"), MCF_OK);
+    CHECK_RC(mcf_set_servers(c, "127.0.0.1:1,127.0.0.1:2"), MCF_OK);
     CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, 99), MCF_ERR_ARG);
     CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, 8), MCF_ERR_ARG);
     CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_FNV1A_32), MCF_OK);
@@ -450,6 +450,17 @@ TEST(client_hash_option)
     CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_PYMEMCACHE), MCF_OK);
     CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_MD5), MCF_OK);
     CHECK(mcf_server_for_key(c, "foobar", 6, &srv) == MCF_ERR_ARG);
+    CHECKF(strstr(mcf_last_error(c), "pymemcache") != NULL, "%s", mcf_last_error(c));
+    mcf_free(c);
+    /* A get is refused before any connect (loopback ports nothing listens
+     * on, so a connect would fail with another error). */
+    c = mcf_new();
+    CHECK(c != NULL);
+    CHECK_RC(mcf_set_servers(c, "127.0.0.1:1,127.0.0.1:2"), MCF_OK);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_PYMEMCACHE), MCF_OK);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_MD5), MCF_OK);
+    mcf_value v;
+    CHECK_RC(mcf_get(c, "foobar", 6, &v), MCF_ERR_ARG);
     CHECKF(strstr(mcf_last_error(c), "pymemcache") != NULL, "%s", mcf_last_error(c));
     mcf_free(c);
 }
