@@ -137,7 +137,10 @@ MCF_API int mcf_set_servers(mcf_client *c, const char *list);
 MCF_API int mcf_add_server(mcf_client *c, const char *spec, unsigned weight);
 
 /* How keys are spread over servers.  Each mode picks, for every key, the
- * same server as the named client does with the same server list. */
+ * same server as the named client does with the same server list (in the
+ * same order, with the same weights).  README.md has a table of which mode
+ * matches which client and setting; `mcfast server-for` and `mcfast ring`
+ * show the placement. */
 typedef enum mcf_distribution {
     /* Cache::Memcached and Cache::Memcached::Fast's default:
      * ((crc32(key) >> 16) & 0x7fff) over the weight-expanded list. */
@@ -146,10 +149,59 @@ typedef enum mcf_distribution {
      * memcached_hash): CRC-32 continuum, round(N * weight) points each.
      * Set N with MCF_OPT_KETAMA_POINTS (default 150). */
     MCF_DIST_KETAMA_CMF = 1,
-    /* libmemcached MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA with
-     * MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED: MD5 continuum. */
-    MCF_DIST_KETAMA_LIBMEMCACHED = 2
+    /* libmemcached MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED (pylibmc
+     * {"ketama_weighted": True}, php-memcached OPT_LIBKETAMA_COMPATIBLE):
+     * MD5 continuum of 160 points per server scaled by weight; keys hashed
+     * with MD5 unless MCF_OPT_HASH says otherwise. */
+    MCF_DIST_KETAMA_LIBMEMCACHED = 2,
+    /* libmemcached's default, and so pylibmc's and php-memcached's:
+     * hash(key) % number of servers, weights ignored (libmemcached ignores
+     * them); the hash is one-at-a-time unless MCF_OPT_HASH says otherwise. */
+    MCF_DIST_LIBMEMCACHED = 3,
+    /* libmemcached MEMCACHED_DISTRIBUTION_CONSISTENT_KETAMA without
+     * weighting (pylibmc {"ketama": True} with every weight 1, php-memcached
+     * OPT_DISTRIBUTION = DISTRIBUTION_CONSISTENT): 100 points per server,
+     * weights ignored; points and keys hashed with one-at-a-time unless
+     * MCF_OPT_HASH says otherwise.  libmemcached turns weighting on when a
+     * server of weight > 1 is added to a consistent distribution (pylibmc
+     * does that; php-memcached when the option comes before addServers):
+     * that is MCF_DIST_KETAMA_LIBMEMCACHED with MCF_HASH_ONE_AT_A_TIME. */
+    MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED = 4,
+    /* pymemcache's HashClient: rendezvous (highest random weight) hashing,
+     * the server with the highest murmur3_32("host:port-key") wins; weights
+     * ignored (pymemcache has none).  MCF_OPT_HASH does not apply. */
+    MCF_DIST_PYMEMCACHE = 5,
+    /* twemproxy (nutcracker) "distribution: ketama", its default: the MD5
+     * continuum of MCF_DIST_KETAMA_LIBMEMCACHED (servers named "host" on
+     * port 11211, else "host:port"), keys hashed with fnv1a_64, nutcracker's
+     * default "hash", unless MCF_OPT_HASH says otherwise. */
+    MCF_DIST_NUTCRACKER_KETAMA = 6,
+    /* twemproxy "distribution: modula": hash(key) % total weight over the
+     * weight-expanded list; fnv1a_64 unless MCF_OPT_HASH says otherwise. */
+    MCF_DIST_NUTCRACKER_MODULA = 7
 } mcf_distribution;
+
+/* The key hash (MCF_OPT_HASH), with pylibmc's / twemproxy's names.  It
+ * combines with MCF_DIST_LIBMEMCACHED, the two libmemcached ketama modes
+ * and the two nutcracker modes; the other modes have a fixed hash and
+ * refuse any but MCF_HASH_DEFAULT (MCF_ERR_ARG from the next call).  For
+ * bytes >= 0x80 each hash gives what libmemcached and nutcracker give on
+ * x86 (they read keys as signed char). */
+typedef enum mcf_hash {
+    MCF_HASH_DEFAULT = 0,       /* the distribution's own (see above) */
+    MCF_HASH_ONE_AT_A_TIME = 1, /* pylibmc "default", twemproxy one_at_a_time */
+    MCF_HASH_MD5 = 2,           /* "md5" */
+    MCF_HASH_CRC = 3,           /* pylibmc "crc", twemproxy crc32: 15 bits of CRC-32 */
+    MCF_HASH_FNV1_64 = 4,       /* "fnv1_64" */
+    MCF_HASH_FNV1A_64 = 5,      /* "fnv1a_64" */
+    MCF_HASH_FNV1_32 = 6,       /* "fnv1_32" */
+    MCF_HASH_FNV1A_32 = 7,      /* "fnv1a_32" */
+    MCF_HASH_HSIEH = 8,         /* twemproxy hsieh (Debian's libmemcached is built without it) */
+    MCF_HASH_MURMUR = 9,        /* "murmur": MurmurHash2 */
+    MCF_HASH_JENKINS = 10,      /* "jenkins": lookup3 */
+    MCF_HASH_CRC32 = 11,        /* twemproxy crc32a: the whole CRC-32 */
+    MCF_HASH_MURMUR3 = 12       /* libmemcached MEMCACHED_HASH_MURMUR3 (seeded 0xdeadbeef * length) */
+} mcf_hash;
 
 typedef enum mcf_option {
     MCF_OPT_CONNECT_TIMEOUT_MS = 1, /* whole connect: resolution, all addresses; default 1000.
@@ -170,7 +222,8 @@ typedef enum mcf_option {
     MCF_OPT_FAILURE_TIMEOUT_S,      /* seconds; default 10 */
     MCF_OPT_FAILOVER,               /* 0/1: remap a down server's keys to live ones; default 0 */
     MCF_OPT_MAX_INFLATE_SIZE,       /* largest decompressed value accepted; default 64 MiB */
-    MCF_OPT_PROTOCOL                /* an mcf_protocol; default MCF_PROTO_TEXT */
+    MCF_OPT_PROTOCOL,               /* an mcf_protocol; default MCF_PROTO_TEXT */
+    MCF_OPT_HASH                    /* an mcf_hash; default MCF_HASH_DEFAULT */
 } mcf_option;
 
 /* Which memcached protocol the key commands speak (MCF_OPT_PROTOCOL).

@@ -234,9 +234,17 @@ int mcf_set_option(mcf_client *c, mcf_option opt, int64_t v)
         c->keepalive = v != 0;
         return MCF_OK;
     case MCF_OPT_DISTRIBUTION:
-        if (v != MCF_DIST_MODULA && v != MCF_DIST_KETAMA_CMF && v != MCF_DIST_KETAMA_LIBMEMCACHED)
+        if (v < MCF_DIST_MODULA || v > MCF_DIST_NUTCRACKER_MODULA)
             break;
         c->distribution = (int)v;
+        c->dist_dirty = 1;
+        return MCF_OK;
+    case MCF_OPT_HASH:
+        /* Whether the distribution takes it is said by the next call
+         * (options may be set in either order). */
+        if (v < MCF_HASH_DEFAULT || v > MCF_HASH_MURMUR3)
+            break;
+        c->hash = (int)v;
         c->dist_dirty = 1;
         return MCF_OK;
     case MCF_OPT_KETAMA_POINTS:
@@ -317,6 +325,7 @@ int64_t mcf_get_option(const mcf_client *c, mcf_option opt)
     case MCF_OPT_FAILOVER: return c->failover;
     case MCF_OPT_MAX_INFLATE_SIZE: return (int64_t)c->max_inflate_size;
     case MCF_OPT_PROTOCOL: return c->protocol;
+    case MCF_OPT_HASH: return c->hash;
     }
     return -1;
 }

@@ -105,6 +105,7 @@ struct mcf_client {
     /* options */
     int connect_timeout_ms, attempt_delay_ms, io_timeout_ms, keepalive;
     int distribution;
+    int hash; /* mcf_hash */
     unsigned ketama_points;
     int hash_namespace, noreply_default, failover;
     size_t max_value_size, max_inflate_size;

@@ -32,21 +32,34 @@ static int key_ok(const mcf_client *c, const char *key, size_t len)
 }
 
 /* Builds the distribution (dist.c) from the server list when the list or a
- * distribution option changed since it was last built. */
+ * distribution option changed since it was last built; on failure the
+ * client's error says why. */
 static int prepare_dist(mcf_client *c)
 {
     if (!c->dist_dirty)
         return MCF_OK;
     mcf_dist_free(&c->dist);
+    const char *why = mcf_dist_why(c->distribution, c->hash);
+    if (why)
+        return mcf_set_error(c, MCF_ERR_ARG, "hash %s with distribution %s: %s",
+                             mcf_hash_name(c->hash) ? mcf_hash_name(c->hash) : "?",
+                             mcf_dist_name(c->distribution), why);
     mcf_spec *specs = malloc(c->nservers * sizeof *specs);
     if (!specs)
-        return MCF_ERR_NOMEM;
+        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < c->nservers; i++)
         specs[i] = c->servers[i].spec;
-    int rc = mcf_dist_build(&c->dist, c->distribution, specs, c->nservers, c->ketama_points);
+    int rc = mcf_dist_build(&c->dist, c->distribution, c->hash, specs, c->nservers,
+                            c->ketama_points);
     free(specs);
     if (rc == MCF_OK)
         c->dist_dirty = 0;
+    else if (rc == MCF_ERR_NOMEM)
+        mcf_set_error(c, rc, "out of memory");
+    else
+        mcf_set_error(c, rc, "the server list cannot be spread with distribution %s (weights "
+                             "too large, or too many servers or points)",
+                      mcf_dist_name(c->distribution));
     return rc;
 }
 
@@ -69,8 +82,9 @@ int mcf_route_key(mcf_client *c, const char *key, size_t len, size_t *server)
         return mcf_set_error(c, MCF_ERR_BAD_KEY, "bad key");
     if (c->nservers == 0)
         return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
-    if (prepare_dist(c) != MCF_OK)
-        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    int rc = prepare_dist(c);
+    if (rc != MCF_OK)
+        return rc;
     *server = pick_server(c, key, len);
     return MCF_OK;
 }
@@ -222,8 +236,17 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
             mcf_finish(c, call, i, MCF_ERR_NO_SERVERS, NULL);
         return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
     }
-    if (prepare_dist(c) != MCF_OK)
-        return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
+    /* Server commands (version, stats, flush_all) name their server: only
+     * key calls need the distribution, so a placement option the server
+     * list refuses fails those alone. */
+    if (mcf_call_has_items(call) || call->kind == CALL_GET) {
+        int rc = prepare_dist(c);
+        if (rc != MCF_OK) {
+            for (size_t i = 0; i < call->n; i++)
+                mcf_finish(c, call, i, rc, NULL);
+            return rc;
+        }
+    }
     c->zused = 0;
     call->slices_left = 0;
     for (size_t k = 0; k < call->nslices; k++)

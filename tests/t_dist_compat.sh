@@ -122,31 +122,31 @@ run "Cache::Memcached::Fast modula, weights 20000,1,30000,7" cmf "$CMF" "--mode 
 run "Cache::Memcached::Fast modula, TCP + unix, weights 1,2,1,3" cmf "$CMF" "--mode modula" \
     "${MIXED[@]}"
 run "Cache::Memcached::Fast ketama_points 150, 4 servers" cmf "$CMF --ketama 150" \
-    "--mode cmf --points 150" $T0 $T1 $T2 $T3
+    "--mode ketama --points 150" $T0 $T1 $T2 $T3
 run "Cache::Memcached::Fast ketama_points 150, weights 1,2,3,1" cmf "$CMF --ketama 150" \
-    "--mode cmf --points 150" "${W1231[@]}"
+    "--mode ketama --points 150" "${W1231[@]}"
 run "Cache::Memcached::Fast ketama_points 100, weights 1,2,3,1" cmf "$CMF --ketama 100" \
-    "--mode cmf --points 100" "${W1231[@]}"
+    "--mode ketama --points 100" "${W1231[@]}"
 run "Cache::Memcached::Fast ketama_points 7, weights 3,1,1,2" cmf "$CMF --ketama 7" \
-    "--mode cmf --points 7" "$T0=3" "$T1=1" "$T2=1" "$T3=2"
+    "--mode ketama --points 7" "$T0=3" "$T1=1" "$T2=1" "$T3=2"
 run "Cache::Memcached::Fast ketama_points 150, TCP + unix, weights 1,2,1,3" cmf \
-    "$CMF --ketama 150" "--mode cmf --points 150" "${MIXED[@]}"
+    "$CMF --ketama 150" "--mode ketama --points 150" "${MIXED[@]}"
 run "Cache::Memcached::Fast namespace, hash_namespace 0 (key only)" cmf \
     "$CMF --ns app1: --hash-ns 0" "--mode modula --ns app1: --hash-ns 0" $T0 $T1 $T2 $T3
 run "Cache::Memcached::Fast namespace, hash_namespace 1 (namespace+key), modula" cmf \
     "$CMF --ns app1: --hash-ns 1" "--mode modula --ns app1: --hash-ns 1" $T0 $T1 $T2 $T3
 run "Cache::Memcached::Fast namespace, hash_namespace 1 (namespace+key), ketama 150" cmf \
-    "$CMF --ketama 150 --ns app1: --hash-ns 1" "--mode cmf --points 150 --ns app1: --hash-ns 1" \
+    "$CMF --ketama 150 --ns app1: --hash-ns 1" "--mode ketama --points 150 --ns app1: --hash-ns 1" \
     "${W1231[@]}"
 
-run "libmemcached weighted ketama, 4 servers" lmc "$LMC store" "--mode libmemcached" \
+run "libmemcached weighted ketama, 4 servers" lmc "$LMC store" "--mode ketama-libmemcached" \
     $T0 $T1 $T2 $T3
-run "libmemcached weighted ketama, weights 1,2,3,1" lmc "$LMC store" "--mode libmemcached" \
+run "libmemcached weighted ketama, weights 1,2,3,1" lmc "$LMC store" "--mode ketama-libmemcached" \
     "${W1231[@]}"
 run "libmemcached weighted ketama, TCP + unix, weights 1,2,1,3" lmc "$LMC store" \
-    "--mode libmemcached" "${MIXED[@]}"
+    "--mode ketama-libmemcached" "${MIXED[@]}"
 run "libmemcached namespace (hashes the key without it)" lmc "$LMC store --ns app1:" \
-    "--mode libmemcached --ns app1: --hash-ns 0" "${W1231[@]}"
+    "--mode ketama-libmemcached --ns app1: --hash-ns 0" "${W1231[@]}"
 
 # Control: the check is not vacuous - ketama data judged by the modula rule must mismatch.
 if [ $have_cmf = 1 ]; then

@@ -8,6 +8,7 @@
 
 #include "dist.h"
 #include "harness.h"
+#include "hash.h"
 #include "mcfast.h"
 #include "spec.h"
 
@@ -63,21 +64,21 @@ TEST(hashes)
 {
     mcf_dist d;
     mcf_spec one = spec_of("10.0.0.1:11300", 1);
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, &one, 1, 150), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, &one, 1, 150), 0);
     /* The CRC-32 check value, and two more from String::CRC32. */
     CHECK(mcf_dist_hash(&d, "123456789", 9) == 0xcbf43926u);
     CHECK(mcf_dist_hash(&d, "a", 1) == 0xe8b7be43u);
     CHECK(mcf_dist_hash(&d, "", 0) == 0);
     mcf_dist_free(&d);
 
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, &one, 1, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, &one, 1, 0), 0);
     /* (crc32 >> 16) & 0x7fff: 0xcbf4 & 0x7fff = 0x4bf4 */
     CHECK(mcf_dist_hash(&d, "123456789", 9) == 19444);
     CHECK(mcf_dist_hash(&d, "foo", 3) == 3187);
     CHECK(mcf_dist_hash(&d, "bar", 3) == 30463);
     mcf_dist_free(&d);
 
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, &one, 1, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, &one, 1, 0), 0);
     /* MD5's first word, little-endian: md5("") = d41d8cd9... -> 0xd98c1dd4 */
     CHECK(mcf_dist_hash(&d, "", 0) == 0xd98c1dd4u);
     CHECK(mcf_dist_hash(&d, "foo", 3) == 3675831724u);
@@ -91,17 +92,17 @@ TEST(modula)
     mcf_spec s[4] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 1),
                      spec_of("10.0.0.3:11300", 1), spec_of("/tmp/x.sock", 1)};
     /* One server takes everything. */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 1, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 1, 0), 0);
     CHECK(pick(&d, "foo") == 0 && pick(&d, "bar") == 0);
     mcf_dist_free(&d);
 
     /* Three equal servers: hash % 3 (19444 % 3 = 1, 3187 % 3 = 1); four:
      * 19444 % 4 = 0, 3187 % 4 = 3, 30463 % 4 = 3, 13840 ("hello") % 4 = 0. */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 3, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 3, 0), 0);
     CHECK(d.nbuckets == 3);
     CHECK(pick(&d, "123456789") == 1 && pick(&d, "foo") == 1);
     mcf_dist_free(&d);
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 4, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 4, 0), 0);
     CHECK(pick(&d, "123456789") == 0 && pick(&d, "foo") == 3);
     CHECK(pick(&d, "bar") == 3 && pick(&d, "hello") == 0);
     mcf_dist_free(&d);
@@ -109,7 +110,7 @@ TEST(modula)
     /* Weights 1,2,3,1: buckets [0,1,1,2,2,2,3]; 19444 % 7 = 5 -> 2,
      * 3187 % 7 = 2 -> 1, 30463 % 7 = 6 -> 3, 13840 % 7 = 1 -> 1. */
     s[0].weight = 1, s[1].weight = 2, s[2].weight = 3, s[3].weight = 1;
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 4, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 4, 0), 0);
     CHECK(d.nbuckets == 7);
     static const uint32_t want[7] = {0, 1, 1, 2, 2, 2, 3};
     for (size_t v = 0; v < 7; v++)
@@ -137,7 +138,7 @@ TEST(modula_matches_expanded_list)
             total += sets[t][i];
         }
         mcf_dist d;
-        CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 6, 0), 0);
+        CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 6, 0), 0);
         CHECK(d.nbuckets == (total < 32768 ? total : 32768));
         size_t bad = 0;
         for (uint32_t v = 0; v < d.nbuckets; v++) {
@@ -165,7 +166,7 @@ TEST(ketama_cmf)
      *   A: 1016082558, 3442865372, 2772144616
      *   B: 1684376814, 3904856738, 98081299 */
     mcf_spec s[2] = {spec_of("10.0.0.1:11211", 1), spec_of("10.0.0.2", 1)};
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 3), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 3), 0);
     static const mcf_point want[6] = {{98081299u, 1},   {1016082558u, 0}, {1684376814u, 1},
                                       {2772144616u, 0}, {3442865372u, 0}, {3904856738u, 1}};
     CHECK(d.npoints == 6);
@@ -183,12 +184,12 @@ TEST(ketama_cmf)
 
     /* round(N * weight) points each. */
     s[1].weight = 3;
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 150), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 150), 0);
     CHECK(d.npoints == 600);
     mcf_dist_free(&d);
 
     /* ketama_points => 0 is CMF's modula mode. */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 0), 0);
     CHECK(d.mode == MCF_DIST_MODULA && d.nbuckets == 4 && d.npoints == 0);
     mcf_dist_free(&d);
 }
@@ -214,7 +215,7 @@ TEST(ketama_libmemcached)
     mcf_dist d;
     mcf_spec s[5] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.1", 1),
                      spec_of("/tmp/a.sock", 1)};
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 3, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, s, 3, 0), 0);
     /* Equal weights: 160 points each, 4 per digest, the words of
      * md5("10.0.0.1:11300-0"), md5("10.0.0.1-0") (port 11211 left out)
      * and md5("/tmp/a.sock:0-0") (unix: port 0) among them. */
@@ -231,7 +232,7 @@ TEST(ketama_libmemcached)
     /* Weights 1,2,3,1: floor(w/7 * 40 * 4) digests = 22,45,68,22 -> 628 points. */
     s[0] = spec_of("10.0.0.1:11300", 1), s[1] = spec_of("10.0.0.2:11300", 2);
     s[2] = spec_of("10.0.0.3:11300", 3), s[3] = spec_of("10.0.0.4:11300", 1);
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 4, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, s, 4, 0), 0);
     CHECK(d.npoints == 628 && points_of(&d, 0) == 88 && points_of(&d, 2) == 272);
     mcf_dist_free(&d);
 
@@ -243,7 +244,7 @@ TEST(ketama_libmemcached)
         snprintf(text, sizeof text, "10.0.0.%zu:11300", i + 1);
         s[i] = spec_of(text, w5[i]);
     }
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 5, 0), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, s, 5, 0), 0);
     CHECK(points_of(&d, 0) == 28 && points_of(&d, 1) == 124 && points_of(&d, 2) == 160 &&
           points_of(&d, 3) == 224 && points_of(&d, 4) == 252);
     mcf_dist_free(&d);
@@ -253,24 +254,215 @@ TEST(build_errors)
 {
     mcf_dist d;
     mcf_spec s[2] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 1)};
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 0, 0), MCF_ERR_ARG);
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, NULL, 2, 0), MCF_ERR_ARG);
-    CHECK_RC(mcf_dist_build(NULL, MCF_DIST_MODULA, s, 2, 0), MCF_ERR_ARG);
-    CHECK_RC(mcf_dist_build(&d, 7, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 0, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, NULL, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(NULL, MCF_DIST_MODULA, 0, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, 99, 0, s, 2, 0), MCF_ERR_ARG);
     CHECK(d.buckets == NULL && d.points == NULL && d.nservers == 0);
     s[1].weight = 0;
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED, 0, s, 2, 0), MCF_ERR_ARG);
     /* A continuum beyond 2^26 points is refused, not attempted. */
     s[1].weight = 1000000;
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 1000), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 1000), MCF_ERR_ARG);
     s[1].weight = 1;
     /* More than 65536 servers is refused (n is checked before s is read). */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, s, 65537, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, 0, s, 65537, 0), MCF_ERR_ARG);
     /* free is idempotent and accepts an empty dist. */
-    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, s, 2, 150), 0);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, 0, s, 2, 150), 0);
     mcf_dist_free(&d);
     mcf_dist_free(&d);
     mcf_dist_free(NULL);
+}
+
+/* libmemcached's modula: hash % n, weights ignored, one-at-a-time unless
+ * told otherwise. */
+TEST(libmemcached_modula)
+{
+    mcf_dist d;
+    mcf_spec s[3] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 7),
+                     spec_of("/tmp/b.sock", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_LIBMEMCACHED, 0, s, 3, 0), 0);
+    char key[32];
+    for (int i = 0; i < 500; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == mcf_hash_one_at_a_time(key, (size_t)len) % 3);
+    }
+    mcf_dist_free(&d);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_LIBMEMCACHED, MCF_HASH_FNV1A_32, s, 3, 0), 0);
+    CHECK(pick(&d, "foobar") == 0xbf9cf968u % 3);
+    CHECK(mcf_dist_hash(&d, "foobar", 6) == 0xbf9cf968u);
+    mcf_dist_free(&d);
+}
+
+/* Unweighted libmemcached ketama: 100 points per server, weights ignored,
+ * each point the key hash of "name-i". */
+TEST(libmemcached_unweighted_ketama)
+{
+    mcf_dist d;
+    mcf_spec s[2] = {spec_of("10.0.0.1:11211", 5), spec_of("/tmp/b.sock", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED, 0, s, 2, 0), 0);
+    CHECK(d.npoints == 200);
+    size_t found = 0;
+    for (size_t i = 0; i < d.npoints; i++) {
+        if (d.points[i].point == mcf_hash_one_at_a_time("10.0.0.1-0", 10))
+            found += d.points[i].server == 0;
+        if (d.points[i].point == mcf_hash_one_at_a_time("/tmp/b.sock:0-99", 16))
+            found += d.points[i].server == 1;
+    }
+    CHECK(found == 2);
+    mcf_dist_free(&d);
+}
+
+/* nutcracker numbers its servers sorted by name, shorter names first, so
+ * its modula maps hash % 2 == 0 to the shorter name whatever the order. */
+TEST(nutcracker_order)
+{
+    mcf_dist d;
+    mcf_spec s[3] = {spec_of("10.0.0.10:11300", 1), spec_of("10.0.0.9:11300", 1),
+                     spec_of("10.0.0.1:11300", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_NUTCRACKER_MODULA, 0, s, 3, 0), 0);
+    /* ranks: 10.0.0.1:11300, 10.0.0.9:11300, 10.0.0.10:11300 */
+    static const uint32_t by_rank[3] = {2, 1, 0};
+    char key[32];
+    for (int i = 0; i < 300; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        uint32_t h = mcf_hash_fnv1a_64(key, (size_t)len);
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == by_rank[h % 3]);
+    }
+    mcf_dist_free(&d);
+    /* Weights expand in rank order: 10.0.0.1 takes entries 0..2. */
+    s[2].weight = 3;
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_NUTCRACKER_MODULA, 0, s, 3, 0), 0);
+    for (int i = 0; i < 300; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        uint32_t r = mcf_hash_fnv1a_64(key, (size_t)len) % 5;
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == (r < 3 ? 2u : r == 3 ? 1u : 0u));
+    }
+    mcf_dist_free(&d);
+}
+
+/* pymemcache: the highest murmur3_32("host:port-key") wins; a str key's
+ * characters are hashed as ord(c) & 0xff. */
+static uint32_t py_score(const char *name, const char *key, size_t klen)
+{
+    char buf[600];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "%s-", name);
+    memcpy(buf + n, key, klen);
+    return mcf_hash_murmur3_32(buf, n + klen, 0);
+}
+
+TEST(pymemcache_rendezvous)
+{
+    mcf_dist d;
+    mcf_spec s[3] = {spec_of("10.0.0.1", 4), spec_of("[::1]:11300", 1),
+                     spec_of("unix:/tmp/c.sock", 1)};
+    static const char *const names[3] = {"10.0.0.1:11211", "::1:11300", "/tmp/c.sock"};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_PYMEMCACHE, 0, s, 3, 0), 0);
+    char key[32];
+    for (int i = 0; i < 300; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        uint32_t best = 0, sc0 = py_score(names[0], key, (size_t)len);
+        for (uint32_t j = 1; j < 3; j++) {
+            uint32_t sc = py_score(names[j], key, (size_t)len);
+            if (sc > sc0) {
+                sc0 = sc;
+                best = j;
+            }
+        }
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == best);
+    }
+    /* "é~1" as Python hashes the str: 0xe9, '~', '1' (3 characters). */
+    uint32_t best = 0, top = py_score(names[0], "\xe9~1", 3);
+    for (uint32_t j = 1; j < 3; j++)
+        if (py_score(names[j], "\xe9~1", 3) > top) {
+            top = py_score(names[j], "\xe9~1", 3);
+            best = j;
+        }
+    CHECK(mcf_dist_pick(&d, "\xc3\xa9~1", 4) == best);
+    /* Bytes that are not UTF-8 are hashed as they are. */
+    best = 0, top = py_score(names[0], "\xff\xfe", 2);
+    for (uint32_t j = 1; j < 3; j++)
+        if (py_score(names[j], "\xff\xfe", 2) > top) {
+            top = py_score(names[j], "\xff\xfe", 2);
+            best = j;
+        }
+    CHECK(mcf_dist_pick(&d, "\xff\xfe", 2) == best);
+    mcf_dist_free(&d);
+    /* Two servers of one name: the first keeps every key (a tie goes to
+     * the greater name, and the names are equal). */
+    mcf_spec twice[2] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.1:11300", 1)};
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_PYMEMCACHE, 0, twice, 2, 0), 0);
+    for (int i = 0; i < 100; i++) {
+        int len = snprintf(key, sizeof key, "k%d", i);
+        CHECK(mcf_dist_pick(&d, key, (size_t)len) == 0);
+    }
+    mcf_dist_free(&d);
+}
+
+TEST(hash_option_pairs)
+{
+    mcf_dist d;
+    mcf_spec s[2] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 1)};
+    /* Fixed-hash modes refuse a hash; the others take every one. */
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_MODULA, MCF_HASH_MD5, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_KETAMA_CMF, MCF_HASH_MD5, s, 2, 150), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_PYMEMCACHE, MCF_HASH_MURMUR3, s, 2, 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_dist_build(&d, MCF_DIST_NUTCRACKER_KETAMA, 99, s, 2, 0), MCF_ERR_ARG);
+    CHECK(mcf_dist_why(MCF_DIST_PYMEMCACHE, MCF_HASH_MD5) != NULL);
+    CHECK(mcf_dist_why(MCF_DIST_MODULA, MCF_HASH_DEFAULT) == NULL);
+    static const int open_modes[] = {MCF_DIST_KETAMA_LIBMEMCACHED, MCF_DIST_LIBMEMCACHED,
+                                     MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED,
+                                     MCF_DIST_NUTCRACKER_KETAMA, MCF_DIST_NUTCRACKER_MODULA};
+    for (size_t m = 0; m < sizeof open_modes / sizeof open_modes[0]; m++)
+        for (int h = MCF_HASH_DEFAULT; h <= MCF_HASH_MURMUR3; h++) {
+            CHECKF(mcf_dist_build(&d, open_modes[m], h, s, 2, 0) == 0, "mode %d hash %d",
+                   open_modes[m], h);
+            mcf_dist_free(&d);
+        }
+    /* The names the CLI takes. */
+    for (int m = MCF_DIST_MODULA; m <= MCF_DIST_NUTCRACKER_MODULA; m++)
+        CHECKF(mcf_dist_name(m) && mcf_dist_by_name(mcf_dist_name(m)) == m, "mode %d", m);
+    CHECK(mcf_dist_by_name("nutcracker-ketama") == MCF_DIST_NUTCRACKER_KETAMA);
+    CHECK(mcf_dist_by_name("random") == -1);
+}
+
+/* Through the client: options in any order, the refusal said by the next
+ * call, with the reason. */
+TEST(client_hash_option)
+{
+    mcf_client *c = mcf_new();
+    CHECK(c != NULL);
+    CHECK_RC(mcf_set_servers(c, "127.0.0.1:1,127.0.0.1:2"), MCF_OK);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, 99), MCF_ERR_ARG);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, 8), MCF_ERR_ARG);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_FNV1A_32), MCF_OK);
+    CHECK(mcf_get_option(c, MCF_OPT_HASH) == MCF_HASH_FNV1A_32);
+    size_t srv;
+    CHECK_RC(mcf_server_for_key(c, "foobar", 6, &srv), MCF_ERR_ARG); /* modula: fixed hash */
+    CHECKF(strstr(mcf_last_error(c), "fixed hash") != NULL, "%s", mcf_last_error(c));
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_LIBMEMCACHED), MCF_OK);
+    CHECK_RC(mcf_server_for_key(c, "foobar", 6, &srv), MCF_OK);
+    CHECK(srv == 0xbf9cf968u % 2);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_DEFAULT), MCF_OK);
+    CHECK_RC(mcf_server_for_key(c, "foobar", 6, &srv), MCF_OK);
+    CHECK(srv == mcf_hash_one_at_a_time("foobar", 6) % 2);
+    /* A get that cannot be routed fails with the reason, nothing sent. */
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_PYMEMCACHE), MCF_OK);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_MD5), MCF_OK);
+    CHECK(mcf_server_for_key(c, "foobar", 6, &srv) == MCF_ERR_ARG);
+    CHECKF(strstr(mcf_last_error(c), "pymemcache") != NULL, "%s", mcf_last_error(c));
+    mcf_free(c);
+    /* A get is refused before any connect (loopback ports nothing listens
+     * on, so a connect would fail with another error). */
+    c = mcf_new();
+    CHECK(c != NULL);
+    CHECK_RC(mcf_set_servers(c, "127.0.0.1:1,127.0.0.1:2"), MCF_OK);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_PYMEMCACHE), MCF_OK);
+    CHECK_RC(mcf_set_option(c, MCF_OPT_HASH, MCF_HASH_MD5), MCF_OK);
+    mcf_value v;
+    CHECK_RC(mcf_get(c, "foobar", 6, &v), MCF_ERR_ARG);
+    CHECKF(strstr(mcf_last_error(c), "pymemcache") != NULL, "%s", mcf_last_error(c));
+    mcf_free(c);
 }
 
 TEST(pick_does_not_allocate)
@@ -278,14 +470,20 @@ TEST(pick_does_not_allocate)
 #ifdef NO_MALLOC_COUNT
     t_skip_case("allocation counting needs glibc without sanitizers");
 #else
-    static const int modes[3] = {MCF_DIST_MODULA, MCF_DIST_KETAMA_CMF,
-                                 MCF_DIST_KETAMA_LIBMEMCACHED};
+    static const int modes[] = {MCF_DIST_MODULA,
+                                MCF_DIST_KETAMA_CMF,
+                                MCF_DIST_KETAMA_LIBMEMCACHED,
+                                MCF_DIST_LIBMEMCACHED,
+                                MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED,
+                                MCF_DIST_PYMEMCACHE,
+                                MCF_DIST_NUTCRACKER_KETAMA,
+                                MCF_DIST_NUTCRACKER_MODULA};
     mcf_spec s[3] = {spec_of("10.0.0.1:11300", 1), spec_of("10.0.0.2:11300", 2),
                      spec_of("/tmp/b.sock", 3)};
     char key[32];
-    for (int m = 0; m < 3; m++) {
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
         mcf_dist d;
-        CHECK_RC(mcf_dist_build(&d, modes[m], s, 3, 150), 0);
+        CHECK_RC(mcf_dist_build(&d, modes[m], 0, s, 3, 150), 0);
         unsigned long before = n_allocs;
         uint32_t sum = 0;
         for (int i = 0; i < 1000; i++) {

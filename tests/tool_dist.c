@@ -3,10 +3,14 @@
  *
  *   tool_dist serve NTCP NUNIX     start memcached servers, print one address per
  *                                  line then "READY"; keep them until stdin closes
- *   tool_dist keys N               print N varied test keys, one per line
+ *   tool_dist keys N [--utf8]      print N varied test keys, one per line
+ *                                  (--utf8: a third of them with UTF-8 characters)
  *   tool_dist flush ADDR...        flush_all on each server
- *   tool_dist check [--mode modula|cmf|libmemcached] [--points N] [--ns PREFIX]
+ *   tool_dist store ADDR KEYFILE   set every key (value "1") through the one TCP
+ *                                  server ADDR, e.g. a proxy in front of the others
+ *   tool_dist check [--mode NAME] [--hash NAME] [--points N] [--ns PREFIX]
  *                   [--hash-ns 0|1] KEYFILE ADDR[=WEIGHT]...
+ *       NAME as the CLI's --distribution and --hash take them.
  *       For each key (stored under PREFIX+key), computes the server with the
  *       mcfast distribution (hashing PREFIX+key when --hash-ns 1, else key) and
  *       fetches the key from every server over raw sockets.  Prints
@@ -17,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dist.h"
@@ -125,15 +132,22 @@ static int fetch_batch(const mcserver *s, const char *ns, char **keys, size_t n,
 
 static int cmd_check(int argc, char **argv)
 {
-    int mode = MCF_DIST_MODULA, hash_ns = 0, i = 0;
+    int mode = MCF_DIST_MODULA, hash = MCF_HASH_DEFAULT, hash_ns = 0, i = 0;
     unsigned points = 150;
     const char *ns = "";
     while (i < argc && strncmp(argv[i], "--", 2) == 0 && i + 1 < argc) {
         if (!strcmp(argv[i], "--mode")) {
-            const char *m = argv[i + 1];
-            mode = !strcmp(m, "cmf")            ? MCF_DIST_KETAMA_CMF
-                   : !strcmp(m, "libmemcached") ? MCF_DIST_KETAMA_LIBMEMCACHED
-                                                : MCF_DIST_MODULA;
+            mode = mcf_dist_by_name(argv[i + 1]);
+            if (mode < 0) {
+                fprintf(stderr, "unknown mode %s\n", argv[i + 1]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--hash")) {
+            hash = mcf_hash_by_name(argv[i + 1]);
+            if (hash < 0) {
+                fprintf(stderr, "unknown hash %s\n", argv[i + 1]);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--points")) {
             points = (unsigned)atoi(argv[i + 1]);
         } else if (!strcmp(argv[i], "--ns")) {
@@ -165,7 +179,7 @@ static int cmd_check(int argc, char **argv)
             return 2;
 
     mcf_dist d;
-    int rc = mcf_dist_build(&d, mode, specs, ns_count, points);
+    int rc = mcf_dist_build(&d, mode, hash, specs, ns_count, points);
     if (rc != 0) {
         fprintf(stderr, "mcf_dist_build: %s\n", mcf_strerror(rc));
         return 2;
@@ -237,9 +251,75 @@ static int cmd_flush(int argc, char **argv)
     return 0;
 }
 
+/* Sets every key through one TCP server, pipelined STORE_BATCH at a time
+ * (one write, then the replies in order). */
+#define STORE_BATCH 100
+
+static int cmd_store(const char *addr, const char *keyfile)
+{
+    mcf_spec spec;
+    mcserver raw;
+    keyset ks;
+    if (parse_addr(addr, &spec, &raw) != 0 || spec.is_unix || read_keys(keyfile, &ks) != 0)
+        return 2;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(spec.port)};
+    if (fd < 0 || inet_pton(AF_INET, spec.host, &sin.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
+        perror(addr);
+        return 2;
+    }
+    static char req[STORE_BATCH * 600], rep[STORE_BATCH * 64];
+    size_t failed = 0;
+    for (size_t k = 0; k < ks.n; k += STORE_BATCH) {
+        size_t m = ks.n - k < STORE_BATCH ? ks.n - k : STORE_BATCH, off = 0;
+        for (size_t i = 0; i < m; i++)
+            off += (size_t)snprintf(req + off, sizeof req - off, "set %s 0 0 1\r\n1\r\n",
+                                    ks.keys[k + i]);
+        if (write(fd, req, off) != (ssize_t)off) {
+            perror("write");
+            return 2;
+        }
+        size_t got = 0, lines = 0;
+        while (lines < m) {
+            ssize_t r = read(fd, rep + got, sizeof rep - 1 - got);
+            if (r <= 0) {
+                fprintf(stderr, "%s closed the connection\n", addr);
+                return 2;
+            }
+            for (ssize_t j = 0; j < r; j++)
+                lines += rep[got + (size_t)j] == '\n';
+            got += (size_t)r;
+        }
+        rep[got] = 0;
+        size_t line = 0;
+        for (char *p = rep; line < m; line++) {
+            char *nl = strchr(p, '\n');
+            if (strncmp(p, "STORED\r\n", 8) != 0 && failed++ < 3)
+                fprintf(stderr, "set %s through %s: %.*s\n", ks.keys[k + line], addr,
+                        (int)(nl - p), p);
+            p = nl + 1;
+        }
+    }
+    close(fd);
+    if (failed)
+        fprintf(stderr, "%zu of %zu sets failed\n", failed, ks.n);
+    size_t n = ks.n;
+    for (size_t k = 0; k < ks.n; k++)
+        free(ks.keys[k]);
+    free(ks.keys);
+    return failed || n == 0 ? 1 : 0;
+}
+
+/* Characters of 2, 3 and 4 bytes in UTF-8 (é, 中, ✓, 😀), and one
+ * whose code point ends in 0xff (ÿ) to catch a hash of low bytes. */
+static const char *const utf8_chars[] = {"\xc3\xa9", "\xe4\xb8\xad", "\xe2\x9c\x93",
+                                         "\xf0\x9f\x98\x80", "\xc3\xbf"};
+
 /* Keys of many shapes: short, numeric, punctuated and long (up to 240
- * bytes), all valid memcached keys (0x21..0x7e). */
-static int cmd_keys(long n)
+ * bytes), all valid memcached keys (0x21..0x7e; with utf8, every third
+ * key also has UTF-8 characters, bytes 0x80..0xf4). */
+static int cmd_keys(long n, int utf8)
 {
     uint64_t x = 0x9e3779b97f4a7c15u;
     for (long i = 0; i < n; i++) {
@@ -260,6 +340,9 @@ static int cmd_keys(long n)
                 y = y * 6364136223846793005u + 1442695040888963407u;
                 putchar(0x21 + (int)((y >> 33) % 94));
             }
+            if (utf8 && i % 3 == 0 && len <= 200)
+                for (int j = 0; j < 1 + (int)(y % 5); j++)
+                    fputs(utf8_chars[(y >> (3 * j)) % 5], stdout);
             printf("~%ld\n", i); /* unique suffix */
         }
         }
@@ -299,10 +382,12 @@ int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "serve"))
         return cmd_serve(atoi(argv[2]), atoi(argv[3]));
-    if (argc == 3 && !strcmp(argv[1], "keys"))
-        return cmd_keys(atol(argv[2]));
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "keys"))
+        return cmd_keys(atol(argv[2]), argc == 4 && !strcmp(argv[3], "--utf8"));
     if (argc >= 3 && !strcmp(argv[1], "flush"))
         return cmd_flush(argc - 2, argv + 2);
+    if (argc == 4 && !strcmp(argv[1], "store"))
+        return cmd_store(argv[2], argv[3]);
     if (argc >= 2 && !strcmp(argv[1], "check"))
         return cmd_check(argc - 2, argv + 2);
     fprintf(stderr, "usage: see tests/tool_dist.c\n");

@@ -33,6 +33,9 @@
 #include "mcfast.h"
 
 #include "addrdiag.h"
+#include "dist.h"
+#include "hash.h"
+#include "placement.h"
 #include "resolve.h"
 #include "spec.h"
 
@@ -52,6 +55,7 @@ enum {
     OPT_FLAGS,
     OPT_NAMESPACE,
     OPT_DISTRIBUTION,
+    OPT_HASH,
     OPT_KETAMA_POINTS,
     OPT_NOREPLY,
     OPT_PROTOCOL,
@@ -74,6 +78,7 @@ static const struct option long_options[] = {
     {"flags", required_argument, NULL, OPT_FLAGS},
     {"namespace", required_argument, NULL, OPT_NAMESPACE},
     {"distribution", required_argument, NULL, OPT_DISTRIBUTION},
+    {"hash", required_argument, NULL, OPT_HASH},
     {"ketama-points", required_argument, NULL, OPT_KETAMA_POINTS},
     {"noreply", no_argument, NULL, OPT_NOREPLY},
     {"protocol", required_argument, NULL, OPT_PROTOCOL},
@@ -106,23 +111,13 @@ static const struct client_opt client_opts[] = {
 };
 #define N_CLIENT_OPTS (sizeof client_opts / sizeof client_opts[0])
 
-struct distribution_name {
-    const char *name;
-    mcf_distribution dist;
-};
-
-static const struct distribution_name distributions[] = {
-    {"modula", MCF_DIST_MODULA},
-    {"ketama", MCF_DIST_KETAMA_CMF},
-    {"ketama-libmemcached", MCF_DIST_KETAMA_LIBMEMCACHED},
-};
-
 struct options {
     const char *servers; /* NULL: take MEMCACHED_SERVERS */
     int64_t ttl;
     uint32_t flags;
     const char *ns;
     int distribution; /* -1: library default */
+    int hash;         /* -1: library default */
     int protocol;     /* -1: library default */
     int noreply;
     int verbose;
@@ -197,6 +192,8 @@ static int cmd_version(struct run *r, char **args, int nargs);
 static int cmd_stats(struct run *r, char **args, int nargs);
 static int cmd_ping(struct run *r, char **args, int nargs);
 static int cmd_resolve(struct run *r, char **args, int nargs);
+static int cmd_server_for(struct run *r, char **args, int nargs);
+static int cmd_ring(struct run *r, char **args, int nargs);
 
 static const struct command commands[] = {
     {"set", MCF_SET, 2, 2, 1, cmd_store, "KEY VALUE", "store VALUE under KEY", CO_STORE},
@@ -227,6 +224,14 @@ static const struct command commands[] = {
      "connect to each server; print address, family, connect time, version", 0},
     {"resolve", 0, 1, 1, 0, cmd_resolve, "SPEC",
      "explain how SPEC resolves (getaddrinfo, interfaces, mcfast's order)", 0},
+    {"server-for", 0, 1, -1, 1, cmd_server_for, "KEY...",
+     "print \"KEY SPEC\": the server each key maps to (no connection)", 0},
+    {"ring", 0, 0, -1, 1, cmd_ring, "[RING-OPTIONS]",
+     "each server's share of the keys (no connection).  RING-OPTIONS:\n"
+     "                          --keys N      sample keys (default 100000)\n"
+     "                          --svg FILE    draw the ring and the shares as SVG\n"
+     "                          --add SPEC, --remove SPEC (repeatable): the keys\n"
+     "                          that would move to the changed list, and the ideal", 0},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -347,9 +352,18 @@ static void print_help(void)
            "  --flags N               32-bit flags for storage commands (default 0);\n"
            "                          bit 0x2 is reserved: it marks zlib-compressed values\n"
            "  --namespace NS          prefix added to every key\n"
-           "  --distribution NAME     modula (Cache::Memcached, default),\n"
+           "  --distribution NAME     which server a key goes to, as another client does:\n"
+           "                          modula (Cache::Memcached, default),\n"
            "                          ketama (Cache::Memcached::Fast ketama_points),\n"
-           "                          ketama-libmemcached (libmemcached weighted ketama)\n"
+           "                          libmemcached (pylibmc, php-memcached default),\n"
+           "                          ketama-libmemcached (libmemcached KETAMA_WEIGHTED,\n"
+           "                          php-memcached LIBKETAMA_COMPATIBLE),\n"
+           "                          ketama-libmemcached-unweighted (pylibmc ketama),\n"
+           "                          pymemcache (HashClient), nutcracker (twemproxy\n"
+           "                          ketama), nutcracker-modula; see README.md\n"
+           "  --hash NAME             the key hash for libmemcached and nutcracker modes:\n"
+           "                          one_at_a_time, md5, crc, fnv1_64, fnv1a_64, fnv1_32,\n"
+           "                          fnv1a_32, hsieh, murmur, jenkins, crc32a, murmur3\n"
            "  --ketama-points N       points per server for ketama (default 150)\n"
            "  --protocol NAME         text (default; auto with command options), meta\n"
            "                          (memcached >= 1.6 meta commands; keys may then hold\n"
@@ -854,6 +868,17 @@ static void print_server_error(const mcf_client *c, int rc, const char *what, si
         fprintf(stderr, "mcfast: %s %s: %s\n", what, server_spec(c, i), mcf_strerror(rc));
 }
 
+/* Placement reports: tools/placement.c. */
+static int cmd_server_for(struct run *r, char **args, int nargs)
+{
+    return placement_server_for(r->c, args, nargs);
+}
+
+static int cmd_ring(struct run *r, char **args, int nargs)
+{
+    return placement_ring(r->c, args, nargs);
+}
+
 static int cmd_version(struct run *r, char **args, int nargs)
 {
     int code = XC_OK;
@@ -972,13 +997,23 @@ static int set_client_opt(struct options *o, int code, const char *arg)
 
 static int set_distribution(struct options *o, const char *arg)
 {
-    for (size_t i = 0; i < sizeof distributions / sizeof distributions[0]; i++) {
-        if (strcmp(arg, distributions[i].name) == 0) {
-            o->distribution = (int)distributions[i].dist;
-            return 0;
-        }
-    }
-    usage_error("--distribution: '%s' is not modula, ketama or ketama-libmemcached", arg);
+    o->distribution = mcf_dist_by_name(arg);
+    if (o->distribution >= 0)
+        return 0;
+    usage_error("--distribution: '%s' is not modula, ketama, libmemcached, ketama-libmemcached, "
+                "ketama-libmemcached-unweighted, pymemcache, nutcracker or nutcracker-modula",
+                arg);
+    return XC_USAGE;
+}
+
+static int set_hash(struct options *o, const char *arg)
+{
+    o->hash = mcf_hash_by_name(arg);
+    if (o->hash >= 0)
+        return 0;
+    usage_error("--hash: '%s' is not default, one_at_a_time, md5, crc, fnv1_64, fnv1a_64, "
+                "fnv1_32, fnv1a_32, hsieh, murmur, jenkins, crc32a or murmur3",
+                arg);
     return XC_USAGE;
 }
 
@@ -1049,6 +1084,7 @@ static int handle_option(struct options *o, int c, char **argv)
     case OPT_NAMESPACE: o->ns = optarg; return 0;
     case OPT_FLAGS: return set_flags(o, optarg);
     case OPT_DISTRIBUTION: return set_distribution(o, optarg);
+    case OPT_HASH: return set_hash(o, optarg);
     case OPT_PROTOCOL: return set_protocol(o, optarg);
     case OPT_TTL: return parse_i64(optarg, &o->ttl) ? bad_number("--ttl", optarg) : 0;
     case OPT_TLS: o->tls.all_servers = 1; o->tls_given = 1; return 0;
@@ -1070,6 +1106,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     int c;
     memset(o, 0, sizeof *o);
     o->distribution = -1;
+    o->hash = -1;
     o->protocol = -1;
     opterr = 0;
     /* "+": stop at the command, so a VALUE such as "-5" is never taken
@@ -1253,6 +1290,8 @@ static int apply_options(mcf_client *c, const struct options *o)
     int rc = MCF_OK;
     if (o->distribution >= 0)
         rc = mcf_set_option(c, MCF_OPT_DISTRIBUTION, o->distribution);
+    if (rc == MCF_OK && o->hash >= 0)
+        rc = mcf_set_option(c, MCF_OPT_HASH, o->hash);
     if (rc == MCF_OK && o->protocol >= 0)
         rc = mcf_set_option(c, MCF_OPT_PROTOCOL, o->protocol);
     if (rc == MCF_OK && o->noreply)
