@@ -144,20 +144,20 @@ demo: bootstrap-demo
 
 # ---- benchmark (issue: "Benchmark against libmemcached") ----
 # bench/*.c make one program linked with libmcfast and libmemcached.
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := $(wildcard bench/*.c) $(wildcard bench/common/*.c)
 BENCH_ARGS ?=
-$(B)/mcfast-bench: $(BENCH_SRCS) $(wildcard bench/*.h) $(B)/libmcfast.a $(TEST_SUPPORT) | $(B)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $(BENCH_SRCS) $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lmemcached -lpthread
+$(B)/mcfast-bench: $(BENCH_SRCS) $(wildcard bench/*.h bench/common/*.h) $(B)/libmcfast.a $(TEST_SUPPORT) | $(B)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -Ibench/common -o $@ $(BENCH_SRCS) $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lmemcached -lpthread
 bench-build: bootstrap
 	$(MAKE) $(B)/mcfast-bench
 # bench/tls/*.c make the TLS bench: mcfast over TLS against plaintext mcfast
 # and pymemcache (bench/tls_pymemcache.py) on one memcached -Z.  It links
 # tests/tlsfix.o for the certificates; with TLS=0 it builds and says "TLS
 # not built in".
-BENCH_TLS_SRCS := $(wildcard bench/tls/*.c)
+BENCH_TLS_SRCS := $(wildcard bench/tls/*.c) $(wildcard bench/common/*.c)
 BENCH_TLS_ARGS ?=
-$(B)/mcfast-bench-tls: $(BENCH_TLS_SRCS) $(wildcard bench/tls/*.h) $(B)/libmcfast.a $(B)/tests/tlsfix.o $(TEST_SUPPORT) | $(B)
-	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -o $@ $(BENCH_TLS_SRCS) $(B)/tests/tlsfix.o $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lpthread
+$(B)/mcfast-bench-tls: $(BENCH_TLS_SRCS) $(wildcard bench/tls/*.h bench/common/*.h) $(B)/libmcfast.a $(B)/tests/tlsfix.o $(TEST_SUPPORT) | $(B)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -Ibench/common -o $@ $(BENCH_TLS_SRCS) $(B)/tests/tlsfix.o $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lpthread
 bench-tls-build: bootstrap
 	$(MAKE) $(B)/mcfast-bench-tls
 # make bench: every workload timed (the scaling table at the end), then the

@@ -25,9 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bench_common.h"
 #include "mcserver.h"
 
-#define KLEN 11
+#define KLEN BENCH_KLEN
 #define VLEN 100
 #define BIGLEN 65536
 #define NBIG 8

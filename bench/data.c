@@ -27,19 +27,6 @@ static char *keytext, *scaletext;
 #define ITEM_BUDGET 256
 #define MIB (1024 * 1024)
 
-static void make_keys(const char **out, char *text, const char *prefix, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *k = text + i * (KLEN + 1);
-        unsigned v = (unsigned)(i % 100000000u);
-        memcpy(k, prefix, 3);
-        for (int d = 10; d >= 3; d--, v /= 10)
-            k[d] = (char)('0' + v % 10);
-        k[KLEN] = 0;
-        out[i] = k;
-    }
-}
-
 /* A value: its key, then a byte pattern that depends on the key. */
 static void make_value(char *v, size_t len, const char *key, size_t i)
 {
@@ -65,10 +52,10 @@ int data_init(size_t nkeys)
     if (!keytext || !g_kget || !g_kset || !g_kmiss || !g_kbig || !g_klens || !g_vget || !g_vset ||
         !g_vbig)
         return -1;
-    make_keys(g_kget, keytext, "bk:", nkeys);
-    make_keys(g_kset, keytext + nkeys * (KLEN + 1), "bs:", nkeys);
-    make_keys(g_kmiss, keytext + 2 * nkeys * (KLEN + 1), "bm:", nkeys);
-    make_keys(g_kbig, keytext + 3 * nkeys * (KLEN + 1), "bb:", NBIG);
+    bench_make_keys(g_kget, keytext, "bk:", nkeys);
+    bench_make_keys(g_kset, keytext + nkeys * (KLEN + 1), "bs:", nkeys);
+    bench_make_keys(g_kmiss, keytext + 2 * nkeys * (KLEN + 1), "bm:", nkeys);
+    bench_make_keys(g_kbig, keytext + 3 * nkeys * (KLEN + 1), "bb:", NBIG);
     for (size_t i = 0; i < nkeys; i++) {
         g_klens[i] = KLEN;
         make_value(g_vget + i * VLEN, VLEN, g_kget[i], i);
@@ -90,7 +77,7 @@ int data_init(size_t nkeys)
         /* The prefix is the server count, so the sets never share a key. */
         char prefix[8];
         snprintf(prefix, sizeof prefix, "%02d:", g_workloads[W_SCALE1 + k].nsrv % 100);
-        make_keys(g_kscale[k], scaletext + (size_t)k * nkeys * (KLEN + 1), prefix, nkeys);
+        bench_make_keys(g_kscale[k], scaletext + (size_t)k * nkeys * (KLEN + 1), prefix, nkeys);
         for (size_t i = 0; i < nkeys; i++)
             make_value(g_vscale[k] + i * VLEN, VLEN, g_kscale[k][i], i);
     }

@@ -82,7 +82,8 @@ typedef struct opts {
     int only_variant;
 } opts;
 
-static int g_failures, g_met, g_missed;
+static int g_failures;
+static bench_targets g_targets;
 
 static double now_s(void)
 {
@@ -285,41 +286,6 @@ static uint64_t calls_for(double rate, double seconds)
     return c < 1 ? 1 : (uint64_t)c;
 }
 
-static void sort_d(double *a, int n)
-{
-    for (int i = 1; i < n; i++) {
-        double x = a[i];
-        int j = i - 1;
-        for (; j >= 0 && a[j] > x; j--)
-            a[j + 1] = a[j];
-        a[j + 1] = x;
-    }
-}
-
-static double median(const double *in, int n)
-{
-    double a[MAX_ROUNDS];
-    memcpy(a, in, (size_t)n * sizeof *a);
-    sort_d(a, n);
-    return n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
-}
-
-static double min_d(const double *a, int n)
-{
-    double m = a[0];
-    for (int i = 1; i < n; i++)
-        m = a[i] < m ? a[i] : m;
-    return m;
-}
-
-static double max_d(const double *a, int n)
-{
-    double m = a[0];
-    for (int i = 1; i < n; i++)
-        m = a[i] > m ? a[i] : m;
-    return m;
-}
-
 /* One timed round of r: returns keys per second, or -1 after printing the failure. */
 typedef struct round_acc {
     uint64_t calls, allocs, syscalls;
@@ -447,17 +413,6 @@ static runner *pick_lmc(const workload *w, const opts *o, runner **vs, int nv, c
     return pick < 0 ? NULL : vs[pick];
 }
 
-static void report_target(const char *wname, const char *what, double got, double want, int ge)
-{
-    int met = ge ? got >= want : got <= want;
-    printf("target: %s %s=%.3f %s %.2f %s\n", wname, what, got, ge ? ">=" : "<=", want,
-           met ? "met" : "MISSED");
-    if (met)
-        g_met++;
-    else
-        g_missed++;
-}
-
 /* The async workloads' summary line, K = thousands of keys per second
  * (medians; a rate < 0: that client did not run).  --quick prints it as
  * "quick:", as the scaling lines. */
@@ -570,11 +525,11 @@ static void run_workload(const workload *w, const opts *o)
             goto out;
     }
     int n = o->rounds;
-    double m_mc = median(r_mc, n);
+    double m_mc = bench_median(r_mc, n);
     double kpc = w->keys_per_call;
     double mc_apo = (double)a_mc.allocs / ((double)a_mc.calls * kpc);
     if (lmc) {
-        double m_lmc = median(r_lmc, n);
+        double m_lmc = bench_median(r_lmc, n);
         printf("bench: %s mcfast=%.0f/s libmemcached=%.0f/s ratio=%.2f\n", w->name, m_mc, m_lmc,
                m_mc / m_lmc);
     } else {
@@ -582,12 +537,12 @@ static void run_workload(const workload *w, const opts *o)
                w->name, m_mc, why ? why : "?");
     }
     if (raw)
-        printf("floor: %s raw=%.0f/s mcfast/raw=%.2f\n", w->name, median(r_raw, n),
-               m_mc / median(r_raw, n));
+        printf("floor: %s raw=%.0f/s mcfast/raw=%.2f\n", w->name, bench_median(r_raw, n),
+               m_mc / bench_median(r_raw, n));
     if (raw && lmc)
         printf("bound: %s raw/libmemcached=%.2f (the ratio a client that costs nothing would "
                "reach here)\n",
-               w->name, median(r_raw, n) / median(r_lmc, n));
+               w->name, bench_median(r_raw, n) / bench_median(r_lmc, n));
     printf("allocs: %s mcfast allocs/op=%.3f (%llu in %llu calls)", w->name, mc_apo,
            (unsigned long long)a_mc.allocs, (unsigned long long)a_mc.calls);
     if (lmc)
@@ -612,11 +567,11 @@ static void run_workload(const workload *w, const opts *o)
         printf(" raw=%.2f+%.2f/%.2f us", a_raw.user_s * 1e6 / (double)a_raw.calls,
                a_raw.sys_s * 1e6 / (double)a_raw.calls, a_raw.wall_s * 1e6 / (double)a_raw.calls);
     printf("\n");
-    printf("spread: %s rounds=%d mcfast=%.0f..%.0f", w->name, n, min_d(r_mc, n), max_d(r_mc, n));
+    printf("spread: %s rounds=%d mcfast=%.0f..%.0f", w->name, n, bench_min(r_mc, n), bench_max(r_mc, n));
     if (lmc)
-        printf(" libmemcached=%.0f..%.0f", min_d(r_lmc, n), max_d(r_lmc, n));
+        printf(" libmemcached=%.0f..%.0f", bench_min(r_lmc, n), bench_max(r_lmc, n));
     if (raw)
-        printf(" raw=%.0f..%.0f", min_d(r_raw, n), max_d(r_raw, n));
+        printf(" raw=%.0f..%.0f", bench_min(r_raw, n), bench_max(r_raw, n));
     printf(" calls/round=%llu/%llu/%llu", (unsigned long long)(a_mc.calls / (uint64_t)n),
            (unsigned long long)(a_lmc.calls / (uint64_t)n),
            (unsigned long long)(a_raw.calls / (uint64_t)n));
@@ -626,27 +581,27 @@ static void run_workload(const workload *w, const opts *o)
         double pr[MAX_ROUNDS];
         for (int k = 0; k < n; k++)
             pr[k] = r_mc[k] / r_lmc[k];
-        printf(" paired-ratio-median=%.2f", median(pr, n));
+        printf(" paired-ratio-median=%.2f", bench_median(pr, n));
     }
     printf("\n");
     if (is_async(w))
-        print_async(w, o, m_mc, lmc ? median(r_lmc, n) : -1, raw ? median(r_raw, n) : -1,
-                    ref, ref ? median(r_ref, n) : -1);
+        print_async(w, o, m_mc, lmc ? bench_median(r_lmc, n) : -1, raw ? bench_median(r_raw, n) : -1,
+                    ref, ref ? bench_median(r_ref, n) : -1);
     int k = scale_index(w);
     if (k >= 0) {
         g_scale[k].done = 1;
         g_scale[k].mc = m_mc;
         g_scale[k].have_lmc = lmc != NULL;
-        g_scale[k].lmc = lmc ? median(r_lmc, n) : 0;
+        g_scale[k].lmc = lmc ? bench_median(r_lmc, n) : 0;
         g_scale[k].have_raw = raw != NULL;
-        g_scale[k].raw = raw ? median(r_raw, n) : 0;
+        g_scale[k].raw = raw ? bench_median(r_raw, n) : 0;
     }
     if (lmc && w->ratio_target > 0)
-        report_target(w->name, "ratio", m_mc / median(r_lmc, n), w->ratio_target, 1);
+        bench_target(&g_targets, w->name, "ratio", m_mc / bench_median(r_lmc, n), w->ratio_target, 1);
     if (raw && w->raw_target > 0)
-        report_target(w->name, "mcfast/raw", m_mc / median(r_raw, n), w->raw_target, 1);
+        bench_target(&g_targets, w->name, "mcfast/raw", m_mc / bench_median(r_raw, n), w->raw_target, 1);
     if (w->alloc_target_zero)
-        report_target(w->name, "allocs/op", mc_apo, 0, 0);
+        bench_target(&g_targets, w->name, "allocs/op", mc_apo, 0, 0);
     fflush(stdout);
 out:
     runner_free(mc);
@@ -815,7 +770,7 @@ int main(int argc, char **argv)
         if (o.selected[i])
             run_workload(&g_workloads[i], &o);
     print_scaling(&o);
-    printf("summary: %d targets met, %d missed, %d failure%s, %.1f s\n", g_met, g_missed,
+    printf("summary: %d targets met, %d missed, %d failure%s, %.1f s\n", g_targets.met, g_targets.missed,
            g_failures, g_failures == 1 ? "" : "s", now_s() - t_start);
     servers_stop();
     data_free();

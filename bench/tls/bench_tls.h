@@ -29,9 +29,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bench_common.h"
 #include "mcserver.h"
 
-#define KLEN 11
+#define KLEN BENCH_KLEN
 #define VLEN 100
 #define BATCH 100
 #define BIGLEN 500000 /* tls_set_500k: large enough that the value goes out in many records */
@@ -143,7 +144,6 @@ int handshake_measure(int n, hs_result *out, char *why, size_t whylen);
 
 /* main.c */
 double now_s(void);
-double median(const double *a, int n);
 void cpu_times(double *user, double *sys);
 
 #endif

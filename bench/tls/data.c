@@ -27,19 +27,6 @@ static char g_tls_spec[sizeof g_server.spec + 8], g_plain_spec[sizeof g_server.s
 /* Generous: the fill and the read-backs run while other jobs load the machine. */
 #define FILL_TIMEOUT_MS 10000
 
-static void make_keys(const char **out, char *text, const char *prefix, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *k = text + i * (KLEN + 1);
-        unsigned v = (unsigned)(i % 100000000u);
-        memcpy(k, prefix, 3);
-        for (int d = KLEN - 1; d >= 3; d--, v /= 10)
-            k[d] = (char)('0' + v % 10);
-        k[KLEN] = 0;
-        out[i] = k;
-    }
-}
-
 /* Its key, then a pattern of its index: bench/tls_pymemcache.py's make_value. */
 static void make_value(char *v, size_t len, const char *key, size_t i)
 {
@@ -61,9 +48,9 @@ int data_init(size_t nkeys)
     g_vbig = malloc((size_t)NBIG * BIGLEN);
     if (!keytext || !g_kget || !g_kset || !g_kbig || !g_klens || !g_vget || !g_vset || !g_vbig)
         return -1;
-    make_keys(g_kget, keytext, "tk:", nkeys);
-    make_keys(g_kset, keytext + nkeys * (KLEN + 1), "ts:", nkeys);
-    make_keys(g_kbig, keytext + 2 * nkeys * (KLEN + 1), "tb:", NBIG);
+    bench_make_keys(g_kget, keytext, "tk:", nkeys);
+    bench_make_keys(g_kset, keytext + nkeys * (KLEN + 1), "ts:", nkeys);
+    bench_make_keys(g_kbig, keytext + 2 * nkeys * (KLEN + 1), "tb:", NBIG);
     for (size_t i = 0; i < nkeys; i++) {
         g_klens[i] = KLEN;
         make_value(g_vget + i * VLEN, VLEN, g_kget[i], i);

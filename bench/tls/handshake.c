@@ -97,9 +97,9 @@ int handshake_measure(int n, hs_result *out, char *why, size_t whylen)
     if (ok != 0)
         return -1;
     out->n = n;
-    out->plain_ms = median(plain, n);
-    out->full_ms = median(full, n);
-    out->resumed_ms = median(resumed, n);
+    out->plain_ms = bench_median(plain, n);
+    out->full_ms = bench_median(full, n);
+    out->resumed_ms = bench_median(resumed, n);
     spread(full, n, &out->full_min, &out->full_max);
     spread(resumed, n, &out->res_min, &out->res_max);
     return 0;

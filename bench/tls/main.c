@@ -61,7 +61,8 @@ typedef struct opts {
     uint64_t only_calls;
 } opts;
 
-static int g_failures, g_met, g_missed;
+static int g_failures;
+static bench_targets g_targets;
 static int g_have_peer;
 static char g_peer_why[512];
 
@@ -78,40 +79,6 @@ void cpu_times(double *user, double *sys)
     getrusage(RUSAGE_SELF, &ru);
     *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
     *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-double median(const double *in, int n)
-{
-    double *a = malloc((size_t)n * sizeof *a);
-    if (!a)
-        return in[0];
-    memcpy(a, in, (size_t)n * sizeof *a);
-    qsort(a, (size_t)n, sizeof *a, cmp_d);
-    double m = n % 2 ? a[n / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
-    free(a);
-    return m;
-}
-
-static double min_d(const double *a, int n)
-{
-    double m = a[0];
-    for (int i = 1; i < n; i++)
-        m = a[i] < m ? a[i] : m;
-    return m;
-}
-
-static double max_d(const double *a, int n)
-{
-    double m = a[0];
-    for (int i = 1; i < n; i++)
-        m = a[i] > m ? a[i] : m;
-    return m;
 }
 
 static void usage(FILE *f)
@@ -261,16 +228,6 @@ static int memcached_has_tls(void)
     return found;
 }
 
-static void report_target(const char *wname, const char *what, double got, double want)
-{
-    int met = got >= want;
-    printf("target: %s %s=%.3f >= %.2f %s\n", wname, what, got, want, met ? "met" : "MISSED");
-    if (met)
-        g_met++;
-    else
-        g_missed++;
-}
-
 static char g_marker = 'A';
 
 /* One timed round of r; its rate in keys per second, or -1 after an error line. */
@@ -346,7 +303,7 @@ static void run_workload(const tworkload *w, const opts *o)
             if ((rate[i][k] = timed_round(rs[i], o->round_s, &acc[i])) < 0)
                 goto out;
     int n = o->rounds;
-    double tls = median(rate[0], n), plain = median(rate[1], n);
+    double tls = bench_median(rate[0], n), plain = bench_median(rate[1], n);
     double pr[MAX_ROUNDS], pp[MAX_ROUNDS];
     for (int k = 0; k < n; k++) {
         pr[k] = rate[0][k] / rate[1][k];
@@ -355,7 +312,7 @@ static void run_workload(const tworkload *w, const opts *o)
     }
     printf("bench: %s mcfast-tls=%.0f/s mcfast-plain=%.0f/s ratio=%.2f\n", w->name, tls, plain,
            tls / plain);
-    double peer = g_have_peer ? median(rate[2], n) : 0;
+    double peer = g_have_peer ? bench_median(rate[2], n) : 0;
     if (g_have_peer)
         printf("peer: %s mcfast-tls=%.0f/s pymemcache-tls=%.0f/s mcfast/pymemcache=%.2f\n",
                w->name, tls, peer, tls / peer);
@@ -373,18 +330,18 @@ static void run_workload(const tworkload *w, const opts *o)
     }
     printf("\n");
     printf("spread: %s rounds=%d mcfast-tls=%.0f..%.0f mcfast-plain=%.0f..%.0f", w->name, n,
-           min_d(rate[0], n), max_d(rate[0], n), min_d(rate[1], n), max_d(rate[1], n));
+           bench_min(rate[0], n), bench_max(rate[0], n), bench_min(rate[1], n), bench_max(rate[1], n));
     if (g_have_peer)
-        printf(" pymemcache-tls=%.0f..%.0f", min_d(rate[2], n), max_d(rate[2], n));
+        printf(" pymemcache-tls=%.0f..%.0f", bench_min(rate[2], n), bench_max(rate[2], n));
     /* Each round's own ratio: drifts of the machine between rounds cancel out. */
-    printf(" paired-ratio-median tls/plain=%.2f", median(pr, n));
+    printf(" paired-ratio-median tls/plain=%.2f", bench_median(pr, n));
     if (g_have_peer)
-        printf(" mcfast/pymemcache=%.2f", median(pp, n));
+        printf(" mcfast/pymemcache=%.2f", bench_median(pp, n));
     printf("\n");
     if (w->plain_target > 0)
-        report_target(w->name, "tls/plain", tls / plain, w->plain_target);
+        bench_target(&g_targets, w->name, "tls/plain", tls / plain, w->plain_target, 1);
     if (g_have_peer && w->peer_target > 0)
-        report_target(w->name, "mcfast/pymemcache", tls / peer, w->peer_target);
+        bench_target(&g_targets, w->name, "mcfast/pymemcache", tls / peer, w->peer_target, 1);
 out:
     for (int i = 0; i < NCLIENTS; i++)
         trunner_free(rs[i]);
@@ -540,7 +497,7 @@ int main(int argc, char **argv)
             run_workload(&g_tworkloads[i], &o);
     run_handshakes(&o);
     peer_stop();
-    printf("summary: %d targets met, %d missed, %d failure%s, %.1f s%s\n", g_met, g_missed,
+    printf("summary: %d targets met, %d missed, %d failure%s, %.1f s%s\n", g_targets.met, g_targets.missed,
            g_failures, g_failures == 1 ? "" : "s", now_s() - t_start,
            o.quick ? " (--quick: a smoke run, not a measurement)" : "");
     server_stop();
