@@ -40,48 +40,9 @@ PROBE_S=1             # a connect to a dead server must still hang after this
 
 PIDS=()
 NAMESPACES=()
-T=""
-
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
-info() { echo "INFO: $*"; }
-skip_all() {
-    local s
-    for s in "${CASES[@]}"; do skip "$s" "$1"; done
-    exit 0
-}
-fail_all() {
-    local s
-    for s in "${CASES[@]}"; do fail "$s" "$1"; done
-    exit 1
-}
-one_line() { head -c 300 "$1" | tr '\n' '|'; }
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-    local p ns
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
-    [ -n "$T" ] && rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Namespaces of a run that could not clean up (SIGKILL): its PID is gone.
-clean_stale() {
-    local ns p
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ "$ns" =~ ^mcx[sc]-([0-9]+)$ ]] || continue
-        kill -0 "${BASH_REMATCH[1]}" 2>/dev/null && continue
-        for p in $(ip netns pids "$ns" 2>/dev/null); do
-            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = memcached ] && kill "$p" 2>/dev/null
-        done
-        ip netns del "$ns" 2>/dev/null
-    done
-}
+# shellcheck source=tests/netns.sh
+. tests/netns.sh
+ns_traps
 
 # connects_within NS IP SECONDS: a TCP connect to IP:PORT from NS completes
 # in time (bash's /dev/tcp, bounded by timeout(1)).  Exit 124 when it hung.
@@ -102,7 +63,7 @@ command -v nft >/dev/null || skip_all "nft is not installed"
 command -v memcached >/dev/null || skip_all "memcached is not installed"
 [ -x "$TOOL" ] || fail_all "$TOOL is not built (make tests)"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-blackhole.XXXXXX") || exit 1
-clean_stale
+ns_clean_stale '^mcx[sc]-([0-9]+)$'
 
 setup() {
     local i

@@ -34,7 +34,7 @@ TOOL=$BUILD/tests/tool_netns_client
 SCENARIOS=(netns_v6only netns_v4only netns_dead_first netns_deadline)
 
 # Unique per run, so leftovers of an aborted run never collide with us; the
-# PID in the name also lets clean_stale() recognise such leftovers.
+# PID in the name also lets ns_clean_stale recognise such leftovers.
 NS6=mcf6-$$      # scenario 1, 3, 4: the IPv6-only host
 NS6P=mcf6p-$$    # its veth peer
 NS4=mcf4-$$      # scenario 2: the IPv4-only host
@@ -53,77 +53,15 @@ P6=22123     # memcached on ::1 (both namespaces)
 PDEF=11211   # memcached on ::1, for the bare "::1" spec (default port)
 PFREE=22199  # nothing listens here
 
-T=""
+CASES=("${SCENARIOS[@]}")
 PIDS=()
 NAMESPACES=()
 ETC_DIRS=()
-
-# ---------------------------------------------------------------- output
-
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
-info() { echo "INFO: $*"; }
-
-skip_all() {
-    local s
-    for s in "${SCENARIOS[@]}"; do
-        skip "$s" "$1"
-    done
-    exit 0
-}
-
-# ---------------------------------------------------------------- cleanup
-
-# Runs on every exit, also after a failed case or a signal: kill every
-# memcached we started, delete our namespaces and /etc/netns directories.
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-    local p ns d
-    for p in "${PIDS[@]}"; do
-        kill "$p" 2>/dev/null
-    done
-    for p in "${PIDS[@]}"; do
-        wait "$p" 2>/dev/null
-    done
-    for ns in "${NAMESPACES[@]}"; do
-        ip netns del "$ns" 2>/dev/null
-    done
-    for d in "${ETC_DIRS[@]}"; do
-        if [ "$d" = /etc/netns ]; then
-            rmdir "$d" 2>/dev/null
-        else
-            rm -rf "$d"
-        fi
-    done
-    [ -n "$T" ] && rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# A run that was killed with SIGKILL could not clean up.  Its namespaces and
-# /etc/netns directories carry its PID; remove them when that PID is gone,
-# together with the memcached processes still running inside them.
-clean_stale() {
-    local ns pid p d
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ "$ns" =~ ^mcf(6|6p|4|4p)-([0-9]+)$ ]] || continue
-        pid=${BASH_REMATCH[2]}
-        kill -0 "$pid" 2>/dev/null && continue
-        for p in $(ip netns pids "$ns" 2>/dev/null); do
-            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = memcached ] && kill "$p" 2>/dev/null
-        done
-        ip netns del "$ns" 2>/dev/null
-    done
-    for d in /etc/netns/mcf6-* /etc/netns/mcf4-*; do
-        [ -d "$d" ] || continue
-        [[ "$d" =~ -([0-9]+)$ ]] || continue
-        kill -0 "${BASH_REMATCH[1]}" 2>/dev/null || rm -rf "$d"
-    done
-    # Left empty by such a run (rmdir removes only an empty directory).
-    rmdir /etc/netns 2>/dev/null
-}
+# Output, cleanup on every exit (memcached, namespaces, /etc/netns
+# directories), leftovers of a SIGKILLed run: tests/netns.sh.
+# shellcheck source=tests/netns.sh
+. tests/netns.sh
+ns_traps
 
 # ---------------------------------------------------------------- helpers
 
@@ -140,8 +78,6 @@ nsrun() {
     WALL_MS=$(($(now_ms) - t0))
 }
 
-# one_line FILE: a file's first 300 bytes on one line, for FAIL messages.
-one_line() { head -c 300 "$1" | tr '\n' '|'; }
 
 # listening NS HOST PORT: something accepts TCP connections there.  bash's
 # /dev/tcp calls getaddrinfo without AI_ADDRCONFIG, so it works on both
@@ -183,7 +119,7 @@ make_host() {
 
 # etc_dir NS: creates /etc/netns/NS; `ip netns exec NS` bind-mounts every
 # file in it over the file of the same name in /etc.  Not to be called in a
-# subshell: cleanup() must learn about the directory.
+# subshell: ns_cleanup must learn about the directory.
 etc_dir() {
     local dir=/etc/netns/$1
     if [ ! -d /etc/netns ]; then
@@ -277,19 +213,9 @@ premise() {
 
 # ---------------------------------------------------------------- prerequisites
 
-[ "$(id -u)" = 0 ] || skip_all "needs root for ip netns"
-command -v ip >/dev/null || skip_all "iproute2 (ip) is not installed"
+why=$(ns_unsupported)
+[ -z "$why" ] || skip_all "$why"
 command -v memcached >/dev/null || skip_all "memcached is not installed"
-# Probe: can we create a namespace and run something in it?
-probe=mcfprobe-$$
-if ! ip netns add "$probe" 2>/dev/null; then
-    skip_all "ip netns add fails (no CAP_SYS_ADMIN or no netns support)"
-fi
-if ! ip netns exec "$probe" true 2>/dev/null; then
-    ip netns del "$probe" 2>/dev/null
-    skip_all "ip netns exec fails"
-fi
-ip netns del "$probe"
 for f in "$BIN" "$TOOL"; do
     if [ ! -x "$f" ]; then
         for s in "${SCENARIOS[@]}"; do
@@ -300,7 +226,7 @@ for f in "$BIN" "$TOOL"; do
 done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-netns.XXXXXX") || exit 1
-clean_stale
+ns_clean_stale '^mcf[64]p?-([0-9]+)$' /etc/netns/mcf6-* /etc/netns/mcf4-*
 
 # A Debian-style hosts file for both namespaces, so the result does not
 # depend on the machine's own /etc/hosts.

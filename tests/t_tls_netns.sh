@@ -23,79 +23,30 @@ V6_LOCAL=2001:db8:1::1 # RFC 3849 documentation prefix
 V6_PEER=2001:db8:1::2
 P4=22122         # memcached -Z on 127.0.0.1 (the namespace has its own ports)
 
-T=""
 PIDS=()
 NAMESPACES=()
-
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
-info() { echo "INFO: $*"; }
-
-skip_all() {
-    local c
-    for c in "${CASES[@]}"; do skip "$c" "$1"; done
-    exit 0
-}
-fail_all() {
-    local c
-    for c in "${CASES[@]}"; do fail "$c" "$1"; done
-    exit 1
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-    local p ns
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
-    [ -n "$T" ] && rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Namespaces of a run killed with SIGKILL carry its PID: remove them (and
-# their memcached) once that PID is gone.
-clean_stale() {
-    local ns pid p
-    for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-        [[ "$ns" =~ ^mcftlsp?-([0-9]+)$ ]] || continue
-        pid=${BASH_REMATCH[1]}
-        kill -0 "$pid" 2>/dev/null && continue
-        for p in $(ip netns pids "$ns" 2>/dev/null); do
-            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = memcached ] && kill "$p" 2>/dev/null
-        done
-        ip netns del "$ns" 2>/dev/null
-    done
-}
+# shellcheck source=tests/netns.sh
+. tests/netns.sh
+ns_traps
 
 # nsrun CMD...: runs CMD inside NS; stdout in $T/out, stderr in $T/err, exit code in RC.
 nsrun() {
     ip netns exec "$NS" "$@" >"$T/out" 2>"$T/err"
     RC=$?
 }
-one_line() { head -c 300 "$1" | tr '\n' '|'; }
 
 # ---------------------------------------------------------------- prerequisites
 
-[ "$(id -u)" = 0 ] || skip_all "needs root for ip netns"
-command -v ip >/dev/null || skip_all "iproute2 (ip) is not installed"
+why=$(ns_unsupported)
+[ -z "$why" ] || skip_all "$why"
 command -v memcached >/dev/null || skip_all "memcached is not installed"
 command -v openssl >/dev/null || skip_all "the openssl CLI is not installed (certificates)"
 memcached -h 2>&1 | grep -q -- --enable-ssl || skip_all "memcached was built without TLS (no -Z)"
 [ -x "$BIN" ] || fail_all "$BIN is not built (make tests)"
 "$BIN" --help 2>&1 | grep -q -- --tls-ca || skip_all "mcfast was built without TLS (no --tls-ca)"
-probe=mcftlsprobe-$$
-ip netns add "$probe" 2>/dev/null || skip_all "ip netns add fails (no CAP_SYS_ADMIN or no netns support)"
-if ! ip netns exec "$probe" true 2>/dev/null; then
-    ip netns del "$probe" 2>/dev/null
-    skip_all "ip netns exec fails"
-fi
-ip netns del "$probe"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-tls-netns.XXXXXX") || exit 1
-clean_stale
+ns_clean_stale '^mcftlsp?-([0-9]+)$'
 sh "$CERTS_SH" "$T/certs" 2>"$T/certs.err" || fail_all "tls_certs.sh: $(one_line "$T/certs.err")"
 CA=$T/certs/ca.pem
 
