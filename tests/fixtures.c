@@ -1,6 +1,7 @@
 /* fixtures.c - helpers shared by the test programs; see fixtures.h. */
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "fixtures.h"
+#include "mcfast_async.h"
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                       */
@@ -420,4 +422,48 @@ int64_t env_int(const char *name, int64_t dflt)
     char *end;
     long long x = strtoll(v, &end, 0);
     return *end ? dflt : (int64_t)x;
+}
+
+/* The pollfd array starts small and grows when the pollset asks for more. */
+#define POLLFD_START 4
+
+size_t drive_pollset(mcf_client *c, int bound_ms, void (*on_turn)(void *), void *arg)
+{
+    double end = now_ms() + bound_ms;
+    size_t cap = POLLFD_START;
+    struct pollfd *fds = malloc(cap * sizeof *fds);
+    while (fds && mcf_async_inflight(c) > 0) {
+        double left = end - now_ms();
+        if (left <= 0)
+            break;
+        int timeout = -1;
+        size_t n = mcf_async_pollset(c, fds, cap, &timeout);
+        if (n > cap) { /* more sockets than room: ask again with enough */
+            struct pollfd *more = realloc(fds, n * sizeof *fds);
+            if (!more)
+                break;
+            fds = more;
+            cap = n;
+            continue;
+        }
+        if (timeout < 0 || timeout > left)
+            timeout = (int)left + 1;
+        if (poll(fds, (nfds_t)n, timeout) < 0) {
+            if (errno != EINTR)
+                break;
+            for (size_t i = 0; i < n; i++)
+                fds[i].revents = 0;
+        }
+        mcf_async_process(c, fds, n);
+        if (on_turn)
+            on_turn(arg);
+    }
+    free(fds);
+    return mcf_async_inflight(c);
+}
+
+size_t drive(mcf_client *c, int how, int bound_ms)
+{
+    return how == DRIVE_POLLSET ? drive_pollset(c, bound_ms, NULL, NULL)
+                                : mcf_async_run(c, bound_ms);
 }

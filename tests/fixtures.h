@@ -146,4 +146,13 @@ size_t server_of(mcf_client *c, const char *key);
  * checked through the server. */
 int mi_on_server(mcf_client *c, mcserver *srv, const char *key, const char *want);
 
+/* ---- driving the async API (include/mcfast_async.h) ---- */
+enum { DRIVE_RUN, DRIVE_POLLSET };
+/* A plain poll() loop over mcf_async_pollset/process until nothing is in
+ * flight or bound_ms passed; on_turn (may be NULL) runs after every turn.
+ * Returns what is still in flight. */
+size_t drive_pollset(mcf_client *c, int bound_ms, void (*on_turn)(void *), void *arg);
+/* DRIVE_RUN (mcf_async_run) or DRIVE_POLLSET, bounded by bound_ms. */
+size_t drive(mcf_client *c, int how, int bound_ms);
+
 #endif

@@ -67,7 +67,6 @@
 #define MSG_CAP 256
 #define MAX_REPORTED 4       /* failing requests shown one by one */
 #define KEY_SEARCH_MAX 100000 /* suffixes tried to place a key on a server */
-#define POLLFD_START 4       /* drive_pollset grows its array when asked to */
 
 /* rc values as bits of an allowed set. */
 #define RC_BIT(rc) (UINT64_C(1) << (rc))
@@ -202,48 +201,6 @@ static size_t store_all(mcf_client *c, char (*keys)[KEY_CAP], size_t n, size_t p
 /* ------------------------------------------------------------------ */
 /* driving                                                             */
 /* ------------------------------------------------------------------ */
-
-enum { DRIVE_RUN, DRIVE_POLLSET };
-
-/* A plain poll() loop over mcf_async_pollset/process until nothing is in
- * flight or bound_ms passed; returns what is still in flight. */
-static size_t drive_pollset(mcf_client *c, int bound_ms)
-{
-    double end = now_ms() + bound_ms;
-    size_t cap = POLLFD_START;
-    struct pollfd *fds = malloc(cap * sizeof *fds);
-    while (fds && mcf_async_inflight(c) > 0) {
-        double left = end - now_ms();
-        if (left <= 0)
-            break;
-        int timeout = -1;
-        size_t n = mcf_async_pollset(c, fds, cap, &timeout);
-        if (n > cap) { /* more sockets than room: ask again with enough */
-            struct pollfd *more = realloc(fds, n * sizeof *fds);
-            if (!more)
-                break;
-            fds = more;
-            cap = n;
-            continue;
-        }
-        if (timeout < 0 || timeout > left)
-            timeout = (int)left + 1;
-        if (poll(fds, (nfds_t)n, timeout) < 0) {
-            if (errno != EINTR)
-                break;
-            for (size_t i = 0; i < n; i++)
-                fds[i].revents = 0;
-        }
-        mcf_async_process(c, fds, n);
-    }
-    free(fds);
-    return mcf_async_inflight(c);
-}
-
-static size_t drive(mcf_client *c, int how, int bound_ms)
-{
-    return how == DRIVE_POLLSET ? drive_pollset(c, bound_ms) : mcf_async_run(c, bound_ms);
-}
 
 /* ------------------------------------------------------------------ */
 /* request records: one per request, the done callback's arg           */

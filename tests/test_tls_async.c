@@ -25,45 +25,6 @@
 #define RUN_BOUND_MS 20000 /* a hang ends here, as a FAIL */
 #define MAX_ITEM_VALUE ((1u << 20) - 512) /* see test_tls_basic.c */
 
-enum { DRIVE_RUN, DRIVE_POLLSET };
-
-/* A plain poll() loop until nothing is in flight or bound_ms passed.
- * on_turn (may be NULL) runs after every turn. */
-static size_t drive_pollset(mcf_client *c, int bound_ms, void (*on_turn)(void *), void *arg)
-{
-    double end = now_ms() + bound_ms;
-    struct pollfd fds[64];
-    while (mcf_async_inflight(c) > 0) {
-        double left = end - now_ms();
-        if (left <= 0)
-            break;
-        int timeout = -1;
-        size_t n = mcf_async_pollset(c, fds, sizeof fds / sizeof fds[0], &timeout);
-        if (n > sizeof fds / sizeof fds[0]) {
-            t_fail(__FILE__, __LINE__, "%zu sockets to poll", n);
-            break;
-        }
-        if (timeout < 0 || timeout > left)
-            timeout = (int)left + 1;
-        if (poll(fds, (nfds_t)n, timeout) < 0) {
-            if (errno != EINTR)
-                break;
-            for (size_t i = 0; i < n; i++)
-                fds[i].revents = 0;
-        }
-        mcf_async_process(c, fds, n);
-        if (on_turn)
-            on_turn(arg);
-    }
-    return mcf_async_inflight(c);
-}
-
-static size_t drive(mcf_client *c, int how)
-{
-    return how == DRIVE_POLLSET ? drive_pollset(c, RUN_BOUND_MS, NULL, NULL)
-                                : mcf_async_run(c, RUN_BOUND_MS);
-}
-
 /* One request: its key, the value it stores or expects, what came back. */
 typedef struct rq {
     char key[48];
@@ -99,7 +60,7 @@ static void store_then_get(mcf_client *c, rq *r, size_t n, int how)
                            : mcf_async_get(c, MCF_GET, 0, KS(r[i].key), on_done, &r[i]);
             CHECKF(q != NULL, "submit %s: %s", r[i].key, mcf_last_error(c));
         }
-        size_t left = drive(c, how);
+        size_t left = drive(c, how, RUN_BOUND_MS);
         CHECKF(left == 0, "%s: %zu requests still in flight after %d ms",
                phase ? "gets" : "stores", left, RUN_BOUND_MS);
         size_t bad = 0;
@@ -247,7 +208,7 @@ TEST(tls_async_get_multi)
         mcf_request *q =
             mcf_async_get_multi(c, MCF_GET, 0, ks.k, NULL, ks.n, on_key, on_multi_done, &m);
         CHECKF(q != NULL, "submit: %s", mcf_last_error(c));
-        CHECK(drive(c, DRIVE_RUN) == 0);
+        CHECK(drive(c, DRIVE_RUN, RUN_BOUND_MS) == 0);
         CHECKF(m.done == 1 && m.rc == MCF_OK, "done %d rc %d", m.done, m.rc);
         CHECKF(m.calls == ks.n && m.wrong == 0, "%zu key callbacks for %zu keys, %zu wrong",
                m.calls, ks.n, m.wrong);
@@ -347,7 +308,7 @@ TEST(tls_async_handshake_never_blocks)
         stalled.done = 0;
         stalled.len = 0;
         CHECK(mcf_async_get(c, MCF_GET, 0, KS(stalled.key), on_done, &stalled) != NULL);
-        CHECK(drive(c, DRIVE_RUN) == 0);
+        CHECK(drive(c, DRIVE_RUN, RUN_BOUND_MS) == 0);
         CHECKF(stalled.done == 1 && stalled.rc == MCF_MISS, "after the stall: rc %d (%s): %s",
                stalled.rc, mcf_strerror(stalled.rc), mcf_last_error(c));
         mcf_free(c);
