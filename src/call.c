@@ -251,40 +251,31 @@ void mcf_block_of(const mcf_client *c, const mcf_call *call, size_t i, mcf_block
 
 /* Small values are copied next to the header; large and compressed ones
  * are sent from where they are (caller memory, zbuf) without a copy. */
-/* Over TLS each piece is marked, so no record cuts the request short of
- * its end (conn.c, mcf_conn_send). */
-static MCF_OUT_OF_LINE void block_append_tls(mcf_server *s, size_t start, const mcf_block *b)
+/* One piece of a storage request.  Over TLS each piece is marked (and the
+ * last one ends the request), so no record cuts the request short of its
+ * end (conn.c, mcf_conn_send); plain pieces may merge with their
+ * neighbours. */
+static inline void add_piece(mcf_server *s, int kind, size_t off, const char *ptr, size_t len,
+                             int ends)
 {
-    if (b->copy) {
-        if (b->len)
-            memcpy(s->wbuf + s->wlen, b->value, b->len);
-        s->wlen += b->len;
-    } else {
-        mcf_conn_add_store_seg(s, SEG_WBUF, start, NULL, s->wlen - start, 0);
-        mcf_conn_add_store_seg(s, SEG_EXTERNAL, 0, b->value, b->len, 0);
-        start = s->wlen;
-    }
-    memcpy(s->wbuf + s->wlen, "\r\n", 2);
-    s->wlen += 2;
-    mcf_conn_add_store_seg(s, SEG_WBUF, start, NULL, s->wlen - start, 1);
+    if (s->tls_on)
+        mcf_conn_add_store_seg(s, kind, off, ptr, len, ends);
+    else
+        mcf_conn_add_seg(s, kind, off, ptr, len);
 }
 
 void mcf_block_append(mcf_server *s, size_t start, const mcf_block *b)
 {
-    if (s->tls_on) {
-        block_append_tls(s, start, b);
-        return;
-    }
     if (b->copy) {
         if (b->len)
             memcpy(s->wbuf + s->wlen, b->value, b->len);
         s->wlen += b->len;
     } else {
-        mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
-        mcf_conn_add_seg(s, SEG_EXTERNAL, 0, b->value, b->len);
+        add_piece(s, SEG_WBUF, start, NULL, s->wlen - start, 0);
+        add_piece(s, SEG_EXTERNAL, 0, b->value, b->len, 0);
         start = s->wlen;
     }
     memcpy(s->wbuf + s->wlen, "\r\n", 2);
     s->wlen += 2;
-    mcf_conn_add_seg(s, SEG_WBUF, start, NULL, s->wlen - start);
+    add_piece(s, SEG_WBUF, start, NULL, s->wlen - start, 1);
 }

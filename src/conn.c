@@ -413,7 +413,7 @@ static int gather_plain(const mcf_server *s, struct iovec *iov)
     return niov;
 }
 
-/* Over TLS: whole requests, up to one record (TLS_RECORD_MAX), or one
+/* Over TLS: whole requests, up to one record (MCF_TLS_RECORD_MAX), or one
  * storage request bigger than that by itself.  memcached (1.6) reads a
  * value that did not arrive with its command with an SSL_read of exactly
  * the bytes left; what the record holds after it stays inside OpenSSL,
@@ -423,7 +423,6 @@ static int gather_plain(const mcf_server *s, struct iovec *iov)
  * record carries part of a request and then another one: each record
  * memcached reads leaves nothing behind.  Lines (gets, deletes, mn ...)
  * may be cut after any line. */
-#define TLS_RECORD_MAX 16384
 static int gather_tls(const mcf_server *s, struct iovec *iov)
 {
     int niov = 0;
@@ -438,7 +437,7 @@ static int gather_tls(const mcf_server *s, struct iovec *iov)
             size_t j = i, req = len;
             while (s->segs[j].store != SEG_STORE_END && j + 1 < s->nsegs)
                 req += s->segs[++j].len;
-            if (total && (total + req > TLS_RECORD_MAX || niov + (j - i + 1) > IOV_BATCH))
+            if (total && (total + req > MCF_TLS_RECORD_MAX || niov + (j - i + 1) > IOV_BATCH))
                 break;
             for (size_t k = i; k <= j; k++) {
                 size_t sk = k == s->seg_i ? s->seg_done : 0;
@@ -448,11 +447,11 @@ static int gather_tls(const mcf_server *s, struct iovec *iov)
             }
             total += req;
             i = j;
-            if (begun || total >= TLS_RECORD_MAX)
+            if (begun || total >= MCF_TLS_RECORD_MAX)
                 break;
             continue;
         }
-        size_t room = TLS_RECORD_MAX - total;
+        size_t room = MCF_TLS_RECORD_MAX - total;
         if (len > room) {
             /* Cut after the last whole line that fits; a line longer than a
              * record (a get of very many keys) is cut where it must be. */

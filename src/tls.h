@@ -14,6 +14,11 @@
 
 typedef struct mcf_tls mcf_tls;
 
+/* The largest plaintext of one TLS record (RFC 8446 §5.1, RFC 5246
+ * §6.2.1): conn.c cuts TLS writes to it, transport_tls.c gathers small
+ * pieces up to it. */
+#define MCF_TLS_RECORD_MAX 16384
+
 /* 1 when the library was built with OpenSSL. */
 int mcf_tls_built_in(void);
 

@@ -19,10 +19,9 @@
 
 #include "tls.h"
 
-/* The largest plaintext of one TLS record (RFC 8446 §5.1, RFC 5246 §6.2.1):
- * small pieces of a request are gathered up to this, so they go out as one
- * record in one send instead of one record each. */
-#define STAGE_MAX 16384
+/* Small pieces of a request are gathered up to one record, so they go out as
+ * one record in one send instead of one record each. */
+#define STAGE_MAX MCF_TLS_RECORD_MAX
 /* Bytes of the server's first answer kept, to say what it was when the
  * handshake fails (a plaintext server's "ERROR"). */
 #define FIRST_MAX 16
