@@ -571,8 +571,8 @@ ssize_t mcf_conn_recv(mcf_server *s, size_t need, int block)
     s->rx_bytes += (uint64_t)r;
     /* What the transport already holds (the rest of a TLS record) is
      * taken now: poll() cannot see it, so a caller waiting on the socket
-     * for it would wait forever. */
-    while (s->tr->pending(s->tr_ctx)) {
+     * for it would wait forever.  (Plain sockets hold nothing: no call.) */
+    while (s->tls_on && s->tr->pending(s->tr_ctx)) {
         if (make_room(s, need) < 0)
             return -ENOMEM;
         ssize_t more = s->tr->recv(s->tr_ctx, s->fd, s->rbuf + s->rlen, s->rcap - s->rlen, 0);
