@@ -35,24 +35,35 @@ size_t mcf_i64_to_dec(char *out, int64_t v)
  * graphics.stanford.edu/~seander/bithacks.html#HasLessInWord). */
 #define ONES ((uint64_t)0x0101010101010101ull)
 #define HIGHS ((uint64_t)0x8080808080808080ull)
+static int word_has_forbidden_byte(uint64_t x)
+{
+    uint64_t lt21 = (x - ONES * 0x21) & ~x & HIGHS;
+    uint64_t y = x ^ (ONES * 0x7f);
+    uint64_t del = (y - ONES) & ~y & HIGHS;
+    return (lt21 | del) != 0;
+}
+
 static int has_forbidden_byte(const char *p, size_t n)
 {
+    uint64_t x;
+    if (n < 8) {
+        /* Padded with a byte that is allowed, so the word test covers the
+         * short key (most keys) in one step. */
+        x = ONES * 'a';
+        memcpy(&x, p, n);
+        return word_has_forbidden_byte(x);
+    }
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        uint64_t x;
         memcpy(&x, p + i, 8);
-        uint64_t lt21 = (x - ONES * 0x21) & ~x & HIGHS;
-        uint64_t y = x ^ (ONES * 0x7f);
-        uint64_t del = (y - ONES) & ~y & HIGHS;
-        if (lt21 | del)
+        if (word_has_forbidden_byte(x))
             return 1;
     }
-    for (; i < n; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch <= 0x20 || ch == 0x7f)
-            return 1;
-    }
-    return 0;
+    if (i == n)
+        return 0;
+    /* The last 8 bytes, overlapping those already checked. */
+    memcpy(&x, p + n - 8, 8);
+    return word_has_forbidden_byte(x);
 }
 
 int mcf_check_key(const char *ns, size_t ns_len, const char *key, size_t key_len)
@@ -139,43 +150,46 @@ size_t mcf_enc_touch(char *out, const char *ns, size_t ns_len, const char *key,
 
 /* ---- reply parsing ---- */
 
-/* Parses an unsigned decimal token at *p (< end), advancing *p.  Rejects
- * empty tokens and values above max.  Up to 19 digits cannot overflow 64
- * bits, so the common case accumulates in one pass without checks. */
-static int parse_u64(const char **p, const char *end, uint64_t max, uint64_t *out)
+/* Parses an unsigned decimal token at p (< end): the position after it,
+ * or NULL for an empty token or a value above max.  Up to 19 digits cannot
+ * overflow 64 bits, so the common case accumulates in one pass without
+ * checks.  (Pointers in and out, not through a pointer to a pointer: the
+ * cursor then stays in a register.) */
+static const char *parse_u64(const char *p, const char *end, uint64_t max, uint64_t *out)
 {
-    const char *s = *p, *q = s;
+    const char *q = p;
     uint64_t v = 0;
     while (q < end && (unsigned)(*q - '0') < 10) {
         v = v * 10 + (uint64_t)(*q - '0');
         q++;
     }
-    size_t n = (size_t)(q - s);
+    size_t n = (size_t)(q - p);
     if (n == 0)
-        return -1;
+        return NULL;
     if (n > 19) {
         v = 0;
         for (size_t i = 0; i < n; i++) {
-            unsigned d = (unsigned)(s[i] - '0');
+            unsigned d = (unsigned)(p[i] - '0');
             if (v > (UINT64_MAX - d) / 10)
-                return -1;
+                return NULL;
             v = v * 10 + d;
         }
     }
     if (v > max)
-        return -1;
-    *p = q;
+        return NULL;
     *out = v;
-    return 0;
+    return q;
 }
 
-static int eat_space(const char **p, const char *end)
+/* One or more spaces at p: the position after them, else NULL. */
+static const char *eat_space(const char *p, const char *end)
 {
-    if (*p >= end || **p != ' ')
-        return -1;
-    while (*p < end && **p == ' ')
-        (*p)++;
-    return 0;
+    if (p >= end || *p != ' ')
+        return NULL;
+    do
+        p++;
+    while (p < end && *p == ' ');
+    return p;
 }
 
 static int starts(const char *line, size_t len, const char *word, size_t wlen)
@@ -203,12 +217,12 @@ static ssize_t parse_value(const char *buf, size_t len, const char *line, size_t
     r->key_len = (size_t)(p - r->key);
     if (r->key_len == 0 || r->key_len > MCF_MAX_KEY_LEN)
         return MCF_PARSE_BAD_LINE;
-    if (eat_space(&p, end) || parse_u64(&p, end, UINT32_MAX, &flags))
+    if (!(p = eat_space(p, end)) || !(p = parse_u64(p, end, UINT32_MAX, &flags)))
         return MCF_PARSE_BAD_LINE;
-    if (eat_space(&p, end) || parse_u64(&p, end, UINT64_MAX, &bytes))
+    if (!(p = eat_space(p, end)) || !(p = parse_u64(p, end, UINT64_MAX, &bytes)))
         return MCF_PARSE_BAD_LINE;
     if (p < end) {
-        if (eat_space(&p, end) || parse_u64(&p, end, UINT64_MAX, &cas))
+        if (!(p = eat_space(p, end)) || !(p = parse_u64(p, end, UINT64_MAX, &cas)))
             return MCF_PARSE_BAD_LINE;
         while (p < end && *p == ' ')
             p++;
@@ -246,9 +260,25 @@ ssize_t mcf_reply_line(const char *buf, size_t len)
     return (ssize_t)line_len;
 }
 
+/* The lines that end most replies ("END" after every retrieval, "STORED"
+ * after every set), recognised by one word compare before the general
+ * line scan. */
+static int is_line(const char *buf, size_t len, const char *line, size_t n)
+{
+    return len >= n && memcmp(buf, line, n) == 0;
+}
+
 ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r)
 {
     memset(r, 0, sizeof *r);
+    if (len && buf[0] == 'E' && is_line(buf, len, LIT("END\r\n"))) {
+        r->type = MCF_R_END;
+        return (ssize_t)(sizeof "END\r\n" - 1);
+    }
+    if (len && buf[0] == 'S' && is_line(buf, len, LIT("STORED\r\n"))) {
+        r->type = MCF_R_STORED;
+        return (ssize_t)(sizeof "STORED\r\n" - 1);
+    }
     ssize_t found = mcf_reply_line(buf, len);
     if (found <= 0)
         return found;
@@ -328,7 +358,7 @@ ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply
             /* incr/decr: memcached may pad the number with trailing spaces
              * after a decr shortens it (protocol.txt, "Increment/Decrement"). */
             const char *p = line, *end = line + ll;
-            if (parse_u64(&p, end, UINT64_MAX, &r->number))
+            if (!(p = parse_u64(p, end, UINT64_MAX, &r->number)))
                 return MCF_PARSE_BAD_LINE;
             while (p < end && *p == ' ')
                 p++;
