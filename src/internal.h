@@ -148,13 +148,16 @@ struct mcf_client {
 };
 
 /* A rare path kept out of line, so the hot one around it stays small;
- * MCF_OUT_OF_LINE for a path hot for one driver and not the other. */
+ * MCF_OUT_OF_LINE for a path hot for one driver and not the other;
+ * MCF_HOT_INLINE for a per-key step inlined into each of its loops. */
 #if defined(__GNUC__)
 #define MCF_COLD __attribute__((cold, noinline))
 #define MCF_OUT_OF_LINE __attribute__((noinline))
+#define MCF_HOT_INLINE inline __attribute__((always_inline))
 #else
 #define MCF_COLD
 #define MCF_OUT_OF_LINE
+#define MCF_HOT_INLINE inline
 #endif
 
 /* mcf_server.connecting */

@@ -31,13 +31,11 @@ static int key_ok(const mcf_client *c, const char *key, size_t len)
     return mcf_check_key(c->ns, c->ns_len, key, len);
 }
 
-/* Builds the distribution (dist.c) from the server list when the list or a
- * distribution option changed since it was last built; on failure the
- * client's error says why. */
-static int prepare_dist(mcf_client *c)
+/* Builds the distribution (dist.c) from the server list; on failure the
+ * client's error says why.  Out of line: it runs once per change of the
+ * list or of a distribution option. */
+MCF_COLD static int build_dist(mcf_client *c)
 {
-    if (!c->dist_dirty)
-        return MCF_OK;
     mcf_dist_free(&c->dist);
     const char *why = mcf_dist_why(c->distribution, c->hash);
     if (why)
@@ -61,6 +59,11 @@ static int prepare_dist(mcf_client *c)
                              "too large, or too many servers or points)",
                       mcf_dist_name(c->distribution));
     return rc;
+}
+
+static inline int prepare_dist(mcf_client *c)
+{
+    return c->dist_dirty ? build_dist(c) : MCF_OK;
 }
 
 static uint32_t pick_server(mcf_client *c, const char *key, size_t kl)
@@ -146,36 +149,42 @@ static size_t caller_key(const mcf_call *call, size_t i, const char **key)
     return call->items[i].key_len;
 }
 
-/* Checks a storage item's value and compresses it when worth it: MCF_OK,
- * or an error after finishing the item with it. */
-static int prepare_value(mcf_client *c, mcf_call *call, size_t i, const char *key, size_t kl)
+/* Finishes storage item i with rc, its value refused or not compressible. */
+MCF_COLD static int refuse_value(mcf_client *c, mcf_call *call, size_t i, const char *key,
+                                 size_t kl, int rc)
 {
     const mcf_item *it = &call->items[i];
-    if (!it->value && it->value_len) {
-        mcf_note_error(c, MCF_ERR_ARG, "key '%.*s': NULL value with nonzero length", (int)kl,
-                       key);
-        mcf_finish(c, call, i, MCF_ERR_ARG, NULL);
-        return MCF_ERR_ARG;
-    }
-    if (it->value_len > c->max_value_size) {
-        mcf_note_error(c, MCF_ERR_TOO_LARGE,
+    if (rc == MCF_ERR_ARG)
+        mcf_note_error(c, rc, "key '%.*s': NULL value with nonzero length", (int)kl, key);
+    else if (rc == MCF_ERR_TOO_LARGE)
+        mcf_note_error(c, rc,
                        "key '%.*s': value of %zu bytes is over the max value size of %zu "
                        "bytes; nothing was sent",
                        (int)kl, key, it->value_len, c->max_value_size);
-        mcf_finish(c, call, i, MCF_ERR_TOO_LARGE, NULL);
-        return MCF_ERR_TOO_LARGE;
-    }
+    else
+        mcf_note_error(c, rc, "key '%.*s': compression failed", (int)kl, key);
+    mcf_finish(c, call, i, rc, NULL);
+    return rc;
+}
+
+/* Checks a storage item's value and compresses it when worth it: MCF_OK,
+ * or an error after finishing the item with it. */
+static MCF_HOT_INLINE int prepare_value(mcf_client *c, mcf_call *call, size_t i,
+                                        const char *key, size_t kl)
+{
+    const mcf_item *it = &call->items[i];
+    if (!it->value && it->value_len)
+        return refuse_value(c, call, i, key, kl, MCF_ERR_ARG);
+    if (it->value_len > c->max_value_size)
+        return refuse_value(c, call, i, key, kl, MCF_ERR_TOO_LARGE);
     /* Appending compressed bytes to a value would corrupt it. */
     if (c->compress_threshold >= 0 && !call->no_compress &&
         (int64_t)it->value_len >= c->compress_threshold && call->mode != MCF_APPEND &&
         call->mode != MCF_PREPEND) {
         size_t off, zl;
         int zr = mcf_compress(c, it->value, it->value_len, &off, &zl);
-        if (zr < 0) {
-            mcf_note_error(c, zr, "key '%.*s': compression failed", (int)kl, key);
-            mcf_finish(c, call, i, zr, NULL);
-            return zr;
-        }
+        if (zr < 0)
+            return refuse_value(c, call, i, key, kl, zr);
         if (zr == 1) {
             call->zoff[i] = off;
             call->zlen[i] = zl;
@@ -184,8 +193,50 @@ static int prepare_value(mcf_client *c, mcf_call *call, size_t i, const char *ke
     return MCF_OK;
 }
 
+/* Finishes item i, whose key cannot be sent, with MCF_ERR_BAD_KEY. */
+MCF_COLD static void refuse_key(mcf_client *c, mcf_call *call, size_t i, const char *key,
+                                size_t kl)
+{
+    mcf_note_error(c, MCF_ERR_BAD_KEY,
+                   c->protocol == MCF_PROTO_META
+                       ? "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes, "
+                         "or 1..186 bytes of any kind (sent base64); nothing was sent for it"
+                       : "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes "
+                         "with no space or control character; nothing was sent for it",
+                   (int)(kl > 250 || !key ? (key ? 250 : 0) : kl), key ? key : "",
+                   kl + c->ns_len);
+    mcf_finish(c, call, i, MCF_ERR_BAD_KEY, NULL);
+}
+
+/* Finishes item i, whose server is marked down, with MCF_ERR_SERVER_DOWN. */
+MCF_COLD static void skip_down(mcf_client *c, mcf_call *call, size_t i, const mcf_server *s,
+                               int64_t now)
+{
+    mcf_note_error(c, MCF_ERR_SERVER_DOWN,
+                   "server %s skipped: it failed %u times within %d s; retrying after %lld ms",
+                   s->spec.text, c->max_failures, c->failure_timeout_s,
+                   (long long)((s->down_until_us - now) / 1000));
+    mcf_finish(c, call, i, MCF_ERR_SERVER_DOWN, NULL);
+}
+
+/* Item i's server srv is marked down: the next live server in list order
+ * for the down period when failover is on, else NO_SERVER after finishing
+ * the item with MCF_ERR_SERVER_DOWN. */
+MCF_COLD static uint32_t route_around(mcf_client *c, mcf_call *call, size_t i, uint32_t srv,
+                                      int64_t now)
+{
+    if (c->failover)
+        for (size_t k = 1; k < c->nservers; k++) {
+            uint32_t alt = (uint32_t)((srv + k) % c->nservers);
+            if (!mcf_conn_is_down(c, &c->servers[alt], now))
+                return alt;
+        }
+    skip_down(c, call, i, &c->servers[srv], now);
+    return NO_SERVER;
+}
+
 /* Server for item i, or NO_SERVER after finishing it with an error. */
-static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
+static MCF_HOT_INLINE uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
 {
     if (!mcf_call_has_items(call) && call->kind != CALL_GET)
         return call->kind == CALL_FLUSH ? (uint32_t)i : (uint32_t)call->server;
@@ -195,87 +246,65 @@ static uint32_t route(mcf_client *c, mcf_call *call, size_t i, int64_t now)
     call->klen[i] = kl;
     call->zoff[i] = SIZE_MAX;
     if (key_ok(c, key, kl) != MCF_OK) {
-        mcf_note_error(c, MCF_ERR_BAD_KEY,
-                       c->protocol == MCF_PROTO_META
-                           ? "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes, "
-                             "or 1..186 bytes of any kind (sent base64); nothing was sent for it"
-                           : "bad key '%.*s' (%zu bytes with namespace): keys are 1..250 bytes "
-                             "with no space or control character; nothing was sent for it",
-                       (int)(kl > 250 || !key ? (key ? 250 : 0) : kl), key ? key : "",
-                       kl + c->ns_len);
-        mcf_finish(c, call, i, MCF_ERR_BAD_KEY, NULL);
+        refuse_key(c, call, i, key, kl);
         return NO_SERVER;
     }
     if (call->kind == CALL_STORE && prepare_value(c, call, i, key, kl) != MCF_OK)
         return NO_SERVER;
     uint32_t srv = pick_server(c, key, kl);
-    if (mcf_conn_is_down(c, &c->servers[srv], now)) {
-        if (c->failover) {
-            /* Remap to the next live server in list order for the down period. */
-            for (size_t k = 1; k < c->nservers; k++) {
-                uint32_t alt = (uint32_t)((srv + k) % c->nservers);
-                if (!mcf_conn_is_down(c, &c->servers[alt], now))
-                    return alt;
-            }
-        }
-        mcf_server *s = &c->servers[srv];
-        mcf_note_error(c, MCF_ERR_SERVER_DOWN,
-                       "server %s skipped: it failed %u times within %d s; retrying after %lld ms",
-                       s->spec.text, c->max_failures, c->failure_timeout_s,
-                       (long long)((s->down_until_us - now) / 1000));
-        mcf_finish(c, call, i, MCF_ERR_SERVER_DOWN, NULL);
-        return NO_SERVER;
-    }
+    if (mcf_conn_is_down(c, &c->servers[srv], now))
+        return route_around(c, call, i, srv, now);
     return srv;
 }
 
-int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
+/* Finishes every item of the call with rc (no servers, or a distribution
+ * that cannot be built). */
+MCF_COLD static int fail_all(mcf_client *c, mcf_call *call, int rc)
 {
-    if (c->nservers == 0) {
-        for (size_t i = 0; i < call->n; i++)
-            mcf_finish(c, call, i, MCF_ERR_NO_SERVERS, NULL);
-        return mcf_set_error(c, MCF_ERR_NO_SERVERS, "no servers configured");
-    }
-    /* Server commands (version, stats, flush_all) name their server: only
-     * key calls need the distribution, so a placement option the server
-     * list refuses fails those alone. */
-    if (mcf_call_has_items(call) || call->kind == CALL_GET) {
-        int rc = prepare_dist(c);
-        if (rc != MCF_OK) {
-            for (size_t i = 0; i < call->n; i++)
-                mcf_finish(c, call, i, rc, NULL);
-            return rc;
+    for (size_t i = 0; i < call->n; i++)
+        mcf_finish(c, call, i, rc, NULL);
+    if (rc == MCF_ERR_NO_SERVERS)
+        return mcf_set_error(c, rc, "no servers configured");
+    return rc;
+}
+
+/* One slice (one key, or one server): it goes to that key's server. */
+static int route_one(mcf_client *c, mcf_call *call, int64_t now)
+{
+    mcf_slice *sl = &call->slices[0];
+    *sl = (mcf_slice){.call = call};
+    if (call->n) {
+        call->answered[0] = 0;
+        uint32_t srv = route(c, call, 0, now);
+        call->srv_of[0] = srv;
+        if (srv != NO_SERVER) {
+            sl->count = 1;
+            sl->server = &c->servers[srv];
+            call->order[0] = 0;
         }
     }
-    c->zused = 0;
-    call->slices_left = 0;
+    /* Compression may have moved zbuf while routing: its final place. */
+    call->zbuf = c->zbuf;
+    return MCF_OK;
+}
+
+/* Routes every item, then groups them per server (a counting sort into
+ * order[]), so each server gets one request with its keys in order. */
+static int route_many(mcf_client *c, mcf_call *call, int64_t now)
+{
     for (size_t k = 0; k < call->nslices; k++)
         call->slices[k] = (mcf_slice){.call = call};
-
-    /* Route every item, then group them per server (a counting sort into
-     * order[]), so each server gets one request with its keys in order.
-     * One slice (one key, or one server): it goes to that key's server. */
-    int one = call->kind != CALL_FLUSH && call->n <= 1;
     /* In locals: stores through answered (a char array) could alias the
      * call, so the compiler would reload these for every item. */
     unsigned char *answered = call->answered;
     uint32_t *srv_of = call->srv_of;
     mcf_slice *slices = call->slices;
-    uint32_t srv_mask = one ? 0 : UINT32_MAX; /* one slice: every item's is slices[0] */
     for (size_t i = 0; i < call->n; i++) {
         answered[i] = 0;
         uint32_t srv = route(c, call, i, now);
         srv_of[i] = srv;
         if (srv != NO_SERVER)
-            slices[srv & srv_mask].count++;
-    }
-    if (one) {
-        if (call->slices[0].count) {
-            call->slices[0].server = &c->servers[call->srv_of[0]];
-            call->order[0] = 0;
-        }
-        call->zbuf = c->zbuf;
-        return MCF_OK;
+            slices[srv].count++;
     }
     size_t off = 0;
     for (size_t k = 0; k < c->nservers; k++) {
@@ -296,4 +325,23 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
     /* Compression may have moved zbuf while routing: its final place. */
     call->zbuf = c->zbuf;
     return MCF_OK;
+}
+
+int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
+{
+    if (c->nservers == 0)
+        return fail_all(c, call, MCF_ERR_NO_SERVERS);
+    /* Server commands (version, stats, flush_all) name their server: only
+     * key calls need the distribution, so a placement option the server
+     * list refuses fails those alone. */
+    if (c->dist_dirty && (mcf_call_has_items(call) || call->kind == CALL_GET)) {
+        int rc = build_dist(c);
+        if (rc != MCF_OK)
+            return fail_all(c, call, rc);
+    }
+    c->zused = 0;
+    call->slices_left = 0;
+    if (call->kind != CALL_FLUSH && call->n <= 1)
+        return route_one(c, call, now);
+    return route_many(c, call, now);
 }
