@@ -511,10 +511,9 @@ static int has_room(const mcf_server *s, size_t need)
     return s->rcap - s->rlen >= RECV_MIN_ROOM && s->rcap - s->rpos >= need;
 }
 
-static int make_room(mcf_server *s, size_t need)
+/* make_room's work when the buffer has too little room, out of line. */
+static int grow_room(mcf_server *s, size_t need)
 {
-    if (has_room(s, need))
-        return 0;
     size_t keep = s->rpos;
     if (s->held_off != SIZE_MAX && s->held_off < keep)
         keep = s->held_off;
@@ -539,6 +538,11 @@ static int make_room(mcf_server *s, size_t need)
     s->rbuf = p;
     s->rcap = cap;
     return 0;
+}
+
+static inline int make_room(mcf_server *s, size_t need)
+{
+    return has_room(s, need) ? 0 : grow_room(s, need);
 }
 
 int mcf_conn_set_rcvtimeo(mcf_server *s, int ms)

@@ -18,7 +18,7 @@ typedef struct cmd_name {
 static const cmd_name cmd_names[] = {{"set", 3},    {"add", 3},     {"replace", 7},
                                        {"append", 6}, {"prepend", 7}, {"cas", 3}};
 
-static int key_matches(const mcf_client *c, const char *key, size_t len, const mcf_reply *r)
+static MCF_HOT_INLINE int key_matches(const mcf_client *c, const char *key, size_t len, const mcf_reply *r)
 {
     if (r->key_len != c->ns_len + len)
         return 0;
@@ -298,6 +298,10 @@ ssize_t mcf_ops_text_parse_one(mcf_client *c, mcf_server *s)
 static char *put_get_command(char *w, const mcf_call *call)
 {
     static const cmd_name cmd[] = {{"get", 3}, {"gets", 4}, {"gat", 3}, {"gats", 4}};
+    if (call->mode == MCF_GET) {
+        memcpy(w, "get", 3); /* the common case: a constant-size copy */
+        return w + 3;
+    }
     const cmd_name *name = &cmd[call->mode & 3];
     memcpy(w, name->name, name->len);
     w += name->len;

@@ -27,8 +27,8 @@ static int wake_bytes(const mcf_call *call, const mcf_server *s)
 {
     const mcf_slice *sl = s->head;
     size_t min_reply;
-    if (sl->meta)
-        return 1; /* quiet: "MN\r\n" may be all there is */
+    if (call->kind == CALL_GET || sl->meta)
+        return 1; /* meta quiet mode: "MN\r\n" may be all there is */
     if (call->kind == CALL_STORE)
         min_reply = 8; /* "STORED\r\n", "EXISTS\r\n" */
     else if (call->kind == CALL_DELETE || call->kind == CALL_TOUCH)
@@ -69,7 +69,7 @@ static int wait_lowat(mcf_server *s, int lowat, int64_t deadline)
 }
 
 /* Reads for the single-server case; returns the last time it read the
- * clock (0: never), for the call's end.  Retrieval blocks in recv() itself
+ * clock (`now` when it never had to), for the call's end.  Retrieval blocks in recv() itself
  * under SO_RCVTIMEO (re-set only when the time left differs from it by
  * more than a couple of milliseconds, so steady state costs no extra
  * syscall).  A pipelined write waits in poll() for the fewest bytes its
@@ -77,11 +77,14 @@ static int wait_lowat(mcf_server *s, int lowat, int64_t deadline)
  * flushes.  (SO_RCVLOWAT is not used on a blocking recv: a recv that has
  * copied part of the data sleeps until the *unread* bytes reach the mark,
  * which may never happen.) */
-static int64_t wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline)
+static int64_t wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline,
+                        int64_t now)
 {
-    int64_t now = 0;
-    while (mcf_server_busy(s)) {
-        now = mcf_now_us();
+    /* The first wait starts from the clock read that began the I/O
+     * deadline a moment ago; each later one reads the clock again. */
+    for (int first = 1; mcf_server_busy(s); first = 0) {
+        if (!first)
+            now = mcf_now_us();
         int left = mcf_ms_between(now, deadline);
         if (left == 0) {
             mcf_engine_time_out(c, s, c->io_timeout_ms);
@@ -230,7 +233,7 @@ int mcf_run(mcf_client *c, mcf_call *call)
     /* One server with its whole request sent: wait in recv() itself. */
     int64_t end = 0;
     if (nactive == 1 && only->seg_i == only->nsegs && only->head->await_replies)
-        end = wait_one(c, call, only, deadline);
+        end = wait_one(c, call, only, deadline, t0);
 
     if (started && (!end || nactive > 1 || mcf_server_busy(only))) {
         poll_loop(c, deadline);
