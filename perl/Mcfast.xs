@@ -1356,14 +1356,14 @@ int
 _add_server(memd, spec, weight, noreply, address)
         SV *memd
         const char *spec
-        unsigned weight
+        double weight
         int noreply
         SV *address
     PREINIT:
         mcfx *x;
     CODE:
         x = self_of(aTHX_ memd);
-        RETVAL = note(aTHX_ x, mcf_add_server(x->c, spec, weight));
+        RETVAL = note(aTHX_ x, mcf_add_server_weight(x->c, spec, weight));
         if (RETVAL == MCF_OK) {
             av_push(x->servers, newSVsv(address));
             Renew(x->noreply, x->nsrv + 1, char);

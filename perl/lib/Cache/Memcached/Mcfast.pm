@@ -230,11 +230,9 @@ sub _address {
 sub _weight {
     my ($addr, $w) = @_;
     die 'Server weight should be positive' unless $w > 0;
-    return $w if $w == int($w);
-    # mcfast weights are integers (see DIFFERENCES).
-    my $r = int($w + 0.5) || 1;
-    Carp::carp("Cache::Memcached::Mcfast: server '$addr': weight $w rounded to $r");
-    return $r;
+    # Fractional weights go to libmcfast as they are (mcf_add_server_weight),
+    # which places keys with them exactly as Cache::Memcached::Fast does.
+    return $w;
 }
 
 sub _is_ipv6 {
@@ -419,7 +417,8 @@ defaults:
 
 An array reference of addresses (see above); each is a string, a hash
 C<< { address => $addr, weight => $w, noreply => $bool } >> or a pair
-C<[$addr, $weight]>.  Weights default to 1 and must be positive.  A server
+C<[$addr, $weight]>.  Weights default to 1 and must be positive; they may be
+fractional (1.5), placing keys as Cache::Memcached::Fast does.  A server
 given with C<< noreply => 1 >> is sent C<noreply> commands when a method is
 called in void context.
 
@@ -627,12 +626,6 @@ names a code in English.
 Besides the fixes above, these behaviours differ, and why:
 
 =over
-
-=item *
-
-B<Fractional weights> are rounded to an integer, with a warning: libmcfast
-weights are integers.  Integer weights distribute exactly as in
-Cache::Memcached::Fast (and Cache::Memcached).
 
 =item *
 
