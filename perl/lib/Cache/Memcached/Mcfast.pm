@@ -700,6 +700,17 @@ B<last_error>, B<last_error_code> and the C<MCF_*> constants are additions.
 
 =back
 
+=head1 INSTALLATION
+
+Install libmcfast first (C<make install> in the mcfast tree, which also
+installs this module when perl is present; C<make install-perl> installs the
+module alone).  C<perl Makefile.PL && make && make test && make install>
+then finds the installed C<libmcfast_pic.a> and C<mcfast.h> with
+C<pkg-config mcfast> (set C<PKG_CONFIG_PATH> for a non-standard prefix), or
+takes C<MCFAST_LIB=DIR>, C<MCFAST_INC=DIR> or C<MCFAST_ROOT=DIR> (a source
+tree) as arguments or from the environment.  The library is linked
+statically: the installed module needs no libmcfast at run time.
+
 =head1 SEE ALSO
 
 L<Cache::Memcached::Fast>, F<include/mcfast.h> (libmcfast's C API),
