@@ -67,7 +67,8 @@ static int prepare_dist(mcf_client *c)
         mcf_set_error(c, rc, "out of memory");
     else
         mcf_set_error(c, rc, "the server list cannot be spread with distribution %s (weights "
-                             "too large, or too many servers or points)",
+                             "too large, or totalling under 0.5, or too many servers or "
+                             "points)",
                       mcf_dist_name(c->distribution));
     return rc;
 }

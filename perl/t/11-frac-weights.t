@@ -65,4 +65,16 @@ for my $mode ([ 'compatible', [ 2, 1, 2, 3 ] ], [ 'ketama', [ 4, 2, 3, 3 ], keta
     check("$label integers 1,2,3", [ 1, 2, 3 ], $spread->[3], %opt);
 }
 
+# Weights totalling under 0.5 leave CMF's compatible mode no bucket (it
+# divides by zero and dies of SIGFPE): every key method fails, saying why.
+{
+    my @warn;
+    local $SIG{__WARN__} = sub { push @warn, $_[0] };
+    my $m = Cache::Memcached::Mcfast->new({ servers => [ { address => $srv[0], weight => 0.1 },
+                                                         { address => $srv[1], weight => 0.2 } ] });
+    ok(!defined $m->set('tiny', 1), 'weights totalling 0.3: set fails');
+    like(scalar $m->last_error, qr/under 0\.5/, 'weights totalling 0.3: last_error says why');
+    is("@warn", '', 'weights totalling 0.3: no warning');
+}
+
 done_testing();

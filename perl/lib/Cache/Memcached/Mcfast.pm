@@ -687,6 +687,12 @@ B<server_versions> asks the servers one after the other, not in parallel.
 
 =item *
 
+B<Weights totalling under 0.5> (C<0.1> and C<0.2>) without ketama leave no
+bucket: every key method fails (C<undef>, C<last_error> says why);
+Cache::Memcached::Fast divides by zero there and the process dies (SIGFPE).
+
+=item *
+
 B<A host without a port> (C<'cache1'>) means port 11211.
 
 =item *
