@@ -3,7 +3,8 @@
 #   make check      bootstrap missing Debian packages, build, run every test
 #   make examples   the async API examples (examples/*.c) in build/examples/
 #   make demo       bootstrap, build, start throwaway memcached servers, show set/get
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (also the Perl module when perl is present)
+#   make install-perl   the Perl module alone (PREFIX, DESTDIR, PERL_MM_ARGS)
 #   SANITIZE=address,undefined  builds everything with those sanitizers
 #   CC=clang        any C11 compiler
 
@@ -52,10 +53,10 @@ TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests examples demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl
+        bench bench-build bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl install-perl
 all: lib cli
 
-lib: $(B)/libmcfast.a $(B)/libmcfast.so
+lib: $(B)/libmcfast.a $(B)/libmcfast_pic.a $(B)/libmcfast.so
 cli: $(B)/mcfast
 
 $(B)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(B)/obj
@@ -65,6 +66,13 @@ $(B)/pic/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(B)/pic
 	$(CC) $(CFLAGS_ALL) -DMCF_BUILDING_LIBRARY -fvisibility=hidden -fPIC -c $< -o $@
 
 $(B)/libmcfast.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# The shared library's PIC objects as an archive, installed next to
+# libmcfast.a: a Perl (or other) extension links it statically into its own
+# shared object, which the non-PIC libmcfast.a cannot go into.  Reusing the
+# .so's objects costs one ar run and keeps libmcfast.a as fast as before.
+$(B)/libmcfast_pic.a: $(PIC_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 # Only MCF_API symbols are exported (-fvisibility=hidden everywhere else).
@@ -193,6 +201,18 @@ perl:
 	$(MAKE) $(PERL_B)/libmcfast.a B=$(PERL_B) SANITIZE= OPT="-O2 -g -fPIC"
 	cd perl && perl Makefile.PL MCFAST_ROOT=$(CURDIR) MCFAST_LIB=$(CURDIR)/$(PERL_B) && $(MAKE)
 
+# make install-perl: builds and installs Cache::Memcached::Mcfast with
+# MakeMaker (make install runs it when perl is present).  PREFIX goes to
+# MakeMaker, so the default /usr/local is Perl's site directories;
+# DESTDIR stages as for the library; PERL_MM_ARGS adds Makefile.PL
+# arguments (e.g. INSTALL_BASE=DIR or INSTALLDIRS=vendor).
+PERL_OK := command -v perl >/dev/null 2>&1 && perl -MExtUtils::MakeMaker -e1 2>/dev/null
+PERL_MM_ARGS ?=
+install-perl:
+	$(MAKE) $(PERL_B)/libmcfast.a B=$(PERL_B) SANITIZE= OPT="-O2 -g -fPIC"
+	cd perl && perl Makefile.PL MCFAST_ROOT=$(CURDIR) MCFAST_LIB=$(CURDIR)/$(PERL_B) \
+	    PREFIX=$(PREFIX) $(PERL_MM_ARGS) && $(MAKE) && $(MAKE) install DESTDIR=$(DESTDIR)
+
 # make bench-perl: Cache::Memcached::Mcfast against the real
 # Cache::Memcached::Fast in one perl process, alternating rounds on the same
 # memcached servers (bench/perl/bench.pl; BENCH_PERL_ARGS="--rounds N
@@ -221,6 +241,7 @@ install: all
 	install -m 644 include/mcfast.h include/mcfast_async.h $(DESTDIR)$(INCDIR)/
 	install -m 644 include/mcfast/adapters/*.h $(DESTDIR)$(INCDIR)/mcfast/adapters/
 	install -m 644 $(B)/libmcfast.a $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(B)/libmcfast_pic.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
 	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so.$(SOVERSION)
 	ln -sf libmcfast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmcfast.so
@@ -228,6 +249,8 @@ install: all
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEPS_LIBS)|' mcfast.pc.in \
 	    > $(DESTDIR)$(PKGDIR)/mcfast.pc
 	install -m 755 $(B)/mcfast $(DESTDIR)$(BINDIR)/
+	@if $(PERL_OK); then $(MAKE) install-perl; \
+	else echo "info: Perl module not installed: perl or ExtUtils::MakeMaker is missing"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(INCDIR)/mcfast_async.h $(DESTDIR)$(LIBDIR)/libmcfast.* $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast

@@ -136,6 +136,14 @@ MCF_API int mcf_set_servers(mcf_client *c, const char *list);
  * weight of its own. */
 MCF_API int mcf_add_server(mcf_client *c, const char *spec, unsigned weight);
 
+/* As mcf_add_server with a weight that may be fractional (0 < weight <=
+ * 1e6), as Cache::Memcached::Fast allows: its modes (MCF_DIST_MODULA and
+ * MCF_DIST_KETAMA_CMF) place keys as it does with such weights.  The
+ * other modes cannot honour a fractional weight: a key operation then
+ * fails with MCF_ERR_ARG and an error naming the server.  An integral
+ * weight behaves exactly as with mcf_add_server. */
+MCF_API int mcf_add_server_weight(mcf_client *c, const char *spec, double weight);
+
 /* How keys are spread over servers.  Each mode picks, for every key, the
  * same server as the named client does with the same server list (in the
  * same order, with the same weights).  README.md has a table of which mode

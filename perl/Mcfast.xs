@@ -733,6 +733,13 @@ _constants()
         C(MCF_ERR_NOT_SUPPORTED); C(MCF_ERR_RESOURCE); C(MCF_ERR_CANCELLED); C(MCF_ERR_TLS);
         C(MCF_ERR_LAST);
         C(MCF_DIST_MODULA); C(MCF_DIST_KETAMA_CMF); C(MCF_DIST_KETAMA_LIBMEMCACHED);
+        C(MCF_DIST_LIBMEMCACHED); C(MCF_DIST_KETAMA_LIBMEMCACHED_UNWEIGHTED);
+        C(MCF_DIST_PYMEMCACHE); C(MCF_DIST_NUTCRACKER_KETAMA); C(MCF_DIST_NUTCRACKER_MODULA);
+        C(MCF_HASH_DEFAULT); C(MCF_HASH_ONE_AT_A_TIME); C(MCF_HASH_MD5); C(MCF_HASH_CRC);
+        C(MCF_HASH_FNV1_64); C(MCF_HASH_FNV1A_64); C(MCF_HASH_FNV1_32); C(MCF_HASH_FNV1A_32);
+        C(MCF_HASH_HSIEH); C(MCF_HASH_MURMUR); C(MCF_HASH_JENKINS); C(MCF_HASH_CRC32);
+        C(MCF_HASH_MURMUR3);
+        C(MCF_OPT_HASH); C(MCF_OPT_PROTOCOL); C(MCF_PROTO_TEXT); C(MCF_PROTO_META); C(MCF_PROTO_AUTO);
         C(MCF_OPT_CONNECT_TIMEOUT_MS); C(MCF_OPT_ATTEMPT_DELAY_MS); C(MCF_OPT_IO_TIMEOUT_MS);
         C(MCF_OPT_TCP_KEEPALIVE); C(MCF_OPT_DISTRIBUTION); C(MCF_OPT_KETAMA_POINTS);
         C(MCF_OPT_HASH_NAMESPACE); C(MCF_OPT_NOREPLY); C(MCF_OPT_MAX_VALUE_SIZE);
@@ -1356,14 +1363,14 @@ int
 _add_server(memd, spec, weight, noreply, address)
         SV *memd
         const char *spec
-        unsigned weight
+        double weight
         int noreply
         SV *address
     PREINIT:
         mcfx *x;
     CODE:
         x = self_of(aTHX_ memd);
-        RETVAL = note(aTHX_ x, mcf_add_server(x->c, spec, weight));
+        RETVAL = note(aTHX_ x, mcf_add_server_weight(x->c, spec, weight));
         if (RETVAL == MCF_OK) {
             av_push(x->servers, newSVsv(address));
             Renew(x->noreply, x->nsrv + 1, char);

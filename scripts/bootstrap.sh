@@ -11,7 +11,7 @@ if [ "$what" = check ]; then
     # Tests: network namespaces and nftables (t_blackhole.sh), the clients
     # we prove compatibility with, valgrind and clang (fuzzing, second compiler),
     # the event libraries the async adapters are tested on (test_async_adapters).
-    pkgs="$pkgs iproute2 nftables procps libmemcached-dev libcache-memcached-fast-perl libcache-memcached-perl perl clang valgrind"
+    pkgs="$pkgs iproute2 nftables procps libmemcached-dev libcache-memcached-fast-perl libcache-memcached-perl libchi-driver-memcached-perl libplack-middleware-session-perl libcgi-session-driver-memcached-perl perl clang valgrind"
     # The other clients whose key placement is proven (tests/t_compat_*.sh).
     pkgs="$pkgs python3-pylibmc php-cli php-memcached python3-pymemcache nutcracker"
     pkgs="$pkgs libevent-dev libuv1-dev libev-dev"

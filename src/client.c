@@ -187,9 +187,20 @@ int mcf_set_servers(mcf_client *c, const char *list)
     return install_servers(c, specs, n);
 }
 
+/* The largest weight accepted, as in server specs (spec.c). */
+#define WEIGHT_MAX 1e6
+
 int mcf_add_server(mcf_client *c, const char *spec, unsigned weight)
 {
     if (!c || !spec || weight == 0)
+        return MCF_ERR_ARG;
+    return mcf_add_server_weight(c, spec, (double)weight);
+}
+
+int mcf_add_server_weight(mcf_client *c, const char *spec, double weight)
+{
+    /* !(weight > 0) also refuses NaN */
+    if (!c || !spec || !(weight > 0) || weight > WEIGHT_MAX)
         return MCF_ERR_ARG;
     mcf_spec one;
     char msg[512];
@@ -200,7 +211,12 @@ int mcf_add_server(mcf_client *c, const char *spec, unsigned weight)
         return mcf_set_error(c, MCF_ERR_BAD_SPEC,
                              "server spec '%s' carries a weight; pass it as the argument instead",
                              spec);
-    one.weight = weight;
+    if (weight == (double)(unsigned)weight) {
+        one.weight = (unsigned)weight;
+    } else {
+        one.frac_weight = weight;
+        one.weight = weight < 1 ? 1 : (unsigned)(weight + 0.5);
+    }
     mcf_spec *specs = malloc((c->nservers + 1) * sizeof *specs);
     if (!specs)
         return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");

@@ -79,22 +79,31 @@ static int point_cmp(const void *a, const void *b)
  * real module does not.)  For integer weights this equals Cache::Memcached's choice;
  * we replay CMF's double arithmetic exactly, once per possible bucket, so
  * a lookup is one table read and fractional rounding edges agree with
- * CMF.  mcfast weights are integers, so the clients' disagreement on
- * fractional weights (Cache::Memcached truncates them) cannot arise. */
+ * CMF.  A fractional weight (mcf_add_server_weight) takes the same
+ * arithmetic, so with it keys go where CMF puts them (Cache::Memcached
+ * truncates such weights instead: the two real clients then disagree). */
+/* The weight CMF's modes use: the fractional one when given. */
+static double cmf_weight(const mcf_spec *s)
+{
+    return s->frac_weight > 0 ? s->frac_weight : (double)s->weight;
+}
+
 static int build_modula(mcf_dist *d, const mcf_spec *servers, size_t n)
 {
-    uint64_t itotal = 0;
+    double wsum = 0.0;
     for (size_t i = 0; i < n; i++)
-        itotal += servers[i].weight;
-    if (itotal > UINT32_MAX)
-        return MCF_ERR_ARG; /* CMF casts the total to unsigned int */
+        wsum += cmf_weight(&servers[i]);
+    /* CMF casts the total to unsigned int and takes the hash modulo it:
+     * a total under 0.5 would divide by zero there. */
+    if (wsum + 0.5 >= (double)UINT32_MAX || (n > 1 && wsum < 0.5))
+        return MCF_ERR_ARG;
 
     mcf_point *line = malloc(n * sizeof *line);
     if (!line)
         return MCF_ERR_NOMEM;
     double total = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double w = (double)servers[i].weight;
+        double w = cmf_weight(&servers[i]);
         total += w;
         double scale = w / total;
         for (size_t j = 0; j < i; j++)
@@ -156,12 +165,12 @@ static int build_ketama_cmf(mcf_dist *d, const mcf_spec *servers, size_t n, unsi
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         /* CMF: (int)(ketama_points * weight + 0.5), exact for integer weights */
-        uint64_t c = (uint64_t)npoints * servers[i].weight;
+        double c = (double)npoints * cmf_weight(&servers[i]) + 0.5;
         if (c > INT_MAX)
             return MCF_ERR_ARG;
-        total += c;
+        total += (uint64_t)c;
     }
-    if (total > MAX_POINTS)
+    if (total == 0 || total > MAX_POINTS)
         return MCF_ERR_ARG;
     mcf_point *pts = malloc((size_t)total * sizeof *pts);
     if (!pts)
@@ -169,7 +178,7 @@ static int build_ketama_cmf(mcf_dist *d, const mcf_spec *servers, size_t n, unsi
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t seed = cmf_seed(&servers[i]);
-        uint64_t count = (uint64_t)npoints * servers[i].weight;
+        uint64_t count = (uint64_t)((double)npoints * cmf_weight(&servers[i]) + 0.5);
         /* Points are chained: each is S continued over the previous
          * point as 4 little-endian bytes, starting from 0.  (Another CMF
          * source revision hashes the index i instead; 0.28 chains.) */
@@ -597,6 +606,10 @@ int mcf_dist_build(mcf_dist *d, int mode, int hash, const mcf_spec *servers, siz
         mode = MCF_DIST_MODULA;
     if (mcf_dist_why(mode, hash))
         return MCF_ERR_ARG;
+    if (mode != MCF_DIST_MODULA && mode != MCF_DIST_KETAMA_CMF)
+        for (size_t i = 0; i < n; i++)
+            if (servers[i].frac_weight > 0)
+                return MCF_ERR_ARG; /* only CMF's modes define fractional weights */
     int configurable;
     int own = default_hash(mode, &configurable);
     d->hash = mcf_hash_function(hash != MCF_HASH_DEFAULT ? hash : own);

@@ -42,6 +42,15 @@ MCF_COLD static int build_dist(mcf_client *c)
         return mcf_set_error(c, MCF_ERR_ARG, "hash %s with distribution %s: %s",
                              mcf_hash_name(c->hash) ? mcf_hash_name(c->hash) : "?",
                              mcf_dist_name(c->distribution), why);
+    if (c->distribution != MCF_DIST_MODULA && c->distribution != MCF_DIST_KETAMA_CMF)
+        for (size_t i = 0; i < c->nservers; i++)
+            if (c->servers[i].spec.frac_weight > 0)
+                return mcf_set_error(c, MCF_ERR_ARG,
+                                     "server %s has the fractional weight %g: distribution %s "
+                                     "cannot honour it (only modula and ketama do, as "
+                                     "Cache::Memcached::Fast)",
+                                     c->servers[i].spec.text, c->servers[i].spec.frac_weight,
+                                     mcf_dist_name(c->distribution));
     mcf_spec *specs = malloc(c->nservers * sizeof *specs);
     if (!specs)
         return mcf_set_error(c, MCF_ERR_NOMEM, "out of memory");
@@ -56,7 +65,8 @@ MCF_COLD static int build_dist(mcf_client *c)
         mcf_set_error(c, rc, "out of memory");
     else
         mcf_set_error(c, rc, "the server list cannot be spread with distribution %s (weights "
-                             "too large, or too many servers or points)",
+                             "too large, or totalling under 0.5, or too many servers or "
+                             "points)",
                       mcf_dist_name(c->distribution));
     return rc;
 }

@@ -20,6 +20,9 @@ typedef struct mcf_spec {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* unix: NUL-terminated */
     unsigned weight;         /* >= 1; 1 if none written */
     int weight_written;      /* the spec carried a ":weight" field */
+    double frac_weight;      /* > 0: a fractional weight (mcf_add_server_weight) used
+                              * instead of weight by the Cache::Memcached::Fast modes;
+                              * weight then holds it rounded, for display */
     int tls;                 /* written "tls:...": reached over TLS */
 } mcf_spec;
 

@@ -1,6 +1,7 @@
 /* test_dist.c - unit tests for src/dist.c with hand-computed expectations.
  * Constants come from independent implementations (Perl's String::CRC32 and
  * Digest::MD5); t_dist_compat.sh checks against the real clients. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,64 @@ TEST(client_hash_option)
     CHECK_RC(mcf_get(c, "foobar", 6, &v), MCF_ERR_ARG);
     CHECKF(strstr(mcf_last_error(c), "pymemcache") != NULL, "%s", mcf_last_error(c));
     mcf_free(c);
+}
+
+/* Fractional weights (mcf_add_server_weight), Cache::Memcached::Fast's
+ * rule (dispatch_key.c): weights 1.5 and 1 give a line of total 2.5 with
+ * server 0's border at (unsigned)(0xffffffff * (1 - 1 / 2.5)); buckets are
+ * hash % (unsigned)(2.5 + 0.5) = 3, bucket v maps to v / 2.5 * 0xffffffff,
+ * so buckets 0 and 1 go to server 0 and bucket 2 to server 1.  perl/t/
+ * 11-frac-weights.t checks 10,000 keys against the real module. */
+TEST(fractional_weights)
+{
+    mcf_client *c = mcf_new();
+    CHECK(c != NULL);
+    CHECK_RC(mcf_add_server_weight(c, "127.0.0.1:1", 0), MCF_ERR_ARG);
+    CHECK_RC(mcf_add_server_weight(c, "127.0.0.1:1", -1.5), MCF_ERR_ARG);
+    CHECK_RC(mcf_add_server_weight(c, "127.0.0.1:1", NAN), MCF_ERR_ARG);
+    CHECK_RC(mcf_add_server_weight(c, "127.0.0.1:1", 2e6), MCF_ERR_ARG);
+    CHECK_RC(mcf_add_server_weight(c, "127.0.0.1:1", 1.5), MCF_OK);
+    CHECK_RC(mcf_add_server_weight(c, "127.0.0.1:2", 1.0), MCF_OK);
+    char key[32];
+    for (int i = 0; i < 200; i++) {
+        int len = snprintf(key, sizeof key, "frac:%d", i);
+        size_t srv;
+        CHECK_RC(mcf_server_for_key(c, key, (size_t)len, &srv), MCF_OK);
+        size_t want = mcf_hash_crc_15bit(key, (size_t)len) % 3 == 2 ? 1 : 0;
+        CHECKF(srv == want, "%s: server %zu, want %zu", key, srv, want);
+    }
+    /* ketama (CMF): round(points * 1.5) points for server 0. */
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_KETAMA_CMF), MCF_OK);
+    size_t srv;
+    CHECK_RC(mcf_server_for_key(c, "foobar", 6, &srv), MCF_OK);
+    /* Other modes cannot honour it: refused, naming the server. */
+    CHECK_RC(mcf_set_option(c, MCF_OPT_DISTRIBUTION, MCF_DIST_KETAMA_LIBMEMCACHED), MCF_OK);
+    CHECK_RC(mcf_server_for_key(c, "foobar", 6, &srv), MCF_ERR_ARG);
+    CHECKF(strstr(mcf_last_error(c), "fractional weight 1.5") != NULL &&
+               strstr(mcf_last_error(c), "127.0.0.1:1") != NULL,
+           "%s", mcf_last_error(c));
+    mcf_free(c);
+
+    /* An integral weight is mcf_add_server's, in every mode. */
+    mcf_client *a = mcf_new(), *b = mcf_new();
+    CHECK(a != NULL && b != NULL);
+    CHECK_RC(mcf_add_server_weight(a, "127.0.0.1:1", 2.0), MCF_OK);
+    CHECK_RC(mcf_add_server_weight(a, "127.0.0.1:2", 3.0), MCF_OK);
+    CHECK_RC(mcf_add_server(b, "127.0.0.1:1", 2), MCF_OK);
+    CHECK_RC(mcf_add_server(b, "127.0.0.1:2", 3), MCF_OK);
+    for (int mode = MCF_DIST_MODULA; mode <= MCF_DIST_KETAMA_LIBMEMCACHED; mode++) {
+        CHECK_RC(mcf_set_option(a, MCF_OPT_DISTRIBUTION, mode), MCF_OK);
+        CHECK_RC(mcf_set_option(b, MCF_OPT_DISTRIBUTION, mode), MCF_OK);
+        for (int i = 0; i < 200; i++) {
+            int len = snprintf(key, sizeof key, "int:%d", i);
+            size_t sa, sb;
+            CHECK_RC(mcf_server_for_key(a, key, (size_t)len, &sa), MCF_OK);
+            CHECK_RC(mcf_server_for_key(b, key, (size_t)len, &sb), MCF_OK);
+            CHECKF(sa == sb, "mode %d %s: %zu vs %zu", mode, key, sa, sb);
+        }
+    }
+    mcf_free(a);
+    mcf_free(b);
 }
 
 TEST(pick_does_not_allocate)

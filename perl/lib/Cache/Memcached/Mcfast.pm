@@ -230,11 +230,9 @@ sub _address {
 sub _weight {
     my ($addr, $w) = @_;
     die 'Server weight should be positive' unless $w > 0;
-    return $w if $w == int($w);
-    # mcfast weights are integers (see DIFFERENCES).
-    my $r = int($w + 0.5) || 1;
-    Carp::carp("Cache::Memcached::Mcfast: server '$addr': weight $w rounded to $r");
-    return $r;
+    # Fractional weights go to libmcfast as they are (mcf_add_server_weight),
+    # which places keys with them exactly as Cache::Memcached::Fast does.
+    return $w;
 }
 
 sub _is_ipv6 {
@@ -419,7 +417,8 @@ defaults:
 
 An array reference of addresses (see above); each is a string, a hash
 C<< { address => $addr, weight => $w, noreply => $bool } >> or a pair
-C<[$addr, $weight]>.  Weights default to 1 and must be positive.  A server
+C<[$addr, $weight]>.  Weights default to 1 and must be positive; they may be
+fractional (1.5), placing keys as Cache::Memcached::Fast does.  A server
 given with C<< noreply => 1 >> is sent C<noreply> commands when a method is
 called in void context.
 
@@ -630,12 +629,6 @@ Besides the fixes above, these behaviours differ, and why:
 
 =item *
 
-B<Fractional weights> are rounded to an integer, with a warning: libmcfast
-weights are integers.  Integer weights distribute exactly as in
-Cache::Memcached::Fast (and Cache::Memcached).
-
-=item *
-
 B<Keys are checked before sending>: an empty key, a key over 250 bytes
 (namespace included) or with a space or control character gives C<undef>
 without a round trip (Cache::Memcached::Fast sends it and gets an error
@@ -694,6 +687,12 @@ B<server_versions> asks the servers one after the other, not in parallel.
 
 =item *
 
+B<Weights totalling under 0.5> (C<0.1> and C<0.2>) without ketama leave no
+bucket: every key method fails (C<undef>, C<last_error> says why);
+Cache::Memcached::Fast divides by zero there and the process dies (SIGFPE).
+
+=item *
+
 B<A host without a port> (C<'cache1'>) means port 11211.
 
 =item *
@@ -706,6 +705,17 @@ Cache::Memcached::Fast, but with the current namespace.
 B<last_error>, B<last_error_code> and the C<MCF_*> constants are additions.
 
 =back
+
+=head1 INSTALLATION
+
+Install libmcfast first (C<make install> in the mcfast tree, which also
+installs this module when perl is present; C<make install-perl> installs the
+module alone).  C<perl Makefile.PL && make && make test && make install>
+then finds the installed C<libmcfast_pic.a> and C<mcfast.h> with
+C<pkg-config mcfast> (set C<PKG_CONFIG_PATH> for a non-standard prefix), or
+takes C<MCFAST_LIB=DIR>, C<MCFAST_INC=DIR> or C<MCFAST_ROOT=DIR> (a source
+tree) as arguments or from the environment.  The library is linked
+statically: the installed module needs no libmcfast at run time.
 
 =head1 SEE ALSO
 
