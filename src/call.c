@@ -183,8 +183,15 @@ void mcf_fail_server(mcf_client *c, mcf_server *s, int rc, const char *cause)
     char label[MCF_LABEL_MAX];
     /* A TLS port resets a plaintext client (memcached closes on the bad
      * record); a timeout is more often just a slow server. */
-    mcf_note_error(c, rc, "server %s: %s%s", mcf_srv_label(s, label, sizeof label), cause,
-                   rc == MCF_ERR_TIMEOUT ? "" : mcf_conn_tls_hint(s));
+    /* twemproxy closes the connection on a meta command (it passes text
+     * commands only). */
+    int meta_refused = rc == MCF_ERR_IO && s->head && s->head->meta && s->rx_bytes == 0;
+    const char *hint = rc == MCF_ERR_TIMEOUT ? "" : mcf_conn_tls_hint(s);
+    if (meta_refused && !s->tls_on)
+        hint = " on a meta command, nothing answered (a proxy without meta commands, such as "
+               "twemproxy, closes on them: use the text protocol; if it is a TLS port, write the "
+               "server as tls:host:port)";
+    mcf_note_error(c, rc, "server %s: %s%s", mcf_srv_label(s, label, sizeof label), cause, hint);
     mcf_conn_abort(s);
     mcf_conn_record_failure(c, s);
     mcf_fail_queue(c, s, rc);

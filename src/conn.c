@@ -610,8 +610,9 @@ const char *mcf_conn_tls_hint(const mcf_server *s)
         (s->rbuf[0] == 21 || s->rbuf[0] == 22) && s->rbuf[1] == 3)
         return " (the server answered in TLS: write the server as tls:host:port)";
     if (s->rx_bytes == 0)
-        return " (nothing came back on this connection: if it is a TLS port, write the server "
-               "as tls:host:port)";
+        return " (nothing came back on this connection: a proxy in front of memcached, such as "
+               "twemproxy, closes on a command it does not pass; if it is a TLS port, write the "
+               "server as tls:host:port)";
     return "";
 }
 

@@ -121,7 +121,11 @@ static int begin_probe(mcf_client *c, mcf_server *s, int64_t now)
 {
     if (s->proto != PROTO_UNKNOWN || c->protocol != MCF_PROTO_AUTO)
         return MCF_OK; /* start_slice settles it from the option */
-    int rc = mcf_probe_begin(c, s, 1, now);
+    if (s->meta_refused == META_REFUSED_TEXT) {
+        s->proto = PROTO_IS_TEXT;
+        return MCF_OK;
+    }
+    int rc = mcf_probe_begin(c, s, s->meta_refused != META_REFUSED_ONCE, now);
     if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
         mcf_fail_queue(c, s, rc);
     return rc;
@@ -164,6 +168,16 @@ int mcf_engine_connect_step(mcf_client *c, mcf_server *s, int64_t now)
     int rc;
     if (s->probing) {
         rc = mcf_probe_step(c, s, now);
+        if (rc == MCF_PROBE_RECONNECT) {
+            /* Connected again at once; its probe asks the version alone. */
+            rc = mcf_conn_open_start(c, s, now);
+            if (rc == MCF_OK)
+                return begin_probe(c, s, now) == MCF_IN_PROGRESS;
+            if (rc == MCF_IN_PROGRESS)
+                return 1;
+            connect_failed(c, s, rc);
+            return 0;
+        }
         if (rc != MCF_OK && rc != MCF_IN_PROGRESS)
             mcf_fail_queue(c, s, rc);
         return rc == MCF_IN_PROGRESS;

@@ -81,6 +81,11 @@ typedef struct mcf_server {
     uint32_t version; /* MCF_META_VERSION(...) */
     char version_str[32];
     int probing;          /* 0, PROBING_PROTOCOL or PROBING_VERSION (probe.c) */
+    /* MCF_PROTO_AUTO through a peer that closes the connection on "mn"
+     * with nothing answered (twemproxy does): META_REFUSED_ONCE while a new
+     * connection asks "version" alone, META_REFUSED_TEXT once that answered
+     * (text from then on, without probing).  Kept across connections. */
+    int meta_refused;
     int64_t probe_deadline_us;
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
     int rcvlowat;         /* SO_RCVLOWAT now set on fd (poll honours it: 1 before polling) */
@@ -165,6 +170,8 @@ enum { CONNECTING_RESOLVE = 1, CONNECTING_SOCKET = 2, CONNECTING_HANDSHAKE = 3 }
 
 /* mcf_server.probing */
 enum { PROBING_PROTOCOL = 1, PROBING_VERSION = 2 };
+/* mcf_server.meta_refused */
+enum { META_REFUSED_ONCE = 1, META_REFUSED_TEXT = 2 };
 
 /* mcf_server.proto */
 enum { PROTO_UNKNOWN = 0, PROTO_IS_TEXT = 1, PROTO_IS_META = 2 };

@@ -102,6 +102,10 @@ static int take_answer(mcf_client *c, mcf_server *s)
     if (take_version(s, l, (size_t)(l2 - l)) < 0 ||
         (s->probing == PROBING_PROTOCOL && take_protocol(s, l2, (size_t)(end - l2)) < 0))
         return probe_done(c, s, MCF_ERR_PROTOCOL, "unexpected answer");
+    if (s->meta_refused == META_REFUSED_ONCE) {
+        s->meta_refused = META_REFUSED_TEXT;
+        s->proto = PROTO_IS_TEXT;
+    }
     return probe_done(c, s, MCF_OK, NULL);
 }
 
@@ -117,6 +121,18 @@ int mcf_probe_step(mcf_client *c, mcf_server *s, int64_t now)
         if (s->rlen - s->rpos > ANSWER_MAX)
             return probe_done(c, s, MCF_ERR_PROTOCOL, "unexpected answer");
         ssize_t got = mcf_conn_recv(s, 0, 0);
+        if (got == 0 && s->probing == PROBING_PROTOCOL && s->rx_bytes == 0 &&
+            !s->meta_refused) {
+            /* Closed on the question with nothing answered: memcached
+             * never does that, a proxy that passes no meta command
+             * (twemproxy) does.  Asked again on a new connection without
+             * "mn"; a TLS port stays silent to that one too. */
+            s->probing = 0;
+            s->rlen = s->rpos = 0;
+            mcf_conn_abort(s);
+            s->meta_refused = META_REFUSED_ONCE;
+            return MCF_PROBE_RECONNECT;
+        }
         if (got == 0)
             return probe_done(c, s, MCF_ERR_IO, "connection closed by server");
         if (got == -EAGAIN)
@@ -152,6 +168,15 @@ static int probe(mcf_client *c, mcf_server *s, int with_mn)
         mcf_probe_pollset(s, &p, 1, &wake);
         (void)poll(&p, 1, mcf_ms_left(wake)); /* EINTR: the step rechecks the time */
         rc = mcf_probe_step(c, s, mcf_now_us());
+    }
+    if (rc == MCF_PROBE_RECONNECT) {
+        char label[MCF_LABEL_MAX];
+        mcf_conn_record_failure(c, s);
+        rc = mcf_note_error(c, MCF_ERR_IO,
+                            "server %s: closed the connection on the meta no-op (mn) with "
+                            "nothing answered: a proxy without meta commands (twemproxy)? "
+                            "The next connection asks the version alone",
+                            mcf_srv_label(s, label, sizeof label));
     }
     return rc;
 }

@@ -25,6 +25,10 @@ int mcf_probe_protocol(mcf_client *c, mcf_server *s);
  * timeout from its beginning. */
 int mcf_probe_begin(mcf_client *c, mcf_server *s, int with_mn, int64_t now_us);
 int mcf_probe_step(mcf_client *c, mcf_server *s, int64_t now_us);
+/* What mcf_probe_step returns when the server closed the connection on
+ * "mn" with nothing answered: the connection is closed, and the caller
+ * connects again, whose probe asks "version" alone (s->meta_refused). */
+#define MCF_PROBE_RECONNECT (-2)
 /* The socket to watch while probing (POLLIN) and the probe's deadline. */
 size_t mcf_probe_pollset(const mcf_server *s, struct pollfd *out, size_t cap, int64_t *wake_us);
 
