@@ -187,9 +187,6 @@ int mcf_set_servers(mcf_client *c, const char *list)
     return install_servers(c, specs, n);
 }
 
-/* The largest weight accepted, as in server specs (spec.c). */
-#define WEIGHT_MAX 1e6
-
 int mcf_add_server(mcf_client *c, const char *spec, unsigned weight)
 {
     if (!c || !spec || weight == 0)
@@ -200,7 +197,7 @@ int mcf_add_server(mcf_client *c, const char *spec, unsigned weight)
 int mcf_add_server_weight(mcf_client *c, const char *spec, double weight)
 {
     /* !(weight > 0) also refuses NaN */
-    if (!c || !spec || !(weight > 0) || weight > WEIGHT_MAX)
+    if (!c || !spec || !(weight > 0) || weight > MCF_SPEC_WEIGHT_MAX)
         return MCF_ERR_ARG;
     mcf_spec one;
     char msg[512];

@@ -260,22 +260,17 @@ ssize_t mcf_reply_line(const char *buf, size_t len)
     return (ssize_t)line_len;
 }
 
-/* The lines that end most replies ("END" after every retrieval, "STORED"
- * after every set), recognised by one word compare before the general
- * line scan. */
-static int is_line(const char *buf, size_t len, const char *line, size_t n)
-{
-    return len >= n && memcmp(buf, line, n) == 0;
-}
-
 ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r)
 {
     memset(r, 0, sizeof *r);
-    if (len && buf[0] == 'E' && is_line(buf, len, LIT("END\r\n"))) {
+    /* The lines that end most replies ("END" after every retrieval,
+     * "STORED" after every set), recognised by one compare before the
+     * general line scan; the first byte keeps VALUE lines off it. */
+    if (len && buf[0] == 'E' && starts(buf, len, LIT("END\r\n"))) {
         r->type = MCF_R_END;
         return (ssize_t)(sizeof "END\r\n" - 1);
     }
-    if (len && buf[0] == 'S' && is_line(buf, len, LIT("STORED\r\n"))) {
+    if (len && buf[0] == 'S' && starts(buf, len, LIT("STORED\r\n"))) {
         r->type = MCF_R_STORED;
         return (ssize_t)(sizeof "STORED\r\n" - 1);
     }

@@ -66,6 +66,20 @@ static int point_cmp(const void *a, const void *b)
 /* Modula (Cache::Memcached, Cache::Memcached::Fast without ketama)  */
 /* ---------------------------------------------------------------- */
 
+/* The weight CMF's modes use: the fractional one when given. */
+static double cmf_weight(const mcf_spec *s)
+{
+    return s->frac_weight > 0 ? s->frac_weight : (double)s->weight;
+}
+
+/* CMF's point count for a server: (int)(ketama_points * weight + 0.5),
+ * exact for integer weights; -1 past INT_MAX. */
+static int64_t cmf_points(unsigned npoints, const mcf_spec *s)
+{
+    double c = (double)npoints * cmf_weight(s) + 0.5;
+    return c > INT_MAX ? -1 : (int64_t)c;
+}
+
 /* Cache::Memcached expands servers into a list with `weight` copies each
  * and picks buckets[hash % count].  Cache::Memcached::Fast
  * (compatible_add_server/compatible_get_server in dispatch_key.c) instead
@@ -82,12 +96,6 @@ static int point_cmp(const void *a, const void *b)
  * CMF.  A fractional weight (mcf_add_server_weight) takes the same
  * arithmetic, so with it keys go where CMF puts them (Cache::Memcached
  * truncates such weights instead: the two real clients then disagree). */
-/* The weight CMF's modes use: the fractional one when given. */
-static double cmf_weight(const mcf_spec *s)
-{
-    return s->frac_weight > 0 ? s->frac_weight : (double)s->weight;
-}
-
 static int build_modula(mcf_dist *d, const mcf_spec *servers, size_t n)
 {
     double wsum = 0.0;
@@ -164,9 +172,8 @@ static int build_ketama_cmf(mcf_dist *d, const mcf_spec *servers, size_t n, unsi
 {
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        /* CMF: (int)(ketama_points * weight + 0.5), exact for integer weights */
-        double c = (double)npoints * cmf_weight(&servers[i]) + 0.5;
-        if (c > INT_MAX)
+        int64_t c = cmf_points(npoints, &servers[i]);
+        if (c < 0)
             return MCF_ERR_ARG;
         total += (uint64_t)c;
     }
@@ -178,7 +185,7 @@ static int build_ketama_cmf(mcf_dist *d, const mcf_spec *servers, size_t n, unsi
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t seed = cmf_seed(&servers[i]);
-        uint64_t count = (uint64_t)((double)npoints * cmf_weight(&servers[i]) + 0.5);
+        uint64_t count = (uint64_t)cmf_points(npoints, &servers[i]);
         /* Points are chained: each is S continued over the previous
          * point as 4 little-endian bytes, starting from 0.  (Another CMF
          * source revision hashes the index i instead; 0.28 chains.) */
@@ -573,6 +580,11 @@ static int default_hash(int mode, int *configurable)
     }
 }
 
+int mcf_dist_takes_fractional_weights(int mode)
+{
+    return mode == MCF_DIST_MODULA || mode == MCF_DIST_KETAMA_CMF;
+}
+
 const char *mcf_dist_why(int mode, int hash)
 {
     if (mode < MCF_DIST_MODULA || mode > MCF_DIST_NUTCRACKER_MODULA)
@@ -606,10 +618,10 @@ int mcf_dist_build(mcf_dist *d, int mode, int hash, const mcf_spec *servers, siz
         mode = MCF_DIST_MODULA;
     if (mcf_dist_why(mode, hash))
         return MCF_ERR_ARG;
-    if (mode != MCF_DIST_MODULA && mode != MCF_DIST_KETAMA_CMF)
+    if (!mcf_dist_takes_fractional_weights(mode))
         for (size_t i = 0; i < n; i++)
             if (servers[i].frac_weight > 0)
-                return MCF_ERR_ARG; /* only CMF's modes define fractional weights */
+                return MCF_ERR_ARG;
     int configurable;
     int own = default_hash(mode, &configurable);
     d->hash = mcf_hash_function(hash != MCF_HASH_DEFAULT ? hash : own);

@@ -55,6 +55,10 @@ int mcf_dist_build(mcf_dist *d, int mode, int hash, const mcf_spec *servers, siz
 /* Why mcf_dist_build(mode, hash, ...) would refuse the pair, or NULL if it
  * takes it: for error messages. */
 const char *mcf_dist_why(int mode, int hash);
+/* 1 when mode can place keys on servers with fractional weights
+ * (mcf_spec.frac_weight): Cache::Memcached::Fast's modes, which define
+ * them; mcf_dist_build refuses them in the others. */
+int mcf_dist_takes_fractional_weights(int mode);
 void mcf_dist_free(mcf_dist *d);
 
 /* The server index for a key (key = namespace+key when namespaces are hashed). */

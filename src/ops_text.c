@@ -18,7 +18,8 @@ typedef struct cmd_name {
 static const cmd_name cmd_names[] = {{"set", 3},    {"add", 3},     {"replace", 7},
                                        {"append", 6}, {"prepend", 7}, {"cas", 3}};
 
-static MCF_HOT_INLINE int key_matches(const mcf_client *c, const char *key, size_t len, const mcf_reply *r)
+static MCF_HOT_INLINE int key_matches(const mcf_client *c, const char *key, size_t len,
+                                      const mcf_reply *r)
 {
     if (r->key_len != c->ns_len + len)
         return 0;

@@ -42,7 +42,7 @@ MCF_COLD static int build_dist(mcf_client *c)
         return mcf_set_error(c, MCF_ERR_ARG, "hash %s with distribution %s: %s",
                              mcf_hash_name(c->hash) ? mcf_hash_name(c->hash) : "?",
                              mcf_dist_name(c->distribution), why);
-    if (c->distribution != MCF_DIST_MODULA && c->distribution != MCF_DIST_KETAMA_CMF)
+    if (!mcf_dist_takes_fractional_weights(c->distribution))
         for (size_t i = 0; i < c->nservers; i++)
             if (c->servers[i].spec.frac_weight > 0)
                 return mcf_set_error(c, MCF_ERR_ARG,
@@ -344,8 +344,8 @@ int mcf_route_call(mcf_client *c, mcf_call *call, int64_t now)
     /* Server commands (version, stats, flush_all) name their server: only
      * key calls need the distribution, so a placement option the server
      * list refuses fails those alone. */
-    if (c->dist_dirty && (mcf_call_has_items(call) || call->kind == CALL_GET)) {
-        int rc = build_dist(c);
+    if (mcf_call_has_items(call) || call->kind == CALL_GET) {
+        int rc = prepare_dist(c);
         if (rc != MCF_OK)
             return fail_all(c, call, rc);
     }

@@ -11,9 +11,6 @@
 
 #include "mcfast.h"
 
-/* Larger weights only blow up the distribution tables (modula expands
- * the server list by weight); no real fleet needs more. */
-#define SPEC_WEIGHT_MAX 1000000u
 /* A DNS name is at most 253 bytes (RFC 1035 §2.3.4, without the root dot). */
 #define SPEC_NAME_MAX 254
 #define SPEC_ECHO_MAX 80 /* bytes of a bad spec quoted in a message */
@@ -161,13 +158,13 @@ static int take_weight(const char *s, size_t len, const char *p, size_t n, mcf_s
 
     if (n == 0)
         return bad_spec(err, errlen, s, len, "empty weight after ':'");
-    r = parse_decimal(p, n, SPEC_WEIGHT_MAX, &v);
+    r = parse_decimal(p, n, MCF_SPEC_WEIGHT_MAX, &v);
     if (r == -1)
         return bad_spec(err, errlen, s, len, "weight '%.*s' is not a decimal number",
                         (int)(n > 16 ? 16 : n), p);
     if (r == -2 || v == 0)
         return bad_spec(err, errlen, s, len, "weight %.*s out of range 1..%u",
-                        (int)(n > 16 ? 16 : n), p, SPEC_WEIGHT_MAX);
+                        (int)(n > 16 ? 16 : n), p, MCF_SPEC_WEIGHT_MAX);
     out->weight = (unsigned)v;
     out->weight_written = 1;
     return 0;

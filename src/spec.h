@@ -7,6 +7,10 @@
 #include <sys/un.h>
 
 #define MCF_DEFAULT_PORT 11211
+/* The largest weight, in a spec or mcf_add_server_weight: larger ones only
+ * blow up the distribution tables (modula expands the server list by
+ * weight); no real fleet needs more. */
+#define MCF_SPEC_WEIGHT_MAX 1000000u
 #define MCF_HOST_MAX 256 /* a DNS name is at most 253 bytes; + zone */
 /* Room for the longest spec: a 253-byte host name + ":65535" (a unix path is shorter). */
 #define MCF_SPEC_TEXT_MAX ((size_t)MCF_HOST_MAX + 16)

@@ -69,14 +69,14 @@ static int wait_lowat(mcf_server *s, int lowat, int64_t deadline)
 }
 
 /* Reads for the single-server case; returns the last time it read the
- * clock (`now` when it never had to), for the call's end.  Retrieval blocks in recv() itself
- * under SO_RCVTIMEO (re-set only when the time left differs from it by
- * more than a couple of milliseconds, so steady state costs no extra
- * syscall).  A pipelined write waits in poll() for the fewest bytes its
- * replies can take, so it wakes once instead of once per batch memcached
- * flushes.  (SO_RCVLOWAT is not used on a blocking recv: a recv that has
- * copied part of the data sleeps until the *unread* bytes reach the mark,
- * which may never happen.) */
+ * clock (`now` when it never had to), for the call's end.  Retrieval
+ * blocks in recv() itself under SO_RCVTIMEO (re-set only when the time
+ * left differs from it by more than a couple of milliseconds, so steady
+ * state costs no extra syscall).  A pipelined write waits in poll() for
+ * the fewest bytes its replies can take, so it wakes once instead of once
+ * per batch memcached flushes.  (SO_RCVLOWAT is not used on a blocking
+ * recv: a recv that has copied part of the data sleeps until the *unread*
+ * bytes reach the mark, which may never happen.) */
 static int64_t wait_one(mcf_client *c, mcf_call *call, mcf_server *s, int64_t deadline,
                         int64_t now)
 {
