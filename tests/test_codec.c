@@ -176,6 +176,37 @@ TEST(key_rules_every_byte_every_position)
     }
 }
 
+/* Every key length (short keys are checked as one padded word, longer
+ * ones word by word with an overlapping last word): a bad byte at every
+ * position is found, and the bytes next to the forbidden ranges pass. */
+TEST(key_rules_every_length)
+{
+    static const unsigned char bad[] = {0x00, 0x0a, 0x0d, 0x20, 0x7f};
+    static const unsigned char good[] = {0x21, 0x7e, 0x80, 0xff};
+    char key[MCF_MAX_KEY_LEN];
+    for (size_t len = 1; len <= sizeof key; len++) {
+        for (size_t pos = 0; pos < len; pos++) {
+            for (size_t b = 0; b < sizeof bad; b++) {
+                memset(key, 'k', len);
+                key[pos] = (char)bad[b];
+                if (mcf_check_key(NULL, 0, key, len) != MCF_ERR_BAD_KEY) {
+                    CHECKF(0, "length %zu: byte 0x%02x at %zu passed", len, bad[b], pos);
+                    return;
+                }
+            }
+            for (size_t g = 0; g < sizeof good; g++) {
+                memset(key, 'k', len);
+                key[pos] = (char)good[g];
+                if (mcf_check_key(NULL, 0, key, len) != MCF_OK) {
+                    CHECKF(0, "length %zu: byte 0x%02x at %zu refused", len, good[g], pos);
+                    return;
+                }
+            }
+        }
+    }
+    CHECK(1);
+}
+
 int main(int argc, char **argv)
 {
     return t_main(argc, argv);
