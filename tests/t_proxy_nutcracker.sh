@@ -48,23 +48,36 @@ free_port() {
         mc_listening 127.0.0.1 $p || { echo $p; return; }
     done
 }
-PORT=$(free_port) STATS_PORT=$(free_port)
-{
-    echo "pool:"
-    echo "  listen: 127.0.0.1:$PORT"
-    echo "  distribution: ketama"
-    echo "  timeout: 2000"
-    echo "  servers:"
-    for b in "${BACKENDS[@]}"; do echo "   - $b:1"; done
-} >"$T/nc.yml"
-nutcracker -c "$T/nc.yml" -s "$STATS_PORT" -a 127.0.0.1 -o "$T/nc.log" -p "$T/nc.pid" \
-    >/dev/null 2>&1 &
-NC_PID=$!
-for _ in $(seq 100); do
-    mc_listening 127.0.0.1 "$PORT" && break
-    sleep 0.05
+# A free port may be taken by another test by the time nutcracker binds
+# it: then nutcracker exits and other ports are tried.
+start_nutcracker() {
+    PORT=$(free_port) STATS_PORT=$(free_port)
+    {
+        echo "pool:"
+        echo "  listen: 127.0.0.1:$PORT"
+        echo "  distribution: ketama"
+        echo "  timeout: 2000"
+        echo "  servers:"
+        for b in "${BACKENDS[@]}"; do echo "   - $b:1"; done
+    } >"$T/nc.yml"
+    nutcracker -c "$T/nc.yml" -s "$STATS_PORT" -a 127.0.0.1 -o "$T/nc.log" -p "$T/nc.pid" \
+        >/dev/null 2>&1 &
+    NC_PID=$!
+    for _ in $(seq 100); do
+        mc_listening 127.0.0.1 "$PORT" && return 0
+        kill -0 "$NC_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$NC_PID" 2>/dev/null
+    wait "$NC_PID" 2>/dev/null
+    NC_PID=
+    return 1
+}
+started=0
+for _ in 1 2 3 4 5; do
+    start_nutcracker && { started=1; break; }
 done
-if ! mc_listening 127.0.0.1 "$PORT"; then
+if [ $started = 0 ]; then
     fail proxy_setup "nutcracker did not listen: $(tail -2 "$T/nc.log")"
     exit 1
 fi
