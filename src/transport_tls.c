@@ -162,12 +162,9 @@ static int failed(tls_conn *t, int ssl_err, const char *during)
         snprintf(t->why, sizeof t->why, "%scertificate verify failed: %s%s%s%s", pre,
                  X509_verify_cert_error_string(verify), name ? " (the certificate is not for '" : "",
                  name ? t->name : "", name ? "')" : "");
-    } else if (ssl_err == SSL_ERROR_SYSCALL) {
+    } else if (ssl_err == SSL_ERROR_SYSCALL && t->sock_errno) {
         ERR_clear_error();
-        if (t->sock_errno)
-            return -t->sock_errno;
-        /* EOF with nothing said: the server gave up on us. */
-        snprintf(t->why, sizeof t->why, "%sthe server closed the connection", pre);
+        return -t->sock_errno; /* a bare EOF was taken by each caller */
     } else {
         const char *reason = e ? ERR_reason_error_string(e) : NULL;
         int wants_cert = e && ERR_GET_LIB(e) == ERR_LIB_SSL &&
@@ -206,6 +203,15 @@ static int tls_handshake(void *ctx, int fd, short *events)
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         *events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
         return -EAGAIN;
+    }
+    /* A close with nothing said (memcached killed or restarting, a full
+     * listen queue) is the connection failing, as over plain TCP, not a
+     * TLS failure: nothing was refused.  A plaintext answer is -EPROTO. */
+    if (((e == SSL_ERROR_SYSCALL && !t->sock_errno) || (e == SSL_ERROR_SSL && unexpected_eof())) &&
+        !looks_plaintext(t)) {
+        snprintf(t->why, sizeof t->why, "the server closed the connection");
+        ERR_clear_error();
+        return -ECONNRESET;
     }
     return failed(t, e, "handshake");
 }

@@ -145,6 +145,35 @@ TEST(tls_hostile_plaintext_answer)
     hostile_case(TP_PLAINTEXT_ERROR, 0, want, 3);
 }
 
+/* A close with nothing said during the handshake is the connection
+ * failing (a memcached killed or restarting), as over plain TCP: it is
+ * MCF_ERR_CONNECT, not a TLS failure, and says the server closed. */
+TEST(tls_hostile_close_at_hello)
+{
+    static const int want[] = {MCF_ERR_CONNECT};
+    hostile_case(TP_CLOSE_AT_HELLO, 0, want, 1);
+    mcserver backend;
+    if (mcserver_start_tcp(&backend, "127.0.0.1", NULL) < 0) {
+        t_fail(__FILE__, __LINE__, "cannot start memcached");
+        return;
+    }
+    tls_peer *p = tls_peer_start(&backend);
+    if (p) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "tls:127.0.0.1:%d", tls_peer_port(p));
+        mcf_client *c = tls_client(spec, NULL, MCF_PROTO_TEXT);
+        if (c) {
+            tls_peer_next(p, TP_CLOSE_AT_HELLO);
+            const char *msg = expect_error(c, spec, 1, want, 1);
+            CHECKF(contains(msg, "handshake") && contains(msg, "closed the connection"),
+                   "the message does not say the server closed during the handshake: %s", msg);
+            mcf_free(c);
+        }
+        tls_peer_stop(p);
+    }
+    mcserver_stop(&backend);
+}
+
 /* ------------------------------------------------------------------ */
 /* Protocol mismatches with real memcached                             */
 /* ------------------------------------------------------------------ */

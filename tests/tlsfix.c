@@ -458,6 +458,9 @@ static void *peer_conn_main(void *arg)
     char buf[TLS_RECORD_MAX];
     if (k->mode == TP_SILENT) {
         drain(p, fd);
+    } else if (k->mode == TP_CLOSE_AT_HELLO) {
+        if (peer_wait(p, fd, POLLIN) == 0)
+            (void)recv(fd, buf, sizeof buf, 0);
     } else if (k->mode == TP_PLAINTEXT_ERROR) {
         /* A plaintext memcached reads the ClientHello as a command line: it
          * answers ERROR and keeps the connection open. */

@@ -78,8 +78,10 @@ typedef enum tls_peer_mode {
                              TLS records at all */
     TP_CLOSE_MID_RECORD,  /* handshake, reads the request, sends a record header
                              announcing 16 KiB and a few bytes of it, then closes */
-    TP_PLAINTEXT_ERROR    /* reads the ClientHello and answers "ERROR\r\n" in
+    TP_PLAINTEXT_ERROR,   /* reads the ClientHello and answers "ERROR\r\n" in
                              plaintext, as memcached without TLS does, then waits */
+    TP_CLOSE_AT_HELLO     /* reads the ClientHello and closes without a word, as a
+                             memcached killed mid-handshake looks */
 } tls_peer_mode;
 
 typedef struct tls_peer tls_peer;
