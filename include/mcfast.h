@@ -226,12 +226,23 @@ typedef enum mcf_option {
     MCF_OPT_COMPRESS_THRESHOLD,     /* compress values >= this many bytes; -1 off (default);
                                        >= 0 also enables inflating values flagged 0x2 */
     MCF_OPT_COMPRESS_RATIO,         /* keep compressed only if size <= ratio% of original; default 80 */
-    MCF_OPT_MAX_FAILURES,           /* failures within FAILURE_TIMEOUT that mark a server down; 0 off (default) */
-    MCF_OPT_FAILURE_TIMEOUT_S,      /* seconds; default 10 */
+    MCF_OPT_MAX_FAILURES,           /* Cache::Memcached::Fast's counting instead of FAILURE_LIMIT's:
+                                       this many failures within FAILURE_TIMEOUT_S mark a server
+                                       down for FAILURE_TIMEOUT_S, then the next call tries it;
+                                       0 off (default) */
+    MCF_OPT_FAILURE_TIMEOUT_S,      /* seconds, for MAX_FAILURES; default 10 */
     MCF_OPT_FAILOVER,               /* 0/1: remap a down server's keys to live ones; default 0 */
     MCF_OPT_MAX_INFLATE_SIZE,       /* largest decompressed value accepted; default 64 MiB */
     MCF_OPT_PROTOCOL,               /* an mcf_protocol; default MCF_PROTO_TEXT */
-    MCF_OPT_HASH                    /* an mcf_hash; default MCF_HASH_DEFAULT */
+    MCF_OPT_HASH,                   /* an mcf_hash; default MCF_HASH_DEFAULT */
+    /* Healing (docs/failures.md), when MAX_FAILURES is 0: */
+    MCF_OPT_FAILURE_LIMIT,          /* failures in a row that mark a server down; default 3;
+                                       0 never (every call tries every server) */
+    MCF_OPT_RETRY_MS,               /* first wait before a down server is probed; default 1000 */
+    MCF_OPT_RETRY_MAX_MS,           /* the wait doubles (with +-25% jitter) while probes fail,
+                                       up to this; default 30000 */
+    MCF_OPT_FLAP_MS                 /* a server down again within this long of coming back
+                                       flaps: it keeps its longer wait; default 60000 */
 } mcf_option;
 
 /* Which memcached protocol the key commands speak (MCF_OPT_PROTOCOL).
@@ -619,6 +630,16 @@ typedef struct mcf_server_info {
     const char *tls_version;
     const char *tls_cipher;
     int tls_resumed;
+    /* Health (docs/failures.md): down is 1 while calls skip the server
+     * (marked down, or being probed); failures counts towards the limit;
+     * retry_in_ms is when the next probe may begin (0: due, or not down);
+     * downs counts the times it was marked down; down_why is why its last
+     * probe failed ("" if none). */
+    int down;
+    unsigned failures;
+    int64_t retry_in_ms;
+    uint64_t downs;
+    const char *down_why;
 } mcf_server_info;
 MCF_API int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info);
 

@@ -20,6 +20,7 @@
 #include "call.h"
 #include "clock.h"
 #include "engine.h"
+#include "heal.h"
 #include "mcfast_async.h"
 #include "route.h"
 
@@ -360,10 +361,34 @@ static int awaiting(const mcf_server *s)
     return s->head && s->head->built;
 }
 
+/* s has requests and is down or being probed (health.h): routing queued
+ * them there so that they fail in a dispatch (a submit never calls back);
+ * they fail now, with no connect tried. */
+static int down_with_requests(mcf_client *c, mcf_server *s, int64_t now)
+{
+    return mcf_server_busy(s) && s->health.state != MCF_HEALTH_UP &&
+           mcf_conn_is_down(c, s, now);
+}
+
+static void fail_down(mcf_client *c, mcf_server *s, int64_t now)
+{
+    mcf_route_note_down(c, s, now);
+    mcf_fail_queue(c, s, MCF_ERR_SERVER_DOWN);
+}
+
 /* Builds what is queued on s and sends what the socket takes, once s is
  * ready (connecting first when it has no connection). */
 static void pump(mcf_client *c, mcf_server *s, int64_t now)
 {
+    /* Never a connect to a down server (its probe is heal.c's).  What a
+     * callback queues on it meanwhile fails in the next pass: mark_wants
+     * asks the loop to come back at once. */
+    if (down_with_requests(c, s, now)) {
+        fail_down(c, s, now);
+        return;
+    }
+    if (s->health.state != MCF_HEALTH_UP && mcf_conn_is_down(c, s, now))
+        return;
     if (!mcf_server_busy(s) || mcf_engine_connecting(s))
         return;
     if ((s->fd < 0 || s->head == s->build_next) && mcf_engine_ready(c, s, now) != MCF_OK)
@@ -381,6 +406,8 @@ static void pump(mcf_client *c, mcf_server *s, int64_t now)
 /* Whatever s can do now: connect, build what is queued, send, read. */
 static void step_server(mcf_client *c, mcf_server *s, int events, int64_t now)
 {
+    if (down_with_requests(c, s, now))
+        fail_down(c, s, now);
     if (mcf_engine_connecting(s)) {
         if (mcf_engine_connect_step(c, s, now))
             return;
@@ -460,12 +487,15 @@ static void expire_due(mcf_client *c, int64_t now)
     }
 }
 
-/* Connects that wait for a timer, servers to start, deadlines. */
+/* Connects that wait for a timer, servers to start, probes of down
+ * servers (heal.h), deadlines. */
 static void run_timers(mcf_client *c, int64_t now)
 {
+    mcf_heal_tick(c, now);
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
-        if (mcf_engine_connecting(s) ? now >= s->wake_us : mcf_server_busy(s) && s->fd < 0)
+        if (mcf_engine_connecting(s) ? now >= s->wake_us || down_with_requests(c, s, now)
+                                     : mcf_server_busy(s) && s->fd < 0)
             step_server(c, s, 0, now);
     }
     expire_due(c, now);
@@ -545,9 +575,16 @@ static int64_t mark_wants(mcf_client *c, int64_t now)
 {
     mcf_async *a = c->async;
     int64_t wake = a->dl_first ? a->dl_first->deadline_us : NO_TIMER;
+    /* A down server's probe begins when its wait is over, in the
+     * background: no request of the caller's waits for it. */
+    int64_t retry = mcf_heal_next_retry(c);
+    if (retry < wake)
+        wake = retry;
     a->gen++;
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
+        if (mcf_server_busy(s) && s->health.state != MCF_HEALTH_UP)
+            wake = now; /* its requests may fail at once (down_with_requests) */
         if (mcf_engine_connecting(s)) {
             struct pollfd pf[SERVER_FDS_MAX];
             int64_t w;

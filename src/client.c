@@ -12,6 +12,33 @@
 #include "sync.h"
 #include "tls.h"
 
+/* Healing's defaults (docs/failures.md says why these). */
+#define FAILURE_LIMIT_DEFAULT 3
+#define RETRY_MS_DEFAULT 1000
+#define RETRY_MAX_MS_DEFAULT 30000
+#define FLAP_MS_DEFAULT 60000
+#define FAILURE_LIMIT_MAX 1000000
+#define RETRY_MS_MAX (24 * 3600 * 1000)
+#define US_PER_MS 1000
+#define US_PER_S 1000000
+
+/* health.h's policy from the options: Cache::Memcached::Fast's counting
+ * when max_failures is set, else healing. */
+static void set_health_policy(mcf_client *c)
+{
+    mcf_health_policy *p = &c->health_policy;
+    if (c->max_failures) {
+        *p = (mcf_health_policy){.failure_limit = c->max_failures,
+                                 .cmf_window_us = (int64_t)c->failure_timeout_s * US_PER_S};
+        return;
+    }
+    int64_t max = c->retry_max_ms > c->retry_ms ? c->retry_max_ms : c->retry_ms;
+    *p = (mcf_health_policy){.failure_limit = c->failure_limit,
+                             .retry_us = (int64_t)c->retry_ms * US_PER_MS,
+                             .retry_max_us = max * US_PER_MS,
+                             .flap_us = (int64_t)c->flap_ms * US_PER_MS};
+}
+
 mcf_client *mcf_new(void)
 {
     mcf_client *c = calloc(1, sizeof *c);
@@ -27,6 +54,11 @@ mcf_client *mcf_new(void)
     c->compress_threshold = -1;
     c->compress_ratio = 80;
     c->failure_timeout_s = 10;
+    c->failure_limit = FAILURE_LIMIT_DEFAULT;
+    c->retry_ms = RETRY_MS_DEFAULT;
+    c->retry_max_ms = RETRY_MAX_MS_DEFAULT;
+    c->flap_ms = FLAP_MS_DEFAULT;
+    set_health_policy(c);
     /* A blocking call routes into these even with no server (to say so). */
     c->sync_slices = calloc(1, sizeof *c->sync_slices);
     if (!c->sync_slices) {
@@ -162,6 +194,9 @@ static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
         servers[i].spec = specs[i];
         servers[i].fd = -1;
         servers[i].held_off = SIZE_MAX;
+        /* The jitter of each server's waits differs, and from one client to
+         * the next (the address of its slot is as good a seed as any). */
+        mcf_health_init(&servers[i].health, (uint64_t)(uintptr_t)&servers[i] ^ i);
     }
     free(specs);
     keep_servers(c, servers, n);
@@ -171,6 +206,10 @@ static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
     c->pmap = pmap;
     c->nservers = n;
     c->dist_dirty = 1;
+    /* The servers kept brought their health along. */
+    c->unhealthy = 0;
+    for (size_t i = 0; i < n; i++)
+        c->unhealthy += servers[i].health.state != MCF_HEALTH_UP;
     return MCF_OK;
 }
 
@@ -288,14 +327,40 @@ int mcf_set_option(mcf_client *c, mcf_option opt, int64_t v)
         c->compress_ratio = (int)v;
         return MCF_OK;
     case MCF_OPT_MAX_FAILURES:
-        if (v < 0 || v > 1000000)
+        if (v < 0 || v > FAILURE_LIMIT_MAX)
             break;
         c->max_failures = (unsigned)v;
+        set_health_policy(c);
         return MCF_OK;
     case MCF_OPT_FAILURE_TIMEOUT_S:
         if (v < 1 || v > 86400)
             break;
         c->failure_timeout_s = (int)v;
+        set_health_policy(c);
+        return MCF_OK;
+    case MCF_OPT_FAILURE_LIMIT:
+        if (v < 0 || v > FAILURE_LIMIT_MAX)
+            break;
+        c->failure_limit = (unsigned)v;
+        set_health_policy(c);
+        return MCF_OK;
+    case MCF_OPT_RETRY_MS:
+        if (v < 1 || v > RETRY_MS_MAX)
+            break;
+        c->retry_ms = (int)v;
+        set_health_policy(c);
+        return MCF_OK;
+    case MCF_OPT_RETRY_MAX_MS:
+        if (v < 1 || v > RETRY_MS_MAX)
+            break;
+        c->retry_max_ms = (int)v;
+        set_health_policy(c);
+        return MCF_OK;
+    case MCF_OPT_FLAP_MS:
+        if (v < 0 || v > RETRY_MS_MAX)
+            break;
+        c->flap_ms = (int)v;
+        set_health_policy(c);
         return MCF_OK;
     case MCF_OPT_FAILOVER:
         c->failover = v != 0;
@@ -339,6 +404,10 @@ int64_t mcf_get_option(const mcf_client *c, mcf_option opt)
     case MCF_OPT_MAX_INFLATE_SIZE: return (int64_t)c->max_inflate_size;
     case MCF_OPT_PROTOCOL: return c->protocol;
     case MCF_OPT_HASH: return c->hash;
+    case MCF_OPT_FAILURE_LIMIT: return c->failure_limit;
+    case MCF_OPT_RETRY_MS: return c->retry_ms;
+    case MCF_OPT_RETRY_MAX_MS: return c->retry_max_ms;
+    case MCF_OPT_FLAP_MS: return c->flap_ms;
     }
     return -1;
 }
@@ -633,6 +702,16 @@ int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *inf
         info->tls_version = info->tls_cipher = "";
         info->tls_resumed = 0;
     }
+    const mcf_health *h = &s->health;
+    int64_t now = mcf_now_us();
+    info->down = h->state != MCF_HEALTH_UP && (h->state == MCF_HEALTH_PROBING ||
+                                              c->health_policy.cmf_window_us == 0 ||
+                                              now < h->retry_at_us);
+    info->failures = h->failures;
+    info->retry_in_ms =
+        h->state == MCF_HEALTH_DOWN && h->retry_at_us > now ? (h->retry_at_us - now + 999) / 1000 : 0;
+    info->downs = h->downs;
+    info->down_why = s->down_why;
     return MCF_OK;
 }
 

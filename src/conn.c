@@ -36,6 +36,8 @@ static int begin_attempts(mcf_client *c, mcf_server *s, const mcf_addrlist *addr
                           int64_t now_us)
 {
     mcf_connect_opts o = {c->connect_timeout_ms, c->attempt_delay_ms, c->keepalive};
+    if (s->connecting == CONNECTING_SOCKET) __builtin_trap();
+    for (size_t i = 0; i < s->hev.next; i++) if (s->hev.at[i].fd >= 0) __builtin_trap();
     s->connecting = CONNECTING_SOCKET;
     mcf_hev_start(&s->hev, s->spec.text, addrs, &o, s->connect_t0_us, now_us);
     s->hev.closing = socket_closing;
@@ -135,6 +137,7 @@ static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
         close(res->fd);
         return mcf_set_error(c, MCF_ERR_IO, "connect %s: fcntl: %s", s->spec.text, strerror(e));
     }
+    if (s->fd >= 0) __builtin_trap();
     s->fd = res->fd;
     s->tr = &mcf_transport_plain;
     s->tr_ctx = NULL;
@@ -251,6 +254,7 @@ void mcf_conn_open_abort(mcf_client *c, mcf_server *s)
     else if (s->connecting)
         mcf_hev_abort(&s->hev);
     s->connecting = 0;
+    s->healing = 0;
 }
 
 int mcf_conn_open(mcf_client *c, mcf_server *s)
@@ -268,6 +272,11 @@ int mcf_conn_open(mcf_client *c, mcf_server *s)
 
 static void close_conn(mcf_server *s, int how)
 {
+    /* A connect still resolving or racing attempts has sockets of its own
+     * (a probe's, between calls: heal.c); one in its handshake is s->fd. */
+    if (s->connecting && s->connecting != CONNECTING_HANDSHAKE)
+        mcf_conn_open_abort(s->client, s);
+    s->connecting = 0;
     if (s->fd >= 0) {
         if (s->client->fd_closing)
             s->client->fd_closing(s->client, s->fd);
@@ -284,6 +293,8 @@ static void close_conn(mcf_server *s, int how)
     s->fd = -1;
     s->tr_ctx = NULL;
     s->tls_on = 0;
+    s->probing = 0; /* a question on it is over with it (probe.c) */
+    s->healing = 0; /* and so is a probe that heals it (heal.c) */
     s->proto = PROTO_UNKNOWN; /* learned again on the next connection */
     s->version_known = 0;     /* an upgrade may come with a restart */
     /* rbuf and held_off stay: a value handed out this call lives there. */
@@ -625,24 +636,22 @@ int mcf_conn_idle_ok(mcf_server *s)
 
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s)
 {
-    if (c->max_failures == 0)
-        return;
-    int64_t now = mcf_now_us(), window = (int64_t)c->failure_timeout_s * 1000000;
-    if (s->failures == 0 || now - s->fail_window_us > window) {
-        s->fail_window_us = now;
-        s->failures = 0;
-    }
-    /* Cache::Memcached::Fast: max_failures failures within failure_timeout
-     * seconds mark the server dead for failure_timeout seconds. */
-    if (++s->failures >= c->max_failures) {
-        s->down_until_us = now + window;
-        s->failures = 0;
-    }
+    if (mcf_health_failed(&s->health, &c->health_policy, mcf_now_us()) == MCF_HEALTH_WENT_DOWN)
+        c->unhealthy++;
 }
 
-int mcf_conn_is_down(const mcf_client *c, const mcf_server *s, int64_t now_us)
+void mcf_conn_record_answer(mcf_client *c, mcf_server *s)
 {
-    return c->max_failures && now_us < s->down_until_us;
+    if (mcf_health_answered(&s->health, mcf_now_us()) == MCF_HEALTH_CAME_UP && c->unhealthy)
+        c->unhealthy--;
+}
+
+int mcf_conn_check_down(mcf_client *c, mcf_server *s, int64_t now_us)
+{
+    mcf_health_use use = mcf_health_check(&s->health, &c->health_policy, now_us);
+    if (use == MCF_HEALTH_USE && c->unhealthy)
+        c->unhealthy--; /* Cache::Memcached::Fast's counting: its time is over */
+    return use != MCF_HEALTH_USE;
 }
 
 int mcf_conn_send_bytes(mcf_server *s, const char *buf, size_t len, int64_t deadline_us)

@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "engine.h"
+#include "heal.h"
 #include "ops.h"
 #include "probe.h"
 #include "route.h"
@@ -27,13 +28,16 @@ static void parse_replies(mcf_client *c, mcf_server *s)
     for (const mcf_slice *h; (h = s->head) && h->built;) {
         ssize_t n = h->meta ? mcf_ops_meta_parse_one(c, s) : mcf_ops_text_parse_one(c, s);
         if (n == 0)
-            return;
+            break;
         if (n < 0) {
             mcf_fail_server(c, s, n == MCF_PARSE_TOO_LARGE ? MCF_ERR_TOO_LARGE : MCF_ERR_PROTOCOL,
                             mcf_parse_strerror(n));
             return;
         }
     }
+    /* It answered in protocol: a run of failures ends (health.h). */
+    if (s->health.failures || s->health.state != MCF_HEALTH_UP)
+        mcf_conn_record_answer(c, s);
 }
 
 /* Replies still due on s. */
@@ -166,6 +170,8 @@ static inline int ready_now(mcf_client *c, mcf_server *s, int64_t now)
 int mcf_engine_connect_step(mcf_client *c, mcf_server *s, int64_t now)
 {
     int rc;
+    if (s->healing)
+        return mcf_heal_step(c, s, now);
     if (s->probing) {
         rc = mcf_probe_step(c, s, now);
         if (rc == MCF_PROBE_RECONNECT) {
@@ -352,6 +358,10 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *
     call->held_server = NULL;
     *connecting = *started = 0;
     int64_t now = *now_us = mcf_now_us();
+    /* Down servers whose wait is over are probed beside this call, which
+     * skips them (heal.h). */
+    if (c->unhealthy)
+        mcf_heal_tick(c, now);
     int rc = mcf_route_call(c, call, now);
     if (rc != MCF_OK)
         return rc;

@@ -13,8 +13,12 @@
 #include "connect.h"
 #include "resolve.h"
 #include "dist.h"
+#include "health.h"
 #include "mcfast.h"
 #include "spec.h"
+
+/* Room for why a down server's last probe failed (mcf_server.down_why). */
+#define MCF_DOWN_WHY_MAX 256
 
 /* One piece of an outgoing request: bytes in the server's write buffer
  * (by offset, since the buffer may grow), or elsewhere (a large value in
@@ -90,10 +94,11 @@ typedef struct mcf_server {
     int rcvtimeo_ms;      /* SO_RCVTIMEO now set on fd */
     int rcvlowat;         /* SO_RCVLOWAT now set on fd (poll honours it: 1 before polling) */
 
-    /* Failure accounting (max_failures / failure_timeout). */
-    unsigned failures;
-    int64_t fail_window_us;
-    int64_t down_until_us;
+    /* Whether it is used (health.h), and the probe that heals it (heal.c):
+     * healing set while that probe's connection is being made or asked. */
+    mcf_health health;
+    int healing;
+    char down_why[MCF_DOWN_WHY_MAX]; /* why the last probe failed, "" none */
 } mcf_server;
 
 struct mcf_client {
@@ -119,6 +124,10 @@ struct mcf_client {
     int protocol; /* mcf_protocol */
     unsigned max_failures;
     int failure_timeout_s;
+    unsigned failure_limit;
+    int retry_ms, retry_max_ms, flap_ms;
+    mcf_health_policy health_policy; /* from the five options above */
+    size_t unhealthy;                /* servers not MCF_HEALTH_UP */
 
     char ns[MCF_MAX_KEY_LEN + 1];
     size_t ns_len;
@@ -257,8 +266,18 @@ int mcf_conn_failure(const mcf_server *s, long e, const char **why);
 const char *mcf_conn_tls_hint(const mcf_server *s);
 /* 1 if an idle connection is still in step: nothing unread, not closed. */
 int mcf_conn_idle_ok(mcf_server *s);
+/* Counts a failure of s (health.h; it may mark s down), or an answer from
+ * it (a failure count or a down state ends). */
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s);
-int mcf_conn_is_down(const mcf_client *c, const mcf_server *s, int64_t now_us);
+void mcf_conn_record_answer(mcf_client *c, mcf_server *s);
+/* Whether a call skips s now: down with its wait not over, or being
+ * probed.  A server whose wait is over is still skipped here: its probe is
+ * started by heal.c (mcf_heal_tick). */
+int mcf_conn_check_down(mcf_client *c, mcf_server *s, int64_t now_us);
+static inline int mcf_conn_is_down(mcf_client *c, mcf_server *s, int64_t now_us)
+{
+    return s->health.state != MCF_HEALTH_UP && mcf_conn_check_down(c, s, now_us);
+}
 /* Sends all of buf by deadline_us (waiting in poll when the socket is
  * full): 0, -ETIMEDOUT, or -errno. */
 int mcf_conn_send_bytes(mcf_server *s, const char *buf, size_t len, int64_t deadline_us);

@@ -57,7 +57,7 @@ static int probe_done(mcf_client *c, mcf_server *s, int rc, const char *why)
     char label[MCF_LABEL_MAX];
     /* Read before the buffer is dropped: a TLS port answers the probe
      * with an alert, or not at all. */
-    const char *hint = why ? mcf_conn_tls_hint(s) : "";
+    const char *hint = why && rc != MCF_ERR_TIMEOUT ? mcf_conn_tls_hint(s) : "";
     s->probing = 0;
     s->rlen = s->rpos = 0;
     if (!why)

@@ -218,20 +218,43 @@ MCF_COLD static void refuse_key(mcf_client *c, mcf_call *call, size_t i, const c
     mcf_finish(c, call, i, MCF_ERR_BAD_KEY, NULL);
 }
 
+MCF_COLD void mcf_route_note_down(mcf_client *c, const mcf_server *s, int64_t now)
+{
+    char label[MCF_LABEL_MAX];
+    mcf_srv_label(s, label, sizeof label);
+    const mcf_health *h = &s->health;
+    if (c->max_failures)
+        mcf_note_error(c, MCF_ERR_SERVER_DOWN,
+                       "server %s skipped: it failed %u times within %d s; retrying after %lld ms",
+                       label, c->max_failures, c->failure_timeout_s,
+                       (long long)((h->retry_at_us - now) / 1000));
+    else if (h->state == MCF_HEALTH_PROBING)
+        mcf_note_error(c, MCF_ERR_SERVER_DOWN,
+                       "server %s skipped: it is down (%u failures in a row) and being probed%s%s",
+                       label, c->failure_limit, s->down_why[0] ? "; last probe: " : "",
+                       s->down_why);
+    else
+        mcf_note_error(c, MCF_ERR_SERVER_DOWN,
+                       "server %s skipped: it is down (%u failures in a row); next probe in "
+                       "%lld ms%s%s",
+                       label, c->failure_limit,
+                       (long long)(h->retry_at_us > now ? (h->retry_at_us - now) / 1000 : 0),
+                       s->down_why[0] ? "; last probe: " : "", s->down_why);
+}
+
 /* Finishes item i, whose server is marked down, with MCF_ERR_SERVER_DOWN. */
 MCF_COLD static void skip_down(mcf_client *c, mcf_call *call, size_t i, const mcf_server *s,
                                int64_t now)
 {
-    mcf_note_error(c, MCF_ERR_SERVER_DOWN,
-                   "server %s skipped: it failed %u times within %d s; retrying after %lld ms",
-                   s->spec.text, c->max_failures, c->failure_timeout_s,
-                   (long long)((s->down_until_us - now) / 1000));
+    mcf_route_note_down(c, s, now);
     mcf_finish(c, call, i, MCF_ERR_SERVER_DOWN, NULL);
 }
 
 /* Item i's server srv is marked down: the next live server in list order
- * for the down period when failover is on, else NO_SERVER after finishing
- * the item with MCF_ERR_SERVER_DOWN. */
+ * for the down period when failover is on; else, for an async request,
+ * srv itself (the item fails from the next dispatch: a submit never hands
+ * out a result, and a down server is no reason to refuse one), else
+ * NO_SERVER after finishing the item with MCF_ERR_SERVER_DOWN. */
 MCF_COLD static uint32_t route_around(mcf_client *c, mcf_call *call, size_t i, uint32_t srv,
                                       int64_t now)
 {
@@ -241,6 +264,8 @@ MCF_COLD static uint32_t route_around(mcf_client *c, mcf_call *call, size_t i, u
             if (!mcf_conn_is_down(c, &c->servers[alt], now))
                 return alt;
         }
+    if (call->defer)
+        return srv;
     skip_down(c, call, i, &c->servers[srv], now);
     return NO_SERVER;
 }

@@ -11,6 +11,10 @@
  * the client's message set. */
 int mcf_route_key(mcf_client *c, const char *key, size_t len, size_t *server);
 
+/* Notes why server s is skipped (MCF_ERR_SERVER_DOWN): down, or being
+ * probed, and when it is tried next (health.h). */
+void mcf_route_note_down(mcf_client *c, const mcf_server *s, int64_t now_us);
+
 /* How many slices a call has (call.h): one per server, or 1. */
 static inline size_t mcf_route_nslices(const mcf_client *c, const mcf_call *call)
 {

@@ -177,8 +177,8 @@ static void connect_all(mcf_client *c, size_t pending)
         for (size_t k = 0; k < c->nservers; k++) {
             mcf_server *s = &c->servers[k];
             int64_t w;
-            if (!mcf_engine_connecting(s))
-                continue;
+            if (!mcf_engine_connecting(s) || (s->healing && !mcf_server_busy(s)))
+                continue; /* a probe (heal.h) is not this call's to wait for */
             np += mcf_engine_connect_pollset(c, s, c->pfds + np, cap - np, &w);
             if (w < wake)
                 wake = w;
@@ -188,7 +188,8 @@ static void connect_all(mcf_client *c, size_t pending)
         int64_t now = mcf_now_us();
         for (size_t k = 0; k < c->nservers; k++) {
             mcf_server *s = &c->servers[k];
-            if (mcf_engine_connecting(s) && !mcf_engine_connect_step(c, s, now))
+            if (mcf_engine_connecting(s) && (!s->healing || mcf_server_busy(s)) &&
+                !mcf_engine_connect_step(c, s, now))
                 pending--;
         }
     }

@@ -405,9 +405,15 @@ static void wrong(worker *w, const kstate *k, int op, const char *fmt, ...)
            k->present_ok, k->absent_ok, k->epoch, g_epoch[k->server]);
 }
 
+#define SOAK_RETRY_MS 100
+#define SOAK_RETRY_MAX_MS 400
+
 static int allowed_type(int rc)
 {
-    return rc == MCF_ERR_CONNECT || rc == MCF_ERR_IO || rc == MCF_ERR_TIMEOUT;
+    /* SERVER_DOWN: a killed server's keys after the failure limit, until
+     * a probe brings it back (docs/failures.md). */
+    return rc == MCF_ERR_CONNECT || rc == MCF_ERR_IO || rc == MCF_ERR_TIMEOUT ||
+           rc == MCF_ERR_SERVER_DOWN;
 }
 
 static void note_error(worker *w, const kstate *k, int rc, int64_t t0, int64_t t1, int op)
@@ -1025,7 +1031,10 @@ static mcf_client *soak_client(int proto)
     if (mcf_set_servers(c, list) != MCF_OK || tls_soak_client(c) != MCF_OK ||
         mcf_set_option(c, MCF_OPT_PROTOCOL, proto) ||
         mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, IO_TIMEOUT_MS) ||
-        mcf_set_option(c, MCF_OPT_CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS)) {
+        mcf_set_option(c, MCF_OPT_CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS) ||
+        /* Short healing waits: a restarted server is back within the run. */
+        mcf_set_option(c, MCF_OPT_RETRY_MS, SOAK_RETRY_MS) ||
+        mcf_set_option(c, MCF_OPT_RETRY_MAX_MS, SOAK_RETRY_MAX_MS)) {
         mcf_free(c);
         return NULL;
     }

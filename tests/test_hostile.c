@@ -693,6 +693,10 @@ static mcf_client *hostile_client(int port)
         return c;
     mcf_set_option(c, MCF_OPT_IO_TIMEOUT_MS, IO_TIMEOUT_MS);
     mcf_set_option(c, MCF_OPT_CONNECT_TIMEOUT_MS, IO_TIMEOUT_MS);
+    /* Each case meets the misbehaviour several times and recovers on the
+     * very next call: no server is marked down here (test_heal.c is about
+     * that). */
+    mcf_set_option(c, MCF_OPT_FAILURE_LIMIT, 0);
     return c;
 }
 

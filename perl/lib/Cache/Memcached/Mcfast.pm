@@ -41,7 +41,7 @@ for my $name (keys %CONST) {
 
 my %KNOWN_ARGS = map { $_ => 1 } qw(
     check_args close_on_error compress_algo compress_methods compress_ratio
-    compress_threshold connect_timeout failure_timeout hash_namespace
+    compress_threshold connect_timeout failure_limit failure_timeout hash_namespace
     io_timeout ketama_points max_failures max_size namespace nowait
     select_timeout serialize_methods servers tls utf8
 );
@@ -129,6 +129,10 @@ sub _build {
         if defined $conf->{max_failures};
     _opt($self, MCF_OPT_FAILURE_TIMEOUT_S, _num($conf->{failure_timeout}, 'i'), 'failure_timeout')
         if defined $conf->{failure_timeout};
+    # Cache::Memcached::Fast never skips a server unless max_failures is
+    # set: libmcfast's healing is opted into with failure_limit.
+    _opt($self, MCF_OPT_FAILURE_LIMIT,
+         defined $conf->{failure_limit} ? _num($conf->{failure_limit}, 'i') : 0, 'failure_limit');
 
     my $max_size = defined $conf->{max_size} ? _num($conf->{max_size}, 'u') : 1024 * 1024;
     my $read = $max_size > READ_LIMIT ? $max_size : READ_LIMIT;
@@ -455,6 +459,15 @@ C<memGunzip>.  Values flagged C<0x2> are always decompressed on reads.
 
 A server that failed C<max_failures> times within C<failure_timeout>
 seconds is skipped for C<failure_timeout> seconds.
+
+=item failure_limit (0, off)
+
+An extension of this module: with C<max_failures> unset, a server that
+failed C<failure_limit> times in a row is skipped (its keys fail at once,
+C<MCF_ERR_SERVER_DOWN>) while libmcfast probes it in the background, first
+after about a second, then after waits doubling up to 30 seconds
+(libmcfast's docs/failures.md).  Off by default, as Cache::Memcached::Fast
+never skips a server unless asked to.
 
 =item ketama_points (0, off)
 
