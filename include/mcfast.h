@@ -592,7 +592,11 @@ MCF_API int mcf_flush_all(mcf_client *c, int64_t delay, unsigned call_flags);
 /* The version string of server i (e.g. "1.6.18"), copied into buf. */
 MCF_API int mcf_version(mcf_client *c, size_t server, char *buf, size_t buflen);
 
-/* "stats [arg]" on server i; cb is called for each "STAT name value". */
+/* "stats [arg]" on server i; cb is called for each "STAT name value", and
+ * for "stats cachedump CLASS N" each "ITEM key [S b; T s]" (name: the key,
+ * value: the bracket).  arg may have several words ("cachedump 1 3"), one
+ * space between words; a control character, an empty word or a word over
+ * MCF_MAX_KEY_LEN bytes is MCF_ERR_ARG and nothing is sent. */
 typedef void (*mcf_stat_cb)(void *ctx, const char *name, size_t name_len,
                             const char *value, size_t value_len);
 MCF_API int mcf_stats(mcf_client *c, size_t server, const char *arg, mcf_stat_cb cb,

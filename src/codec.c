@@ -260,6 +260,22 @@ ssize_t mcf_reply_line(const char *buf, size_t len)
     return (ssize_t)line_len;
 }
 
+/* "STAT <name> <value>" and the like after a prefix of skip bytes: the
+ * first word is r->key, the rest of the line r->data. */
+static void parse_stat(const char *line, size_t ll, size_t skip, mcf_reply *r)
+{
+    const char *p = line + skip, *end = line + ll;
+    r->key = p;
+    while (p < end && *p != ' ')
+        p++;
+    r->key_len = (size_t)(p - r->key);
+    if (p < end)
+        p++;
+    r->data = p;
+    r->data_len = (size_t)(end - p);
+    r->type = MCF_R_STAT;
+}
+
 ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r)
 {
     memset(r, 0, sizeof *r);
@@ -306,22 +322,19 @@ ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply
     case 'S':
         if (is(line, ll, LIT("STORED")))
             r->type = MCF_R_STORED;
-        else if (starts(line, ll, LIT("STAT "))) {
-            const char *p = line + 5, *end = line + ll;
-            r->key = p;
-            while (p < end && *p != ' ')
-                p++;
-            r->key_len = (size_t)(p - r->key);
-            if (p < end)
-                p++;
-            r->data = p;
-            r->data_len = (size_t)(end - p);
-            r->type = MCF_R_STAT;
-        } else if (starts(line, ll, LIT("SERVER_ERROR"))) {
+        else if (starts(line, ll, LIT("STAT ")))
+            parse_stat(line, ll, sizeof "STAT " - 1, r);
+        else if (starts(line, ll, LIT("SERVER_ERROR"))) {
             r->type = MCF_R_SERVER_ERROR;
             r->data = line + (ll > 13 ? 13 : ll);
             r->data_len = ll > 13 ? ll - 13 : 0;
         }
+        break;
+    case 'I':
+        /* "stats cachedump": ITEM <key> [<size> b; <exptime> s] (memcached's
+         * items.c, item_cachedump; protocol.txt does not describe it) */
+        if (starts(line, ll, LIT("ITEM ")))
+            parse_stat(line, ll, sizeof "ITEM " - 1, r);
         break;
     case 'N':
         if (is(line, ll, LIT("NOT_STORED")))

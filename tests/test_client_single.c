@@ -337,6 +337,52 @@ TEST(stats)
     TEARDOWN(1);
 }
 
+/* Records the ITEM lines of "stats cachedump" and one "stats items" value. */
+typedef struct dump_seen {
+    int found;         /* the key was listed */
+    char bracket[64];  /* its "[S b; T s]" */
+    char cls[16];      /* the slab class of "items:CLASS:number" */
+} dump_seen;
+
+static void dump_cb(void *ctx, const char *name, size_t nl, const char *value, size_t vl)
+{
+    dump_seen *d = ctx;
+    if (nl == 9 && memcmp(name, "dump-me:1", 9) == 0) {
+        d->found++;
+        snprintf(d->bracket, sizeof d->bracket, "%.*s", (int)vl, value);
+    }
+    /* items:<class>:number */
+    if (nl > 13 && memcmp(name, "items:", 6) == 0 && memcmp(name + nl - 7, ":number", 7) == 0)
+        snprintf(d->cls, sizeof d->cls, "%.*s", (int)(nl - 13), name + 6);
+}
+
+/* A stats argument of several words goes out as one command line: the
+ * cachedump of the key's slab class lists it, with its size.  (cachedump
+ * walks the COLD LRU only while the segmented LRU is on: memcached's
+ * items.c; no_lru_maintainer turns it off, so a new item is listed.) */
+TEST(stats_several_words)
+{
+    SETUP(1, "-o no_lru_maintainer");
+    dump_seen d;
+    memset(&d, 0, sizeof d);
+    CHECK_RC(mcf_set(c, KS("dump-me:1"), "12345", 5, 0, 0), MCF_OK);
+    CHECK_RC(mcf_stats(c, 0, "items", dump_cb, &d), MCF_OK);
+    CHECKF(d.cls[0] != 0, "no items:CLASS:number in stats items");
+    char arg[64];
+    snprintf(arg, sizeof arg, "cachedump %s 100", d.cls);
+    CHECK_RC(mcf_stats(c, 0, arg, dump_cb, &d), MCF_OK);
+    CHECKF(d.found == 1, "dump-me:1 listed %d times by '%s'", d.found, arg);
+    CHECKF(strcmp(d.bracket, "[5 b; 0 s]") == 0, "bracket '%s'", d.bracket);
+    /* refused before anything is sent; the connection stays in step */
+    CHECK_RC(mcf_stats(c, 0, " items", dump_cb, &d), MCF_ERR_ARG);
+    CHECK_RC(mcf_stats(c, 0, "items ", dump_cb, &d), MCF_ERR_ARG);
+    CHECK_RC(mcf_stats(c, 0, "cachedump  1 3", dump_cb, &d), MCF_ERR_ARG);
+    CHECK_RC(mcf_stats(c, 0, "cachedump 1\x7f 3", dump_cb, &d), MCF_ERR_ARG);
+    CHECK(contains(mcf_last_error(c), "empty word") || contains(mcf_last_error(c), "control"));
+    CHECK(get_eq(c, "dump-me:1", "12345"));
+    TEARDOWN(1);
+}
+
 static void set_get_on(mcserver *s, int family)
 {
     mcf_client *c = client_n(s, 1);
