@@ -515,6 +515,12 @@ MCF_API int mcf_incr_ex(mcf_client *c, const char *key, size_t key_len, uint64_t
 MCF_API int mcf_decr_ex(mcf_client *c, const char *key, size_t key_len, uint64_t delta,
                         const mcf_meta_opts *opts, uint64_t *new_value, mcf_item_info *info);
 
+/* Whether key exists, without reading its value or changing it (no TTL
+ * change, no LRU bump other than a read's): "mg KEY" with no flags.
+ * MCF_OK, MCF_MISS, or an error; meta only, as the _ex calls (text has no
+ * such command: touch changes the TTL, get reads the value). */
+MCF_API int mcf_exists(mcf_client *c, const char *key, size_t key_len);
+
 /* ------------------------------------------------------------------ */
 /* Multi-key commands                                                  */
 /* ------------------------------------------------------------------ */
