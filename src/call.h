@@ -73,6 +73,7 @@ typedef struct mcf_call {
     size_t server;
     const char *stats_arg;
     mcf_stat_cb stat_cb;
+    mcf_dump_cb dump_cb; /* set: a CALL_STATS is "lru_crawler metadump all" */
     char *version_buf;
     size_t version_len;
     int first_error;

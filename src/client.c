@@ -620,6 +620,14 @@ int mcf_stats(mcf_client *c, size_t server, const char *arg, mcf_stat_cb cb, voi
     return mcf_run(c, &call);
 }
 
+int mcf_metadump(mcf_client *c, size_t server, mcf_dump_cb cb, void *ctx)
+{
+    if (!c || !cb || server >= c->nservers)
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_metadump: invalid argument") : MCF_ERR_ARG;
+    mcf_call call = {.kind = CALL_STATS, .n = 1, .server = server, .dump_cb = cb, .ctx = ctx};
+    return mcf_run(c, &call);
+}
+
 int mcf_server_for_key(mcf_client *c, const char *key, size_t key_len, size_t *server)
 {
     if (!c || !server)

@@ -276,6 +276,24 @@ static void parse_stat(const char *line, size_t ll, size_t skip, mcf_reply *r)
     r->type = MCF_R_STAT;
 }
 
+/* "lru_crawler metadump": key=<url-encoded> exp=... (protocol.txt).
+ * memcached 1.6 ends these lines with a bare LF (only its END has CRLF);
+ * a CR before it is taken too. */
+static ssize_t parse_dump_line(const char *buf, size_t len, mcf_reply *r)
+{
+    size_t scan = len < MCF_MAX_REPLY_LINE ? len : MCF_MAX_REPLY_LINE;
+    const char *nl = memchr(buf, '\n', scan);
+    if (!nl)
+        return len >= MCF_MAX_REPLY_LINE ? MCF_PARSE_LINE_TOO_LONG : 0;
+    size_t ll = (size_t)(nl - buf);
+    if (!starts(buf, ll, LIT("key=")))
+        return MCF_PARSE_BAD_LINE;
+    r->type = MCF_R_DUMP;
+    r->data = buf;
+    r->data_len = ll && buf[ll - 1] == '\r' ? ll - 1 : ll;
+    return (ssize_t)(ll + 1);
+}
+
 ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r)
 {
     memset(r, 0, sizeof *r);
@@ -290,6 +308,8 @@ ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply
         r->type = MCF_R_STORED;
         return (ssize_t)(sizeof "STORED\r\n" - 1);
     }
+    if (len && buf[0] == 'k')
+        return parse_dump_line(buf, len, r);
     ssize_t found = mcf_reply_line(buf, len);
     if (found <= 0)
         return found;

@@ -48,9 +48,17 @@ static void unexpected(mcf_client *c, mcf_server *s, const mcf_reply *r)
     if (r->type == MCF_R_SERVER_ERROR || r->type == MCF_R_CLIENT_ERROR ||
         r->type == MCF_R_ERROR) {
         char msg[MCF_ERROR_TEXT_MAX];
+        /* "ERROR metadump not allowed" (memcached -X) says why: keep it. */
+        if (r->type == MCF_R_ERROR && r->data_len > sizeof "ERROR" - 1)
+            snprintf(msg, sizeof msg, "server replied %.*s",
+                     (int)(r->data_len > MCF_ERROR_TEXT_MAX / 2 ? MCF_ERROR_TEXT_MAX / 2
+                                                                 : r->data_len),
+                     r->data);
         mcf_fail_server(c, s, reply_error_rc(r),
                         r->type == MCF_R_ERROR
-                            ? "server replied ERROR (unknown command)"
+                            ? (r->data_len > sizeof "ERROR" - 1
+                                   ? msg
+                                   : "server replied ERROR (unknown command)")
                             : mcf_error_reply_text(msg, sizeof msg, r->type == MCF_R_CLIENT_ERROR,
                                                    r->data, r->data_len));
         return;
@@ -186,7 +194,11 @@ static void server_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf
         mcf_slice_done(c, s);
         return;
     case CALL_STATS:
-        if (r->type == MCF_R_STAT) {
+        if (r->type == MCF_R_DUMP && call->dump_cb) {
+            call->dump_cb(call->ctx, r->data, r->data_len);
+            return;
+        }
+        if (r->type == MCF_R_STAT && !call->dump_cb) {
             if (call->stat_cb)
                 call->stat_cb(call->ctx, r->key, r->key_len, r->data, r->data_len);
             return;
@@ -224,8 +236,8 @@ MCF_COLD static void zombie_reply(mcf_client *c, mcf_call *call, mcf_server *s,
         }
         return;
     }
-    /* stats: STAT lines up to END. */
-    if (call->kind == CALL_STATS && r->type == MCF_R_STAT)
+    /* stats: STAT lines up to END (metadump: key= lines). */
+    if (call->kind == CALL_STATS && (r->type == MCF_R_STAT || r->type == MCF_R_DUMP))
         return;
     /* Item and server commands answer one line per item (END for stats). */
     if (++sl->cursor >= sl->count)
@@ -401,6 +413,10 @@ static int build_server_cmd(mcf_client *c, const mcf_call *call, mcf_server *s)
     if (call->kind == CALL_VERSION) {
         memcpy(w, "version", 7);
         w += 7;
+    } else if (call->kind == CALL_STATS && call->dump_cb) {
+        static const char dump[] = "lru_crawler metadump all";
+        memcpy(w, dump, sizeof dump - 1);
+        w += sizeof dump - 1;
     } else if (call->kind == CALL_STATS) {
         memcpy(w, "stats", 5);
         w += 5;

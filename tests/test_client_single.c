@@ -383,6 +383,62 @@ TEST(stats_several_words)
     TEARDOWN(1);
 }
 
+/* Collects metadump lines. */
+typedef struct dump_lines {
+    int n;
+    int mine;            /* lines for the keys of the test */
+    char line[256]; /* the line of key "md:a%b" */
+} dump_lines;
+
+static void dump_line_cb(void *ctx, const char *line, size_t len)
+{
+    dump_lines *d = ctx;
+    d->n++;
+    /* memcached URL-encodes ':' too */
+    if (len > 9 && memcmp(line, "key=md%3A", 9) == 0)
+        d->mine++;
+    if (len > 15 && memcmp(line, "key=md%3Aa%25b ", 15) == 0)
+        snprintf(d->line, sizeof d->line, "%.*s", (int)len, line);
+}
+
+/* mcf_metadump: every item's line, URL-encoded key, size and expiry; a
+ * server with dumping off (-X) is an error naming it. */
+TEST(metadump)
+{
+    SETUP(1, "");
+    dump_lines d;
+    memset(&d, 0, sizeof d);
+    char key[32];
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof key, "md:%d", i);
+        CHECK_RC(mcf_set(c, KS(key), "v", 1, 0, 0), MCF_OK);
+    }
+    CHECK_RC(mcf_set(c, KS("md:a%b"), "hello", 5, 0, 0), MCF_OK);
+    CHECKF(mcf_metadump(c, 0, dump_line_cb, &d) == MCF_OK, "%s", mcf_last_error(c));
+    CHECKF(d.mine == 51, "%d of 51 keys dumped (%d lines)", d.mine, d.n);
+    CHECKF(contains(d.line, " exp=-1 ") && contains(d.line, " size="), "line '%s'", d.line);
+    CHECK(get_eq(c, "md:a%b", "hello")); /* in step after the dump */
+    CHECK_RC(mcf_metadump(c, 1, dump_line_cb, &d), MCF_ERR_ARG);
+    CHECK_RC(mcf_metadump(c, 0, NULL, &d), MCF_ERR_ARG);
+    TEARDOWN(1);
+}
+
+TEST(metadump_refused)
+{
+    SETUP(1, "-X");
+    dump_lines d;
+    memset(&d, 0, sizeof d);
+    CHECK_RC(mcf_set(c, KS("md:x"), "v", 1, 0, 0), MCF_OK);
+    int rc = mcf_metadump(c, 0, dump_line_cb, &d);
+    CHECKF(mcf_is_error(rc), "rc %d", rc);
+    CHECKF(contains(mcf_last_error(c), srv[0].spec) &&
+               contains(mcf_last_error(c), "metadump not allowed"),
+           "message '%s'", mcf_last_error(c));
+    CHECK(d.n == 0);
+    CHECK(get_eq(c, "md:x", "v"));
+    TEARDOWN(1);
+}
+
 static void set_get_on(mcserver *s, int family)
 {
     mcf_client *c = client_n(s, 1);
