@@ -26,7 +26,7 @@ enum { XC_OK = 0, XC_NEGATIVE = 1, XC_ERROR = 2, XC_USAGE = 64 };
 
 /* The numeric options that map one-to-one onto mcf_set_option
  * (cli_options.c's client_opts[] has this many rows). */
-#define CLI_N_CLIENT_OPTS 4
+#define CLI_N_CLIENT_OPTS 5
 
 struct options {
     const char *servers; /* NULL: take MEMCACHED_SERVERS */
@@ -38,6 +38,9 @@ struct options {
     int protocol;     /* -1: library default */
     int noreply;
     int verbose;
+    int raw;   /* --raw: one key's value bytes exactly, no newline */
+    int json;  /* --json: one JSON object per line (cli_json.c) */
+    int quiet; /* -q: no stderr line for a miss or another negative answer */
     mcf_tls_options tls;
     int tls_given; /* any --tls* option */
     int given[CLI_N_CLIENT_OPTS];
@@ -59,12 +62,19 @@ int cli_parse_u64(const char *s, uint64_t *out);
 struct run;
 typedef int (*cmd_fn)(struct run *r, char **args, int nargs);
 
+/* struct command's flags. */
+enum {
+    CMD_CLIENT = 1u << 0, /* runs with a client and its servers */
+    CMD_META = 1u << 1,   /* needs meta commands: --protocol defaults to auto */
+    CMD_NO_JSON = 1u << 2 /* a report with no --json form (usage error) */
+};
+
 /* One row of the command table (tools/mcfast.c). */
 struct command {
     const char *name;
     int mode; /* mcf_store_mode, mcf_get_mode or 0/1 for incr/decr */
     int min_args, max_args; /* max -1: unlimited */
-    int needs_client;
+    unsigned flags;         /* CMD_* */
     cmd_fn fn;
     const char *args;
     const char *help;
@@ -113,12 +123,18 @@ struct run {
 
 /* cmd_keys.c */
 int cmd_store(struct run *r, char **args, int nargs);
+int cmd_cp(struct run *r, char **args, int nargs);
 int cmd_arith(struct run *r, char **args, int nargs);
 int cmd_delete(struct run *r, char **args, int nargs);
 int cmd_touch(struct run *r, char **args, int nargs);
 int cmd_flush(struct run *r, char **args, int nargs);
 /* cmd_get.c */
 int cmd_get(struct run *r, char **args, int nargs);
+int cmd_exists(struct run *r, char **args, int nargs);
+/* cmd_dump.c */
+int cmd_dump(struct run *r, char **args, int nargs);
+/* cmd_strerror.c */
+int cmd_strerror(struct run *r, char **args, int nargs);
 /* cmd_server.c */
 int cmd_version(struct run *r, char **args, int nargs);
 int cmd_stats(struct run *r, char **args, int nargs);
@@ -153,8 +169,23 @@ void cli_usage_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* Usage error for a bad number in a command argument: XC_USAGE. */
 int cli_bad_number(const char *what, const char *s);
 void cli_print_error(const mcf_client *c, int rc, const char *what, const char *detail);
-/* A result as the exit code, saying on stderr why it is not 0. */
+/* A result as the exit code, saying on stderr why it is not 0 (a
+ * negative answer not with -q).  An error about a KEY (detail) names its
+ * server when the library's message does not. */
 int cli_report(const struct run *r, int rc, const char *detail);
+/* cli_report for a command whose success prints nothing: with --json
+ * first {"key":KEY,"status":...} (no "key" when key is ""). */
+int cli_outcome(const struct run *r, int rc, const char *key);
+/* Only the --json object of cli_outcome (when --json is on). */
+void cli_json_status(const struct run *r, int rc, const char *key);
+/* One KEY's rc from a multi-key call (mcf_multi, mcf_get_multi; -1: no
+ * answer): the --json object and the stderr line, naming the key's server
+ * for an error; returns the exit code for it. */
+int cli_item_result(const struct run *r, int rc, const char *key);
+/* "ok", "miss", "not_stored", "exists", "not_found" or "error". */
+const char *cli_status_name(int rc);
+/* The message for rc: the client's last error, else mcf_strerror. */
+const char *cli_error_text(const mcf_client *c, int rc);
 /* cli_report for an _ex call (a note on MCF_ERR_NOT_SUPPORTED). */
 int cli_report_meta(struct run *r, int rc, const char *detail);
 /* The configured spec of server i, for output and messages. */
@@ -175,5 +206,27 @@ struct input {
 int cli_get_input(const char *arg, struct input *in);
 /* All of f into a new buffer: 0, or -1 (errno set). */
 int cli_read_all(FILE *f, struct input *in);
+
+/* ---- --json: cli_json.c ---- */
+
+/* An object being written to stdout: cli_jbegin, fields, cli_jend (which
+ * ends the line). */
+struct jobj {
+    int n; /* fields so far */
+};
+void cli_jbegin(struct jobj *j);
+void cli_jend(struct jobj *j);
+void cli_jstr(struct jobj *j, const char *name, const char *s);
+void cli_jstrn(struct jobj *j, const char *name, const char *s, size_t n);
+/* A value: "name":"text" when s is UTF-8, else "name_base64":"...". */
+void cli_jbytes(struct jobj *j, const char *name, const char *s, size_t n);
+void cli_ji64(struct jobj *j, const char *name, int64_t v);
+void cli_ju64(struct jobj *j, const char *name, uint64_t v);
+void cli_jdouble(struct jobj *j, const char *name, double v);
+void cli_jbool(struct jobj *j, const char *name, int v);
+/* "name":{ ... cli_jclose(inner) */
+void cli_jobject(struct jobj *j, const char *name, struct jobj *inner);
+void cli_jclose(struct jobj *inner);
+int cli_utf8_valid(const char *s, size_t n);
 
 #endif

@@ -32,7 +32,10 @@ enum {
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_TLS_SERVER_NAME,
-    OPT_TLS_INSECURE
+    OPT_TLS_INSECURE,
+    OPT_MAX_VALUE_SIZE,
+    OPT_RAW,
+    OPT_JSON
 };
 
 static const struct option long_options[] = {
@@ -55,6 +58,10 @@ static const struct option long_options[] = {
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"tls-server-name", required_argument, NULL, OPT_TLS_SERVER_NAME},
     {"tls-insecure", no_argument, NULL, OPT_TLS_INSECURE},
+    {"max-value-size", required_argument, NULL, OPT_MAX_VALUE_SIZE},
+    {"raw", no_argument, NULL, OPT_RAW},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -74,6 +81,7 @@ static const struct client_opt client_opts[] = {
     {OPT_ATTEMPT_DELAY, MCF_OPT_ATTEMPT_DELAY_MS, "--attempt-delay"},
     {OPT_IO_TIMEOUT, MCF_OPT_IO_TIMEOUT_MS, "--io-timeout"},
     {OPT_KETAMA_POINTS, MCF_OPT_KETAMA_POINTS, "--ketama-points"},
+    {OPT_MAX_VALUE_SIZE, MCF_OPT_MAX_VALUE_SIZE, "--max-value-size"},
 };
 #define N_CLIENT_OPTS (sizeof client_opts / sizeof client_opts[0])
 
@@ -199,6 +207,9 @@ static int handle_option(struct options *o, int c, char **argv)
     case 'h': cli_print_help(); return -1;
     case OPT_VERSION: printf("mcfast %s\n", MCF_VERSION_STRING); return -1;
     case 'v': o->verbose = 1; return 0;
+    case 'q': o->quiet = 1; return 0;
+    case OPT_RAW: o->raw = 1; return 0;
+    case OPT_JSON: o->json = 1; return 0;
     case OPT_NOREPLY: o->noreply = 1; return 0;
     case OPT_SERVERS: o->servers = optarg; return 0;
     case OPT_NAMESPACE: o->ns = optarg; return 0;
@@ -231,12 +242,17 @@ int cli_parse_options(int argc, char **argv, struct options *o)
     opterr = 0;
     /* "+": stop at the command, so a VALUE such as "-5" is never taken
      * for an option; ":": report a missing value apart from a bad option. */
-    while ((c = getopt_long(argc, argv, "+:hv", long_options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:hvq", long_options, NULL)) != -1) {
         int rc = handle_option(o, c, argv);
         if (rc == -1)
             return XC_OK;
         if (rc != 0)
             return rc;
+    }
+    /* --raw is the bytes alone; --json and -v frame them. */
+    if (o->raw && (o->json || o->verbose)) {
+        cli_usage_error("--raw does not go with %s", o->json ? "--json" : "-v");
+        return XC_USAGE;
     }
     return -1;
 }

@@ -30,11 +30,15 @@ int cli_bad_number(const char *what, const char *s)
 /* Prints an error: the client's message names server, address and cause;
  * mcf_strerror is the fallback when the failure happened before any
  * server was involved. */
-void cli_print_error(const mcf_client *c, int rc, const char *what, const char *detail)
+const char *cli_error_text(const mcf_client *c, int rc)
 {
     const char *msg = c ? mcf_last_error(c) : "";
-    if (msg == NULL || *msg == '\0')
-        msg = mcf_strerror(rc);
+    return msg == NULL || *msg == '\0' ? mcf_strerror(rc) : msg;
+}
+
+void cli_print_error(const mcf_client *c, int rc, const char *what, const char *detail)
+{
+    const char *msg = cli_error_text(c, rc);
     if (detail && *detail)
         fprintf(stderr, "mcfast: %s %s: %s\n", what, detail, msg);
     else
@@ -47,12 +51,82 @@ int cli_report(const struct run *r, int rc, const char *detail)
     if (rc == MCF_OK)
         return XC_OK;
     if (!mcf_is_error(rc)) {
-        fprintf(stderr, "mcfast: %s%s%s: %s\n", r->cmd->name, *detail ? " " : "", detail,
-                mcf_strerror(rc));
+        if (!r->o->quiet)
+            fprintf(stderr, "mcfast: %s%s%s: %s\n", r->cmd->name, *detail ? " " : "", detail,
+                    mcf_strerror(rc));
         return XC_NEGATIVE;
+    }
+    /* A KEY's error names its server: the library's message mostly does
+     * ("server S (address): ..."); a check before sending (value too
+     * large, say) does not. */
+    const char *msg = cli_error_text(r->c, rc);
+    size_t srv;
+    if (*detail && r->c && mcf_server_for_key(r->c, detail, strlen(detail), &srv) == MCF_OK &&
+        strstr(msg, cli_server_spec(r->c, srv)) == NULL) {
+        fprintf(stderr, "mcfast: %s %s: server %s: %s\n", r->cmd->name, detail,
+                cli_server_spec(r->c, srv), msg);
+        return XC_ERROR;
     }
     cli_print_error(r->c, rc, r->cmd->name, detail);
     return XC_ERROR;
+}
+
+const char *cli_status_name(int rc)
+{
+    switch (rc) {
+    case MCF_OK: return "ok";
+    case MCF_MISS: return "miss";
+    case MCF_NOT_STORED: return "not_stored";
+    case MCF_EXISTS: return "exists";
+    case MCF_NOT_FOUND: return "not_found";
+    default: return "error";
+    }
+}
+
+static void json_status(const struct run *r, int rc, const char *key, const char *error)
+{
+    struct jobj j;
+    cli_jbegin(&j);
+    if (*key)
+        cli_jbytes(&j, "key", key, strlen(key));
+    cli_jstr(&j, "status", cli_status_name(rc));
+    if (mcf_is_error(rc))
+        cli_jstr(&j, "error", error ? error : cli_error_text(r->c, rc));
+    cli_jend(&j);
+}
+
+void cli_json_status(const struct run *r, int rc, const char *key)
+{
+    if (r->o->json)
+        json_status(r, rc, key, NULL);
+}
+
+int cli_outcome(const struct run *r, int rc, const char *key)
+{
+    cli_json_status(r, rc, key);
+    return cli_report(r, rc, key);
+}
+
+int cli_item_result(const struct run *r, int rc, const char *key)
+{
+    char msg[512];
+    size_t srv;
+    if (rc < 0)
+        snprintf(msg, sizeof msg, "no answer");
+    else if (mcf_is_error(rc) &&
+             mcf_server_for_key(r->c, key, strlen(key), &srv) == MCF_OK)
+        snprintf(msg, sizeof msg, "server %s: %s", cli_server_spec(r->c, srv),
+                 mcf_strerror(rc));
+    else
+        snprintf(msg, sizeof msg, "%s", mcf_strerror(rc));
+    if (r->o->json)
+        json_status(r, rc < 0 ? MCF_ERR_IO : rc, key, msg);
+    if (rc == MCF_OK)
+        return XC_OK;
+    int code = rc < 0 || mcf_is_error(rc) ? XC_ERROR : XC_NEGATIVE;
+    if (code == XC_ERROR || !r->o->quiet)
+        fprintf(stderr, "mcfast: %s %s: %s\n", r->cmd->name, key, msg);
+    return code;
 }
 
 /* cli_report() for an _ex call.  MCF_ERR_NOT_SUPPORTED gets a note in the
@@ -130,14 +204,14 @@ const char *cli_server_spec(const mcf_client *c, size_t i)
     return info.spec;
 }
 
-/* For per-server commands: the library's message names the server, so
- * the spec is only added when falling back to mcf_strerror. */
+/* For per-server commands: the library's message mostly names the
+ * server; the spec is added when it does not. */
 void cli_print_server_error(const mcf_client *c, int rc, const char *what, size_t i)
 {
-    const char *msg = mcf_last_error(c);
-    if (msg != NULL && *msg != '\0')
+    const char *msg = cli_error_text(c, rc), *spec = cli_server_spec(c, i);
+    if (strstr(msg, spec) != NULL)
         fprintf(stderr, "mcfast: %s: %s\n", what, msg);
     else
-        fprintf(stderr, "mcfast: %s %s: %s\n", what, cli_server_spec(c, i), mcf_strerror(rc));
+        fprintf(stderr, "mcfast: %s: server %s: %s\n", what, spec, msg);
 }
 

@@ -14,9 +14,42 @@ static int mode_has_cas(int mode)
     return mode == MCF_GETS || mode == MCF_GATS;
 }
 
+/* --json: {"key":K,"status":"ok","value":V,"flags":F[,"cas":C][,"info":{...}]}. */
+static void json_value(const struct run *r, const char *key, const char *data, size_t len,
+                       uint32_t flags, uint64_t cas, const mcf_item_info *info)
+{
+    struct jobj j, in;
+    cli_jbegin(&j);
+    cli_jbytes(&j, "key", key, strlen(key));
+    cli_jstr(&j, "status", "ok");
+    cli_jbytes(&j, "value", data, len);
+    cli_ju64(&j, "flags", flags);
+    if (mode_has_cas(r->cmd->mode) || info)
+        cli_ju64(&j, "cas", cas);
+    if (info) {
+        cli_jobject(&j, "info", &in);
+        cli_ji64(&in, "ttl", info->ttl);
+        cli_ju64(&in, "last_access", info->last_access);
+        cli_jbool(&in, "hit_before", info->hit_before);
+        cli_jbool(&in, "win", info->win);
+        cli_jbool(&in, "stale", info->stale);
+        cli_jbool(&in, "won", info->won);
+        cli_jclose(&in);
+    }
+    cli_jend(&j);
+}
+
 static void print_value(const struct run *r, const char *key, const char *data, size_t len,
                         uint32_t flags, uint64_t cas, int several)
 {
+    if (r->o->json) {
+        json_value(r, key, data, len, flags, cas, NULL);
+        return;
+    }
+    if (r->o->raw) {
+        fwrite(data, 1, len, stdout); /* the bytes alone: cmd_get allows one key */
+        return;
+    }
     if (r->o->verbose) {
         printf("VALUE %s %" PRIu32 " %zu", key, flags, len);
         if (mode_has_cas(r->cmd->mode))
@@ -42,6 +75,8 @@ static int get_one(struct run *r, int64_t ttl, const char *key)
     }
     if (rc == MCF_OK)
         print_value(r, key, v.data, v.len, v.flags, v.cas, 0);
+    else
+        cli_json_status(r, rc, key);
     return cli_report(r, rc, key);
 }
 
@@ -54,13 +89,18 @@ static int get_meta(struct run *r, char **keys, int n)
         mcf_value v;
         mcf_item_info in;
         int rc = mcf_get_ex(r->c, keys[i], strlen(keys[i]), &r->m->opts, &v, &in);
-        if (rc == MCF_OK) {
+        if (rc == MCF_OK && r->o->json) {
+            json_value(r, keys[i], v.data, v.len, v.flags, v.cas,
+                       r->m->given & CO_INFO ? &in : NULL);
+        } else if (rc == MCF_OK) {
             print_value(r, keys[i], v.data, v.len, v.flags, v.cas, n > 1);
             if (r->m->given & CO_INFO)
                 printf("info %s ttl=%" PRId64 " last_access=%" PRIu64
                        " hit_before=%d win=%d stale=%d won=%d cas=%" PRIu64 "\n",
                        keys[i], in.ttl, in.last_access, in.hit_before != 0, in.win != 0,
                        in.stale != 0, in.won != 0, v.cas);
+        } else {
+            cli_json_status(r, rc, keys[i]);
         }
         code = cli_worse(code, cli_report_meta(r, rc, keys[i]));
     }
@@ -109,15 +149,10 @@ static int print_fetched(const struct run *r, struct fetched *v, char **keys, si
 {
     int code = XC_OK;
     for (size_t i = 0; i < n; i++) {
-        if (v[i].rc == MCF_OK) {
+        if (v[i].rc == MCF_OK)
             print_value(r, keys[i], v[i].data, v[i].len, v[i].flags, v[i].cas, 1);
-        } else {
-            int rc = v[i].rc;
-            /* -1: the library never called back for this key. */
-            fprintf(stderr, "mcfast: %s %s: %s\n", r->cmd->name, keys[i],
-                    rc < 0 ? "no answer" : mcf_strerror(rc));
-            code = cli_worse(code, rc < 0 || mcf_is_error(rc) ? XC_ERROR : XC_NEGATIVE);
-        }
+        else /* -1: the library never called back for this key */
+            code = cli_worse(code, cli_item_result(r, v[i].rc, keys[i]));
         free(v[i].data);
     }
     return code;
@@ -155,9 +190,33 @@ int cmd_get(struct run *r, char **args, int nargs)
         cli_usage_error("%s: missing KEY", r->cmd->name);
         return XC_USAGE;
     }
+    if (r->o->raw && nargs > 1) {
+        cli_usage_error("%s: --raw prints one value: give one KEY", r->cmd->name);
+        return XC_USAGE;
+    }
     if (r->m->given)
         return get_meta(r, args, nargs);
     if (nargs == 1)
         return get_one(r, ttl, args[0]);
     return get_many(r, ttl, args, (size_t)nargs);
+}
+
+/* exists: mcf_exists per key ("mg KEY" with no flags: HD or EN, the value
+ * is not sent and nothing about the item changes).  Text has no such
+ * command (get reads the value, touch changes the TTL), so it needs a
+ * server with meta commands; --protocol defaults to auto for it. */
+int cmd_exists(struct run *r, char **args, int nargs)
+{
+    int code = XC_OK;
+    for (int i = 0; i < nargs; i++) {
+        int rc = mcf_exists(r->c, args[i], strlen(args[i]));
+        cli_json_status(r, rc, args[i]);
+        code = cli_worse(code, cli_report(r, rc, args[i]));
+        if (rc == MCF_ERR_NOT_SUPPORTED && !r->noted) {
+            r->noted = 1;
+            fprintf(stderr, "mcfast: note: exists uses memcached's meta commands (mg)%s\n",
+                    r->o->protocol == MCF_PROTO_TEXT ? ", which --protocol text turns off" : "");
+        }
+    }
+    return code;
 }

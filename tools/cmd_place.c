@@ -1,6 +1,6 @@
 /* cmd_place.c - the commands that make no connection: resolve (the
  * library's report, src/addrdiag.h), server-for and ring
- * (tools/placement.c). */
+ * (tools/placement.c).  resolve and ring are text reports (no --json). */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -14,9 +14,25 @@
 #include "resolve.h"
 #include "spec.h"
 
+/* --json: {"key":KEY,"server":SPEC} per key; the text form is placement.c's. */
 int cmd_server_for(struct run *r, char **args, int nargs)
 {
-    return placement_server_for(r->c, args, nargs);
+    if (!r->o->json)
+        return placement_server_for(r->c, args, nargs);
+    for (int i = 0; i < nargs; i++) {
+        size_t srv;
+        int rc = mcf_server_for_key(r->c, args[i], strlen(args[i]), &srv);
+        if (rc != MCF_OK) {
+            cli_print_error(r->c, rc, "server-for", args[i]);
+            return XC_ERROR;
+        }
+        struct jobj j;
+        cli_jbegin(&j);
+        cli_jbytes(&j, "key", args[i], strlen(args[i]));
+        cli_jstr(&j, "server", cli_server_spec(r->c, srv));
+        cli_jend(&j);
+    }
+    return XC_OK;
 }
 
 int cmd_ring(struct run *r, char **args, int nargs)

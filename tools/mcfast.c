@@ -29,37 +29,53 @@
 
 /* The commands, in --help's order: a new command is a row here. */
 const struct command cli_commands[] = {
-    {"set", MCF_SET, 2, 2, 1, cmd_store, "KEY VALUE", "store VALUE under KEY", CO_STORE},
-    {"add", MCF_ADD, 2, 2, 1, cmd_store, "KEY VALUE", "store only if KEY does not exist",
-     CO_STORE},
-    {"replace", MCF_REPLACE, 2, 2, 1, cmd_store, "KEY VALUE", "store only if KEY exists",
-     CO_STORE},
-    {"append", MCF_APPEND, 2, 2, 1, cmd_store, "KEY VALUE", "append VALUE to KEY's value",
-     CO_STORE},
-    {"prepend", MCF_PREPEND, 2, 2, 1, cmd_store, "KEY VALUE", "prepend VALUE to KEY's value",
-     CO_STORE},
-    {"cas", MCF_CAS, 3, 3, 1, cmd_store, "KEY CAS VALUE",
+    {"set", MCF_SET, 2, 2, CMD_CLIENT, cmd_store, "KEY VALUE", "store VALUE under KEY", CO_STORE},
+    {"add", MCF_ADD, 2, 2, CMD_CLIENT, cmd_store, "KEY VALUE",
+     "store only if KEY does not exist", CO_STORE},
+    {"replace", MCF_REPLACE, 2, 2, CMD_CLIENT, cmd_store, "KEY VALUE",
+     "store only if KEY exists", CO_STORE},
+    {"append", MCF_APPEND, 2, 2, CMD_CLIENT, cmd_store, "KEY VALUE",
+     "append VALUE to KEY's value", CO_STORE},
+    {"prepend", MCF_PREPEND, 2, 2, CMD_CLIENT, cmd_store, "KEY VALUE",
+     "prepend VALUE to KEY's value", CO_STORE},
+    {"cas", MCF_CAS, 3, 3, CMD_CLIENT, cmd_store, "KEY CAS VALUE",
      "store only if KEY's CAS is still CAS (from gets)", CO_CAS_CMD},
-    {"get", MCF_GET, 1, -1, 1, cmd_get, "KEY...", "print values", CO_GET},
-    {"gets", MCF_GETS, 1, -1, 1, cmd_get, "KEY...", "print values (-v shows CAS)", CO_GET},
-    {"gat", MCF_GAT, 2, -1, 1, cmd_get, "TTL KEY...", "print values and set their TTL", 0},
-    {"gats", MCF_GATS, 2, -1, 1, cmd_get, "TTL KEY...", "gat, with CAS (-v shows it)", 0},
-    {"incr", 0, 2, 2, 1, cmd_arith, "KEY N", "add N, print the new value", CO_ARITH},
-    {"decr", 1, 2, 2, 1, cmd_arith, "KEY N", "subtract N (floor 0), print the new value",
-     CO_ARITH},
-    {"delete", 0, 1, -1, 1, cmd_delete, "KEY...", "delete keys", CO_DELETE},
-    {"touch", 0, 2, 2, 1, cmd_touch, "KEY TTL", "set KEY's TTL", 0},
-    {"flush", 0, 0, 1, 1, cmd_flush, "[DELAY]",
+    {"cp", MCF_SET, 1, -1, CMD_CLIENT, cmd_cp, "[--key-prefix P] FILE...",
+     "store each FILE under its base name (P first)", 0},
+    {"get", MCF_GET, 1, -1, CMD_CLIENT, cmd_get, "KEY...", "print values", CO_GET},
+    {"gets", MCF_GETS, 1, -1, CMD_CLIENT, cmd_get, "KEY...", "print values (-v shows CAS)",
+     CO_GET},
+    {"gat", MCF_GAT, 2, -1, CMD_CLIENT, cmd_get, "TTL KEY...", "print values and set their TTL",
+     0},
+    {"gats", MCF_GATS, 2, -1, CMD_CLIENT, cmd_get, "TTL KEY...", "gat, with CAS (-v shows it)",
+     0},
+    {"exists", 0, 1, -1, CMD_CLIENT | CMD_META, cmd_exists, "KEY...",
+     "exit 0 if every KEY exists, 1 if not (meta mg: no value read)", 0},
+    {"incr", 0, 2, 2, CMD_CLIENT, cmd_arith, "KEY N", "add N, print the new value", CO_ARITH},
+    {"decr", 1, 2, 2, CMD_CLIENT, cmd_arith, "KEY N",
+     "subtract N (floor 0), print the new value", CO_ARITH},
+    {"delete", 0, 1, -1, CMD_CLIENT, cmd_delete, "KEY...", "delete keys", CO_DELETE},
+    {"touch", 0, 2, -1, CMD_CLIENT, cmd_touch, "KEY TTL | TTL KEY...",
+     "set the TTL of keys (two arguments, the second a\n"
+     "                          number: KEY TTL, as before; otherwise TTL first)", 0},
+    {"flush", 0, 0, 1, CMD_CLIENT, cmd_flush, "[DELAY]",
      "flush_all on every server (DELAY seconds, spread over servers)", 0},
-    {"version", 0, 0, 0, 1, cmd_version, "", "print \"SPEC VERSION\" per server", 0},
-    {"stats", 0, 0, 1, 1, cmd_stats, "[ARG]", "print \"SPEC NAME VALUE\" per statistic", 0},
-    {"ping", 0, 0, 0, 1, cmd_ping, "",
+    {"version", 0, 0, 0, CMD_CLIENT, cmd_version, "", "print \"SPEC VERSION\" per server", 0},
+    {"stats", 0, 0, -1, CMD_CLIENT, cmd_stats, "[ARG...]",
+     "print \"SPEC NAME VALUE\" per statistic (ARG: e.g.\n"
+     "                          items, slabs, settings, cachedump CLASS N)", 0},
+    {"dump", 0, 0, 2, CMD_CLIENT, cmd_dump, "[--pattern GLOB]",
+     "print \"KEY EXP SIZE SPEC\" for every item of every\n"
+     "                          server (lru_crawler metadump; EXP -1: never)", 0},
+    {"ping", 0, 0, 0, CMD_CLIENT, cmd_ping, "",
      "connect to each server; print address, family, connect time, version", 0},
-    {"resolve", 0, 1, 1, 0, cmd_resolve, "SPEC",
+    {"strerror", 0, 1, 1, 0, cmd_strerror, "CODE|NAME",
+     "explain an mcf error code (number or MCF_* name)", 0},
+    {"resolve", 0, 1, 1, CMD_NO_JSON, cmd_resolve, "SPEC",
      "explain how SPEC resolves (getaddrinfo, interfaces, mcfast's order)", 0},
-    {"server-for", 0, 1, -1, 1, cmd_server_for, "KEY...",
+    {"server-for", 0, 1, -1, CMD_CLIENT, cmd_server_for, "KEY...",
      "print \"KEY SPEC\": the server each key maps to (no connection)", 0},
-    {"ring", 0, 0, -1, 1, cmd_ring, "[RING-OPTIONS]",
+    {"ring", 0, 0, -1, CMD_CLIENT | CMD_NO_JSON, cmd_ring, "[RING-OPTIONS]",
      "each server's share of the keys (no connection).  RING-OPTIONS:\n"
      "                          --keys N      sample keys (default 100000)\n"
      "                          --svg FILE    draw the ring and the shares as SVG\n"
@@ -80,7 +96,7 @@ static int run_command(const struct command *cmd, const struct options *o,
                        const struct meta *m, char **args, int nargs)
 {
     struct run r = {NULL, o, cmd, m, 0};
-    if (!cmd->needs_client)
+    if (!(cmd->flags & CMD_CLIENT))
         return cmd->fn(&r, args, nargs);
     r.c = mcf_new();
     if (r.c == NULL) {
@@ -124,9 +140,13 @@ int main(int argc, char **argv)
     }
     if (cli_check_command_options(cmd, &m, args, nargs, &o) != 0)
         return XC_USAGE;
-    /* The _ex calls need meta commands: ask for them where the server has
-     * them, and let a text-only server say why not. */
-    if (m.given && o.protocol < 0)
+    if (o.json && (cmd->flags & CMD_NO_JSON)) {
+        cli_usage_error("%s: no --json form (its report is text only)", cmd->name);
+        return XC_USAGE;
+    }
+    /* The _ex calls (and mcf_exists) need meta commands: ask for them where
+     * the server has them, and let a text-only server say why not. */
+    if ((m.given || (cmd->flags & CMD_META)) && o.protocol < 0)
         o.protocol = MCF_PROTO_AUTO;
     code = run_command(cmd, &o, &m, args, nargs);
     /* A full disk or closed pipe must not look like success. */
