@@ -16,6 +16,9 @@ void cli_print_command_usage(const struct command *cmd)
             cmd->name, *opts ? " " : "", opts, cmd->args);
 }
 
+/* The column of command names and arguments in --help. */
+#define HEAD_WIDTH 22
+
 static void print_help_command_options(void)
 {
     printf("\nCommand options (after the command name, before its arguments; \"--\" ends\n"
@@ -110,6 +113,12 @@ void cli_print_help(void)
            "  --tls-key FILE          its private key (default: in --tls-cert)\n"
            "  --tls-server-name NAME  the name to send and verify instead of each host\n"
            "  --tls-insecure          do not verify certificates (testing only)\n"
+           "  --max-value-size BYTES  largest value stored or accepted (default 1048576,\n"
+           "                          memcached's default item size; match memcached -I)\n"
+           "  --raw                   get of one KEY: exactly the value bytes, no newline\n"
+           "  --json                  one JSON object per line (see \"JSON output\")\n"
+           "  -q, --quiet             no message for a miss or another negative answer\n"
+           "                          (the exit status still says it); errors still print\n"
            "  -v, --verbose           get: print each hit as \"VALUE KEY FLAGS BYTES [CAS]\"\n"
            "                          then the value bytes and a newline (CAS for\n"
            "                          gets/gats)\n"
@@ -119,7 +128,11 @@ void cli_print_help(void)
     for (size_t i = 0; i < cli_n_commands; i++) {
         char head[64];
         snprintf(head, sizeof head, "%s %s", cli_commands[i].name, cli_commands[i].args);
-        printf("  %-22s  %s\n", head, cli_commands[i].help);
+        /* A head wider than its column gets a line of its own. */
+        if (strlen(head) > HEAD_WIDTH)
+            printf("  %s\n  %-*s  %s\n", head, HEAD_WIDTH, "", cli_commands[i].help);
+        else
+            printf("  %-*s  %s\n", HEAD_WIDTH, head, cli_commands[i].help);
     }
     print_help_command_options();
     printf("\nVALUE '-' reads the value from standard input (binary-safe).\n"
@@ -127,6 +140,28 @@ void cli_print_help(void)
            "keys print \"KEY VALUE\" lines in request order, misses omitted (values\n"
            "with newlines are ambiguous there: use -v, which gives byte counts).\n"
            "--info adds its line after each value.\n\n"
+           "JSON output (--json; one object per line; keys and values that are not\n"
+           "UTF-8 come as \"key_base64\"/\"value_base64\"; STATUS is ok, miss,\n"
+           "not_stored, exists, not_found or error, with \"error\":MESSAGE):\n"
+           "  get/gets/gat/gats  {\"key\":K,\"status\":\"ok\",\"value\":V,\"flags\":F[,\"cas\":C]\n"
+           "                     [,\"info\":{\"ttl\":T,\"last_access\":S,\"hit_before\":B,\"win\":B,\n"
+           "                     \"stale\":B,\"won\":B}]}, else {\"key\":K,\"status\":STATUS}\n"
+           "  set...cas, cp, delete, touch, exists  {\"key\":K,\"status\":STATUS}\n"
+           "  incr/decr          {\"key\":K,\"status\":\"ok\",\"value\":N[,\"ttl\":T,\"cas\":C]}\n"
+           "  flush              {\"status\":STATUS}\n"
+           "  version            {\"server\":SPEC,\"version\":V}\n"
+           "  stats              {\"server\":SPEC,\"stats\":{NAME:VALUE,...}[,\"error\":M]}\n"
+           "  ping               {\"server\":SPEC,\"address\":A,\"family\":F,\"connect_ms\":MS,\n"
+           "                     \"version\":V[,\"tls\":T,\"cipher\":C,\"resumed\":B]}\n"
+           "  dump               {\"key\":K,\"exp\":E,\"size\":S,\"server\":SPEC}\n"
+           "  server-for         {\"key\":K,\"server\":SPEC}\n"
+           "  strerror           {\"code\":N,\"name\":NAME,\"kind\":K,\"message\":M}\n"
+           "  resolve and ring have no JSON form (exit 64).\n"
+           "Errors go to stderr as text in every mode.\n\n"
+           "exists asks \"mg KEY\" (memcached >= 1.6 meta commands): no value is read and\n"
+           "nothing changes; --protocol defaults to auto for it, text gives exit 2.\n"
+           "dump needs lru_crawler metadump (memcached >= 1.4.31, not -X); EXP is -1\n"
+           "(never) or a Unix time; SIZE is memcached's item size (key, value, header).\n\n"
            "Environment:\n"
            "  MEMCACHED_SERVERS       server list when --servers is not given\n"
            "                          (the variable libmemcached's tools read)\n\n"

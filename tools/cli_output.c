@@ -56,6 +56,9 @@ int cli_report(const struct run *r, int rc, const char *detail)
                     mcf_strerror(rc));
         return XC_NEGATIVE;
     }
+    if (rc == MCF_ERR_TOO_LARGE && !r->o->quiet)
+        fprintf(stderr, "mcfast: note: --max-value-size BYTES raises the client's limit "
+                        "(memcached's -I must allow the size too)\n");
     /* A KEY's error names its server: the library's message mostly does
      * ("server S (address): ..."); a check before sending (value too
      * large, say) does not. */
