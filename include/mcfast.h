@@ -608,13 +608,16 @@ typedef void (*mcf_stat_cb)(void *ctx, const char *name, size_t name_len,
 MCF_API int mcf_stats(mcf_client *c, size_t server, const char *arg, mcf_stat_cb cb,
                       void *ctx);
 
-/* "lru_crawler metadump all" on server i (memcached >= 1.4.31): cb gets
- * each item's line as the server sends it, without CRLF, as the lines
- * arrive: "key=K exp=E la=L cas=C fetch=yes|no cls=N size=S", K
- * URL-encoded, E -1 or a Unix time (protocol.txt, lru_crawler metadump).
- * A server with dumping off (-X) or without the LRU crawler answers an
- * error (MCF_ERR_SERVER or MCF_ERR_CLIENT naming it).  The whole dump has
- * one MCF_OPT_IO_TIMEOUT_MS deadline. */
+/* "lru_crawler metadump hash" on server i (memcached >= 1.6.9; the hash
+ * table walk lists every item once, where the LRU walk of "all" can miss
+ * items moving between LRUs): cb gets each item's line as the server sends
+ * it, without line end, as the lines arrive: "key=K exp=E la=L cas=C
+ * fetch=yes|no cls=N size=S", K URL-encoded, E -1 or a Unix time
+ * (protocol.txt, lru_crawler metadump).  A server with dumping off (-X),
+ * without the LRU crawler, busy with another crawl (BUSY) or older
+ * (BADCLASS) answers an error: MCF_ERR_SERVER or MCF_ERR_CLIENT, its text
+ * and the server in mcf_last_error.  The whole dump has one
+ * MCF_OPT_IO_TIMEOUT_MS deadline. */
 typedef void (*mcf_dump_cb)(void *ctx, const char *line, size_t len);
 MCF_API int mcf_metadump(mcf_client *c, size_t server, mcf_dump_cb cb, void *ctx);
 

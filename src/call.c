@@ -50,6 +50,7 @@ int mcf_call_of_op(mcf_client *c, const char *fn, mcf_call *call, mcf_op op, mcf
         return MCF_OK;
     case MCF_OP_TOUCH:
         call->kind = CALL_TOUCH;
+        call->mode = 0; /* a real touch; mcf_exists sets MCF_TOUCH_EXISTS itself */
         return MCF_OK;
     default:
         return mcf_set_error(c, MCF_ERR_ARG, "%s: unknown operation %d", fn, (int)op);

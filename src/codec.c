@@ -350,6 +350,16 @@ ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply
             r->data_len = ll > 13 ? ll - 13 : 0;
         }
         break;
+    case 'B':
+        /* lru_crawler's refusals (protocol.txt, "LRU_Crawler"): another
+         * crawl is running, or the argument names no class (a memcached
+         * before 1.6.9 for "metadump hash").  Errors with their text. */
+        if (starts(line, ll, LIT("BUSY")) || starts(line, ll, LIT("BADCLASS"))) {
+            r->type = MCF_R_ERROR;
+            r->data = line;
+            r->data_len = ll;
+        }
+        break;
     case 'I':
         /* "stats cachedump": ITEM <key> [<size> b; <exptime> s] (memcached's
          * items.c, item_cachedump; protocol.txt does not describe it) */

@@ -160,7 +160,7 @@ void cli_print_help(void)
            "Errors go to stderr as text in every mode.\n\n"
            "exists asks \"mg KEY\" (memcached >= 1.6 meta commands): no value is read and\n"
            "nothing changes; --protocol defaults to auto for it, text gives exit 2.\n"
-           "dump needs lru_crawler metadump (memcached >= 1.4.31, not -X); EXP is -1\n"
+           "dump needs lru_crawler metadump hash (memcached >= 1.6.9, not -X); EXP is -1\n"
            "(never) or a Unix time; SIZE is memcached's item size (key, value, header).\n\n"
            "Environment:\n"
            "  MEMCACHED_SERVERS       server list when --servers is not given\n"

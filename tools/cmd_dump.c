@@ -1,12 +1,20 @@
 /* cmd_dump.c - `dump [--pattern GLOB]`: every item of every server, by
- * memcached's "lru_crawler metadump all" (mcf_metadump), printed as the
+ * memcached's "lru_crawler metadump hash" (mcf_metadump), printed as the
  * lines arrive, one server after the other. */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+
+/* memcached runs one crawl at a time, its own background ones included,
+ * and answers BUSY meanwhile: a few tries, a pause apart, before that is
+ * an error.  Nothing was listed by a BUSY answer, so a retry repeats no
+ * line. */
+#define DUMP_BUSY_TRIES 5
+#define DUMP_BUSY_PAUSE_NS 200000000L /* 0.2 s */
 
 struct dump_ctx {
     const struct run *r;
@@ -106,11 +114,18 @@ int cmd_dump(struct run *r, char **args, int nargs)
     for (size_t i = 0; i < mcf_server_count(r->c); i++) {
         struct dump_ctx d = {r, cli_server_spec(r->c, i), pattern, 0};
         int rc = mcf_metadump(r->c, i, on_line, &d);
+        for (int t = 1; t < DUMP_BUSY_TRIES && rc == MCF_ERR_SERVER && d.shown == 0 &&
+                        strstr(cli_error_text(r->c, rc), "BUSY") != NULL;
+             t++) {
+            struct timespec pause = {0, DUMP_BUSY_PAUSE_NS};
+            nanosleep(&pause, NULL);
+            rc = mcf_metadump(r->c, i, on_line, &d);
+        }
         if (rc != MCF_OK) {
             cli_print_server_error(r->c, rc, "dump", i);
             if (rc == MCF_ERR_SERVER || rc == MCF_ERR_CLIENT)
                 fprintf(stderr, "mcfast: dump: server %s cannot dump its keys: it needs "
-                                "lru_crawler metadump (memcached >= 1.4.31, without -X, "
+                                "lru_crawler metadump hash (memcached >= 1.6.9, without -X, "
                                 "with the LRU crawler on)\n",
                         d.spec);
             code = XC_ERROR;

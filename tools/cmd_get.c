@@ -190,8 +190,9 @@ int cmd_get(struct run *r, char **args, int nargs)
         cli_usage_error("%s: missing KEY", r->cmd->name);
         return XC_USAGE;
     }
-    if (r->o->raw && nargs > 1) {
-        cli_usage_error("%s: --raw prints one value: give one KEY", r->cmd->name);
+    if (r->o->raw && (nargs > 1 || (r->m->given & CO_INFO))) {
+        cli_usage_error("%s: --raw prints one value alone: give one KEY, without --info",
+                        r->cmd->name);
         return XC_USAGE;
     }
     if (r->m->given)
