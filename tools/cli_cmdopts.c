@@ -100,14 +100,14 @@ static int parse_command_option(const struct command *cmd, char **args, int narg
     char list[256];
     if (co == NULL) {
         cli_usage_error("%s: unknown option '%.*s' (a KEY that starts with \"--\" goes after "
-                    "\"--\")",
-                    cmd->name, (int)len, arg);
+                        "\"--\")",
+                        cmd->name, (int)len, arg);
         return XC_USAGE;
     }
     if (!(cmd->copts & co->bit)) {
         cli_format_copts(list, sizeof list, cmd->copts);
         cli_usage_error("%s: %s is not an option of %s (it takes %s)", cmd->name, co->name,
-                    cmd->name, list);
+                        cmd->name, list);
         return XC_USAGE;
     }
     if (co->arg == CO_ARG_NONE && eq) {
@@ -163,8 +163,8 @@ static int misplaced_option(const struct command *cmd, const struct meta *m, cha
             strncmp(a, "--", 2) == 0 ? find_command_option(a, strcspn(a, "=")) : NULL;
         if (co != NULL && (cmd->copts & co->bit)) {
             cli_usage_error("%s: option %s after an argument: options go right after the "
-                        "command name (\"--\" first makes it an argument)",
-                        cmd->name, co->name);
+                            "command name (\"--\" first makes it an argument)",
+                            cmd->name, co->name);
             return XC_USAGE;
         }
     }
@@ -192,8 +192,8 @@ static int check_rules(const struct command *cmd, struct meta *m, int nargs,
     }
     if (o->noreply) {
         cli_usage_error("%s: --noreply does not go with command options (%s): their calls "
-                    "always wait for the answer",
-                    cmd->name, m->first);
+                        "always wait for the answer",
+                        cmd->name, m->first);
         return XC_USAGE;
     }
     if (m->given & CO_INFO)

@@ -131,9 +131,10 @@ static int set_distribution(struct options *o, const char *arg)
     o->distribution = mcf_dist_by_name(arg);
     if (o->distribution >= 0)
         return 0;
-    cli_usage_error("--distribution: '%s' is not modula, ketama, libmemcached, ketama-libmemcached, "
-                "ketama-libmemcached-unweighted, pymemcache, nutcracker or nutcracker-modula",
-                arg);
+    cli_usage_error("--distribution: '%s' is not modula, ketama, libmemcached, "
+                    "ketama-libmemcached, ketama-libmemcached-unweighted, pymemcache, "
+                    "nutcracker or nutcracker-modula",
+                    arg);
     return XC_USAGE;
 }
 
@@ -143,8 +144,8 @@ static int set_hash(struct options *o, const char *arg)
     if (o->hash >= 0)
         return 0;
     cli_usage_error("--hash: '%s' is not default, one_at_a_time, md5, crc, fnv1_64, fnv1a_64, "
-                "fnv1_32, fnv1a_32, hsieh, murmur, jenkins, crc32a or murmur3",
-                arg);
+                    "fnv1_32, fnv1a_32, hsieh, murmur, jenkins, crc32a or murmur3",
+                    arg);
     return XC_USAGE;
 }
 
