@@ -319,8 +319,10 @@ run "$SA" --json cp "$T/notes.txt"
 json_check json_cp 'o == [{"key": "notes.txt", "status": "ok"}]'
 run "$SA" --json flush
 json_check json_flush 'o == [{"status": "ok"}]'
-run "$SA" --json ring
-check json_ring_refused 64 ""
+run "$BOTH" --json --distribution ketama ring --keys 1000 --add 10.0.0.9:11211
+json_check json_ring 'o[0]["distribution"] == "ketama" and o[0]["servers"] == 2 and sum(x["keys"] for x in o if x.get("list") == "before") == 1000 and sum(x["keys"] for x in o if x.get("list") == "after") == 1000 and len([x for x in o if x.get("list") == "after"]) == 3 and o[-1]["moved"] == sum(x["keys"] for x in o if x.get("server") == "10.0.0.9:11211")'
+run "$SA" --json resolve 127.0.0.1:1
+check json_resolve_refused 64 ""
 run "$DEAD" --json get a
 json_check json_error 'o[0]["status"] == "error" and "'"$DEAD"'" in o[0]["error"]'
 

@@ -1,6 +1,6 @@
 /* cmd_place.c - the commands that make no connection: resolve (the
  * library's report, src/addrdiag.h), server-for and ring
- * (tools/placement.c).  resolve and ring are text reports (no --json). */
+ * (tools/placement.c).  resolve is a text report (no --json). */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -37,7 +37,7 @@ int cmd_server_for(struct run *r, char **args, int nargs)
 
 int cmd_ring(struct run *r, char **args, int nargs)
 {
-    return placement_ring(r->c, args, nargs);
+    return placement_ring(r->c, args, nargs, r->o->json);
 }
 
 /* The report is the library's (src/addrdiag.c); the addresses it lists come

@@ -75,7 +75,7 @@ const struct command cli_commands[] = {
      "explain how SPEC resolves (getaddrinfo, interfaces, mcfast's order)", 0},
     {"server-for", 0, 1, -1, CMD_CLIENT, cmd_server_for, "KEY...",
      "print \"KEY SPEC\": the server each key maps to (no connection)", 0},
-    {"ring", 0, 0, -1, CMD_CLIENT | CMD_NO_JSON, cmd_ring, "[RING-OPTIONS]",
+    {"ring", 0, 0, -1, CMD_CLIENT, cmd_ring, "[RING-OPTIONS]",
      "each server's share of the keys (no connection).  RING-OPTIONS:\n"
      "                          --keys N      sample keys (default 100000)\n"
      "                          --svg FILE    draw the ring and the shares as SVG\n"
