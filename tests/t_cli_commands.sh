@@ -141,6 +141,20 @@ check dump_pattern_equals 0 "$(cat "$T/want_other")
 run "$BOTH" --json dump --pattern 'odd*'
 json_check dump_json 'len(o) == 1 and o[0]["key"] == "odd%key:x" and o[0]["exp"] == -1 and o[0]["size"] > 0 and o[0]["server"] in ("'"$SA"'", "'"$SB"'")'
 
+# A key with a space and a byte over 0x7f (meta protocol: sent base64)
+# comes back decoded, exactly.
+run "$SA" --protocol meta set "$(printf 'sp ace\xff')" v
+run "$SA" --json dump --pattern 'sp*'
+json_check dump_binary_key_json 'len(o) == 1 and o[0]["key_base64"] == "c3AgYWNl/w=="'
+run "$SA" dump --pattern 'sp*'
+printf 'sp ace\xff -1 ' >"$T/want"
+if [ "$RC" = 0 ] && [ "$(wc -l <"$T/out")" = 1 ] && cmp -s -n 10 "$T/want" "$T/out" &&
+    grep -qE " [0-9]+ $SA\$" "$T/out"; then
+    pass dump_binary_key_text
+else
+    fail dump_binary_key_text "exit $RC: $(od -c "$T/out" | head -2)"
+fi
+
 run "$SX,$SA" dump --pattern 'user:*'
 if [ "$RC" = 2 ]; then pass dump_refused_exit; else fail dump_refused_exit "exit $RC"; fi
 check_err dump_refused_names_server "server $SX"
