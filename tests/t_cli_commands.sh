@@ -383,3 +383,35 @@ run "$DEAD" stats
 check_err error_stats_names_server "$DEAD"
 run "$DEAD" dump
 check_err error_dump_names_server "$DEAD"
+
+# ------------------------------------------------------------------ leaks
+
+# The new commands and options under valgrind (it cannot run sanitizer builds).
+if [ -n "${SANITIZE:-}" ]; then
+    skip cmds_valgrind "SANITIZE build"
+elif ! command -v valgrind >/dev/null; then
+    skip cmds_valgrind "valgrind is not installed"
+else
+    # vg NAME WANT_RC SERVERS ARGS...: exit 9 is a valgrind error or leak.
+    vg() {
+        local name=$1 want=$2 servers=$3
+        shift 3
+        valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+            --error-exitcode=9 "$BIN" --servers "$servers" "$@" >"$T/out" 2>"$T/err"
+        RC=$?
+        check "$name" "$want"
+    }
+    vg cmds_valgrind_dump 2 "$SX,$SA" dump --pattern 'user:*'
+    vg cmds_valgrind_dump_json 0 "$BOTH" --json dump
+    vg cmds_valgrind_exists 1 "$BOTH" exists user:1 nope
+    vg cmds_valgrind_touch_multi 1 "$SA" touch 100 t1 t2 nope
+    vg cmds_valgrind_stats_words 0 "$SC" stats cachedump "$cls" 10
+    vg cmds_valgrind_cp 0 "$SA" cp "$T/notes.txt" "$T/blob.bin"
+    vg cmds_valgrind_json_get 1 "$SA" --json get --info blob.bin nope
+    vg cmds_valgrind_json_stats 0 "$BOTH" --json stats
+    vg cmds_valgrind_raw 0 "$SA" --raw get blob.bin
+    vg cmds_valgrind_strerror 0 "$SA" strerror timeout
+    vg cmds_valgrind_ring_json 0 "$BOTH" --json ring --keys 1000 --remove "$SB"
+    vg cmds_valgrind_error_path 2 "$DEAD" get a b
+fi
+exit 0
