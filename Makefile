@@ -14,6 +14,7 @@ LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
 PKGDIR  ?= $(LIBDIR)/pkgconfig
+MANDIR  ?= $(PREFIX)/share/man
 B       := build
 
 VERSION     := 0.1.0
@@ -84,9 +85,10 @@ $(B)/libmcfast.so: $(B)/libmcfast.so.$(VERSION)
 
 # The CLI links the static library: it also uses the address layer (src/addr.h)
 # for `mcfast resolve`, and dist.c's continuum for `mcfast ring`
-# (tools/placement.c).
-$(B)/mcfast: tools/mcfast.c tools/placement.c tools/placement.h $(B)/libmcfast.a | $(B)
-	$(CC) $(CFLAGS_ALL) -Itools $(LDFLAGS) -o $@ tools/mcfast.c tools/placement.c $(B)/libmcfast.a $(DEPS_LIBS) -lm
+# (tools/placement.c).  Every tools/*.c is part of it (tools/cli.h).
+CLI_SRCS := $(wildcard tools/*.c)
+$(B)/mcfast: $(CLI_SRCS) $(wildcard tools/*.h) $(B)/libmcfast.a | $(B)
+	$(CC) $(CFLAGS_ALL) -Itools $(LDFLAGS) -o $@ $(CLI_SRCS) $(B)/libmcfast.a $(DEPS_LIBS) -lm
 
 $(B)/tests/%.o: tests/%.c $(TEST_HEADERS) include/mcfast.h | $(B)/tests
 	$(CC) $(CFLAGS_ALL) -Itests -c $< -o $@
@@ -235,6 +237,9 @@ fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) fuzz/run.sh
 
+# The manual pages of the commands (man/mcfast.1); t_man.sh lints them.
+MAN1_PAGES := $(wildcard man/*.1)
+
 install: all
 	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(INCDIR)/mcfast/adapters $(DESTDIR)$(LIBDIR) \
 	    $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGDIR)
@@ -249,12 +254,15 @@ install: all
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEPS_LIBS)|' mcfast.pc.in \
 	    > $(DESTDIR)$(PKGDIR)/mcfast.pc
 	install -m 755 $(B)/mcfast $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN1_PAGES) $(DESTDIR)$(MANDIR)/man1/
 	@if $(PERL_OK); then $(MAKE) install-perl; \
 	else echo "info: Perl module not installed: perl or ExtUtils::MakeMaker is missing"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(INCDIR)/mcfast_async.h $(DESTDIR)$(LIBDIR)/libmcfast.* $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
 	rm -rf $(DESTDIR)$(INCDIR)/mcfast/adapters
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1_PAGES)))
 	-rmdir $(DESTDIR)$(INCDIR)/mcfast 2>/dev/null
 
 clean:

@@ -10,7 +10,8 @@
  * consume what was parsed, stop at the first error.  Every parse sees the
  * unread bytes in an exact-size heap copy, so a read past `len` is an ASan
  * heap-buffer-overflow.  Invariants checked (abort() on violation):
- *   - a complete reply never claims more bytes than are available;
+ *   - a complete reply never claims more bytes than are available, and
+ *     ends with CRLF (a metadump "key=" line: with LF);
  *   - key/data pointers lie inside the bytes of that reply;
  *   - VALUE: data_len <= max_value, data ends right before the final CRLF;
  *   - "incomplete" with need != 0 means need > available, and the reply
@@ -68,10 +69,13 @@ static void check_reply(const char *base, size_t avail, ssize_t n, const mcf_rep
                         size_t max_value, size_t off, event *e)
 {
     REQUIRE(n > 0 && (size_t)n <= avail);
-    REQUIRE(r->type >= MCF_R_VALUE && r->type <= MCF_R_SERVER_ERROR);
+    REQUIRE(r->type >= MCF_R_VALUE && r->type <= MCF_R_DUMP);
     size_t len = (size_t)n;
-    /* Every reply ends with CRLF. */
-    REQUIRE(len >= 2 && base[len - 2] == '\r' && base[len - 1] == '\n');
+    /* Every reply ends with CRLF, but a metadump line: LF (memcached's). */
+    if (r->type == MCF_R_DUMP)
+        REQUIRE(len >= 5 && base[len - 1] == '\n' && memcmp(base, "key=", 4) == 0);
+    else
+        REQUIRE(len >= 2 && base[len - 2] == '\r' && base[len - 1] == '\n');
     memset(e, 0, sizeof *e);
     e->n = n;
     e->type = r->type;

@@ -526,6 +526,12 @@ MCF_API int mcf_incr_ex(mcf_client *c, const char *key, size_t key_len, uint64_t
 MCF_API int mcf_decr_ex(mcf_client *c, const char *key, size_t key_len, uint64_t delta,
                         const mcf_meta_opts *opts, uint64_t *new_value, mcf_item_info *info);
 
+/* Whether key exists, without reading its value or changing it (no TTL
+ * change, no LRU bump other than a read's): "mg KEY" with no flags.
+ * MCF_OK, MCF_MISS, or an error; meta only, as the _ex calls (text has no
+ * such command: touch changes the TTL, get reads the value). */
+MCF_API int mcf_exists(mcf_client *c, const char *key, size_t key_len);
+
 /* ------------------------------------------------------------------ */
 /* Multi-key commands                                                  */
 /* ------------------------------------------------------------------ */
@@ -603,11 +609,28 @@ MCF_API int mcf_flush_all(mcf_client *c, int64_t delay, unsigned call_flags);
 /* The version string of server i (e.g. "1.6.18"), copied into buf. */
 MCF_API int mcf_version(mcf_client *c, size_t server, char *buf, size_t buflen);
 
-/* "stats [arg]" on server i; cb is called for each "STAT name value". */
+/* "stats [arg]" on server i; cb is called for each "STAT name value", and
+ * for "stats cachedump CLASS N" each "ITEM key [S b; T s]" (name: the key,
+ * value: the bracket).  arg may have several words ("cachedump 1 3"), one
+ * space between words; a control character, an empty word or a word over
+ * MCF_MAX_KEY_LEN bytes is MCF_ERR_ARG and nothing is sent. */
 typedef void (*mcf_stat_cb)(void *ctx, const char *name, size_t name_len,
                             const char *value, size_t value_len);
 MCF_API int mcf_stats(mcf_client *c, size_t server, const char *arg, mcf_stat_cb cb,
                       void *ctx);
+
+/* "lru_crawler metadump hash" on server i (memcached >= 1.6.9; the hash
+ * table walk lists every item once, where the LRU walk of "all" can miss
+ * items moving between LRUs): cb gets each item's line as the server sends
+ * it, without line end, as the lines arrive: "key=K exp=E la=L cas=C
+ * fetch=yes|no cls=N size=S", K URL-encoded, E -1 or a Unix time
+ * (protocol.txt, lru_crawler metadump).  A server with dumping off (-X),
+ * without the LRU crawler, busy with another crawl (BUSY) or older
+ * (BADCLASS) answers an error: MCF_ERR_SERVER or MCF_ERR_CLIENT, its text
+ * and the server in mcf_last_error.  The whole dump has one
+ * MCF_OPT_IO_TIMEOUT_MS deadline. */
+typedef void (*mcf_dump_cb)(void *ctx, const char *line, size_t len);
+MCF_API int mcf_metadump(mcf_client *c, size_t server, mcf_dump_cb cb, void *ctx);
 
 /* Which server a key goes to (index into the server list). */
 MCF_API int mcf_server_for_key(mcf_client *c, const char *key, size_t key_len,

@@ -21,6 +21,9 @@ if [ "$what" = check ]; then
     # t_bench_smoke.sh; the bench targets bootstrap with the tests' list):
     # pymemcache, the only TLS-capable memcached client in Debian.
     pkgs="$pkgs python3-pymemcache"
+    # The man pages are linted (t_man.sh: mandoc -T lint); t_cli_commands.sh
+    # parses --json output with python3.
+    pkgs="$pkgs mandoc python3"
 fi
 missing=""
 for p in $pkgs; do

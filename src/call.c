@@ -50,18 +50,32 @@ int mcf_call_of_op(mcf_client *c, const char *fn, mcf_call *call, mcf_op op, mcf
         return MCF_OK;
     case MCF_OP_TOUCH:
         call->kind = CALL_TOUCH;
+        call->mode = 0; /* a real touch; mcf_exists sets MCF_TOUCH_EXISTS itself */
         return MCF_OK;
     default:
         return mcf_set_error(c, MCF_ERR_ARG, "%s: unknown operation %d", fn, (int)op);
     }
 }
 
+/* "stats cachedump 1 3" has words: each must pass the key rules (no
+ * control character, no space, at most a key's length), and one space
+ * goes between them, so the argument stays one command line. */
 int mcf_call_check_stats_arg(mcf_client *c, const char *fn, const char *arg)
 {
-    if (arg && *arg && mcf_check_key(NULL, 0, arg, strlen(arg)) != MCF_OK)
-        return mcf_set_error(c, MCF_ERR_ARG, "%s: argument has a space or control character",
-                             fn);
-    return MCF_OK;
+    if (!arg || !*arg)
+        return MCF_OK;
+    for (const char *w = arg;;) {
+        size_t len = strcspn(w, " ");
+        if (mcf_check_key(NULL, 0, w, len) != MCF_OK)
+            return mcf_set_error(c, MCF_ERR_ARG,
+                                 "%s: argument has a control character, an empty word (a "
+                                 "space at either end or two in a row) or a word over %d "
+                                 "bytes",
+                                 fn, MCF_MAX_KEY_LEN);
+        if (w[len] == '\0')
+            return MCF_OK;
+        w += len + 1;
+    }
 }
 
 int mcf_call_check_ex(mcf_client *c, const char *fn, mcf_call_kind kind, int mode,

@@ -16,11 +16,15 @@ typedef enum mcf_call_kind {
     CALL_STORE,   /* items[]: set/add/replace/append/prepend/cas */
     CALL_ARITH,   /* items[]: incr/decr */
     CALL_DELETE,  /* items[] */
-    CALL_TOUCH,   /* items[] */
+    CALL_TOUCH,   /* items[]; mode MCF_TOUCH_EXISTS: mcf_exists */
     CALL_VERSION, /* one server */
     CALL_STATS,   /* one server */
     CALL_FLUSH    /* every server */
 } mcf_call_kind;
+
+/* CALL_TOUCH's mode for mcf_exists: "mg KEY" without T (and without v),
+ * which answers HD or EN and changes nothing (protocol.txt, Meta Get). */
+#define MCF_TOUCH_EXISTS 1
 
 struct mcf_call;
 
@@ -69,6 +73,7 @@ typedef struct mcf_call {
     size_t server;
     const char *stats_arg;
     mcf_stat_cb stat_cb;
+    mcf_dump_cb dump_cb; /* set: a CALL_STATS is "lru_crawler metadump all" */
     char *version_buf;
     size_t version_len;
     int first_error;

@@ -613,6 +613,18 @@ int mcf_delete_ex(mcf_client *c, const char *key, size_t key_len, const mcf_meta
     return ex_item(c, CALL_DELETE, 0, &it, opts, NULL);
 }
 
+int mcf_exists(mcf_client *c, const char *key, size_t key_len)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    int rc = mcf_call_check_ex(c, "mcf_exists", CALL_TOUCH, MCF_TOUCH_EXISTS, NULL);
+    if (rc != MCF_OK)
+        return rc;
+    mcf_item it = {.key = key, .key_len = key_len};
+    rc = ex_item(c, CALL_TOUCH, MCF_TOUCH_EXISTS, &it, NULL, NULL);
+    return rc == MCF_NOT_FOUND ? MCF_MISS : rc;
+}
+
 static int arith_ex(mcf_client *c, int incr, const char *key, size_t key_len, uint64_t delta,
                     const mcf_meta_opts *opts, uint64_t *new_value, mcf_item_info *info)
 {
@@ -674,6 +686,14 @@ int mcf_stats(mcf_client *c, size_t server, const char *arg, mcf_stat_cb cb, voi
         return MCF_ERR_ARG;
     mcf_call call = {.kind = CALL_STATS, .n = 1, .server = server, .stats_arg = arg,
                      .stat_cb = cb, .ctx = ctx};
+    return mcf_run(c, &call);
+}
+
+int mcf_metadump(mcf_client *c, size_t server, mcf_dump_cb cb, void *ctx)
+{
+    if (!c || !cb || server >= c->nservers)
+        return c ? mcf_set_error(c, MCF_ERR_ARG, "mcf_metadump: invalid argument") : MCF_ERR_ARG;
+    mcf_call call = {.kind = CALL_STATS, .n = 1, .server = server, .dump_cb = cb, .ctx = ctx};
     return mcf_run(c, &call);
 }
 

@@ -260,6 +260,40 @@ ssize_t mcf_reply_line(const char *buf, size_t len)
     return (ssize_t)line_len;
 }
 
+/* "STAT <name> <value>" and the like after a prefix of skip bytes: the
+ * first word is r->key, the rest of the line r->data. */
+static void parse_stat(const char *line, size_t ll, size_t skip, mcf_reply *r)
+{
+    const char *p = line + skip, *end = line + ll;
+    r->key = p;
+    while (p < end && *p != ' ')
+        p++;
+    r->key_len = (size_t)(p - r->key);
+    if (p < end)
+        p++;
+    r->data = p;
+    r->data_len = (size_t)(end - p);
+    r->type = MCF_R_STAT;
+}
+
+/* "lru_crawler metadump": key=<url-encoded> exp=... (protocol.txt).
+ * memcached 1.6 ends these lines with a bare LF (only its END has CRLF);
+ * a CR before it is taken too. */
+static ssize_t parse_dump_line(const char *buf, size_t len, mcf_reply *r)
+{
+    size_t scan = len < MCF_MAX_REPLY_LINE ? len : MCF_MAX_REPLY_LINE;
+    const char *nl = memchr(buf, '\n', scan);
+    if (!nl)
+        return len >= MCF_MAX_REPLY_LINE ? MCF_PARSE_LINE_TOO_LONG : 0;
+    size_t ll = (size_t)(nl - buf);
+    if (!starts(buf, ll, LIT("key=")))
+        return MCF_PARSE_BAD_LINE;
+    r->type = MCF_R_DUMP;
+    r->data = buf;
+    r->data_len = ll && buf[ll - 1] == '\r' ? ll - 1 : ll;
+    return (ssize_t)(ll + 1);
+}
+
 ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply *r)
 {
     memset(r, 0, sizeof *r);
@@ -274,6 +308,8 @@ ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply
         r->type = MCF_R_STORED;
         return (ssize_t)(sizeof "STORED\r\n" - 1);
     }
+    if (len && buf[0] == 'k')
+        return parse_dump_line(buf, len, r);
     ssize_t found = mcf_reply_line(buf, len);
     if (found <= 0)
         return found;
@@ -306,22 +342,29 @@ ssize_t mcf_parse_reply(const char *buf, size_t len, size_t max_value, mcf_reply
     case 'S':
         if (is(line, ll, LIT("STORED")))
             r->type = MCF_R_STORED;
-        else if (starts(line, ll, LIT("STAT "))) {
-            const char *p = line + 5, *end = line + ll;
-            r->key = p;
-            while (p < end && *p != ' ')
-                p++;
-            r->key_len = (size_t)(p - r->key);
-            if (p < end)
-                p++;
-            r->data = p;
-            r->data_len = (size_t)(end - p);
-            r->type = MCF_R_STAT;
-        } else if (starts(line, ll, LIT("SERVER_ERROR"))) {
+        else if (starts(line, ll, LIT("STAT ")))
+            parse_stat(line, ll, sizeof "STAT " - 1, r);
+        else if (starts(line, ll, LIT("SERVER_ERROR"))) {
             r->type = MCF_R_SERVER_ERROR;
             r->data = line + (ll > 13 ? 13 : ll);
             r->data_len = ll > 13 ? ll - 13 : 0;
         }
+        break;
+    case 'B':
+        /* lru_crawler's refusals (protocol.txt, "LRU_Crawler"): another
+         * crawl is running, or the argument names no class (a memcached
+         * before 1.6.9 for "metadump hash").  Errors with their text. */
+        if (starts(line, ll, LIT("BUSY")) || starts(line, ll, LIT("BADCLASS"))) {
+            r->type = MCF_R_ERROR;
+            r->data = line;
+            r->data_len = ll;
+        }
+        break;
+    case 'I':
+        /* "stats cachedump": ITEM <key> [<size> b; <exptime> s] (memcached's
+         * items.c, item_cachedump; protocol.txt does not describe it) */
+        if (starts(line, ll, LIT("ITEM ")))
+            parse_stat(line, ll, sizeof "ITEM " - 1, r);
         break;
     case 'N':
         if (is(line, ll, LIT("NOT_STORED")))

@@ -33,7 +33,8 @@ typedef enum mcf_reply_type {
     MCF_R_STAT,         /* STAT name value (name in key, value in data) */
     MCF_R_ERROR,        /* ERROR */
     MCF_R_CLIENT_ERROR, /* CLIENT_ERROR msg (msg in data) */
-    MCF_R_SERVER_ERROR  /* SERVER_ERROR msg (msg in data) */
+    MCF_R_SERVER_ERROR, /* SERVER_ERROR msg (msg in data) */
+    MCF_R_DUMP          /* an lru_crawler metadump line "key=..." (all of it in data) */
 } mcf_reply_type;
 
 typedef struct mcf_reply {

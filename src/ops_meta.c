@@ -367,8 +367,11 @@ static size_t enc_meta_simple(const mcf_client *c, const mcf_call *call, size_t 
         mcf_ops_meta_opts(call, &a);
         return mcf_meta_enc_mg(w, &k, &a);
     case CALL_TOUCH:
-        a.flags |= MCF_MF_Q | MCF_MF_TTL;
-        a.ttl = call->items[i].exptime;
+        a.flags |= MCF_MF_Q;
+        if (call->mode != MCF_TOUCH_EXISTS) {
+            a.flags |= MCF_MF_TTL;
+            a.ttl = call->items[i].exptime;
+        }
         return mcf_meta_enc_mg(w, &k, &a);
     case CALL_DELETE:
         a.flags |= MCF_MF_Q;

@@ -189,6 +189,7 @@ static const char *ex_name(const mcf_call *call)
     case CALL_STORE: return "mcf_store_ex";
     case CALL_DELETE: return "mcf_delete_ex";
     case CALL_ARITH: return call->mode ? "mcf_incr_ex" : "mcf_decr_ex";
+    case CALL_TOUCH: return "mcf_exists"; /* the only meta-only touch */
     default: return "a meta call";
     }
 }

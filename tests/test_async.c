@@ -2235,8 +2235,11 @@ static void server_commands_case(int proto)
            mcf_last_error(c));
     CHECKF(mcf_async_stats(c, 0, NULL, srvcmd_stat, &st, srvcmd_done, &st) != NULL,
            "stats: %s", mcf_last_error(c));
-    CHECKF(mcf_async_stats(c, 0, "bad arg", srvcmd_stat, &st, srvcmd_done, &st) == NULL,
-           "stats with a space in its argument was accepted");
+    /* words are allowed (mcf_stats' rule); an empty word or a control byte is not */
+    CHECKF(mcf_async_stats(c, 0, "bad  arg", srvcmd_stat, &st, srvcmd_done, &st) == NULL,
+           "stats with an empty word in its argument was accepted");
+    CHECKF(mcf_async_stats(c, 0, "bad\targ", srvcmd_stat, &st, srvcmd_done, &st) == NULL,
+           "stats with a tab in its argument was accepted");
     CHECKF(mcf_async_version(c, 2, buf, sizeof buf, srvcmd_done, &v) == NULL,
            "version of a server that does not exist was accepted");
     CHECKF(mcf_async_run(c, RUN_BOUND_MS) == 0, "still in flight: %s", mcf_last_error(c));

@@ -337,6 +337,108 @@ TEST(stats)
     TEARDOWN(1);
 }
 
+/* Records the ITEM lines of "stats cachedump" and one "stats items" value. */
+typedef struct dump_seen {
+    int found;         /* the key was listed */
+    char bracket[64];  /* its "[S b; T s]" */
+    char cls[16];      /* the slab class of "items:CLASS:number" */
+} dump_seen;
+
+static void dump_cb(void *ctx, const char *name, size_t nl, const char *value, size_t vl)
+{
+    dump_seen *d = ctx;
+    if (nl == 9 && memcmp(name, "dump-me:1", 9) == 0) {
+        d->found++;
+        snprintf(d->bracket, sizeof d->bracket, "%.*s", (int)vl, value);
+    }
+    /* items:<class>:number */
+    if (nl > 13 && memcmp(name, "items:", 6) == 0 && memcmp(name + nl - 7, ":number", 7) == 0)
+        snprintf(d->cls, sizeof d->cls, "%.*s", (int)(nl - 13), name + 6);
+}
+
+/* A stats argument of several words goes out as one command line: the
+ * cachedump of the key's slab class lists it, with its size.  (cachedump
+ * walks the COLD LRU only while the segmented LRU is on: memcached's
+ * items.c; no_lru_maintainer turns it off, so a new item is listed.) */
+TEST(stats_several_words)
+{
+    SETUP(1, "-o no_lru_maintainer");
+    dump_seen d;
+    memset(&d, 0, sizeof d);
+    CHECK_RC(mcf_set(c, KS("dump-me:1"), "12345", 5, 0, 0), MCF_OK);
+    CHECK_RC(mcf_stats(c, 0, "items", dump_cb, &d), MCF_OK);
+    CHECKF(d.cls[0] != 0, "no items:CLASS:number in stats items");
+    char arg[64];
+    snprintf(arg, sizeof arg, "cachedump %s 100", d.cls);
+    CHECK_RC(mcf_stats(c, 0, arg, dump_cb, &d), MCF_OK);
+    CHECKF(d.found == 1, "dump-me:1 listed %d times by '%s'", d.found, arg);
+    CHECKF(strcmp(d.bracket, "[5 b; 0 s]") == 0, "bracket '%s'", d.bracket);
+    /* refused before anything is sent; the connection stays in step */
+    CHECK_RC(mcf_stats(c, 0, " items", dump_cb, &d), MCF_ERR_ARG);
+    CHECK_RC(mcf_stats(c, 0, "items ", dump_cb, &d), MCF_ERR_ARG);
+    CHECK_RC(mcf_stats(c, 0, "cachedump  1 3", dump_cb, &d), MCF_ERR_ARG);
+    CHECK_RC(mcf_stats(c, 0, "cachedump 1\x7f 3", dump_cb, &d), MCF_ERR_ARG);
+    CHECK(contains(mcf_last_error(c), "empty word") || contains(mcf_last_error(c), "control"));
+    CHECK(get_eq(c, "dump-me:1", "12345"));
+    TEARDOWN(1);
+}
+
+/* Collects metadump lines. */
+typedef struct dump_lines {
+    int n;
+    int mine;            /* lines for the keys of the test */
+    char line[256]; /* the line of key "md:a%b" */
+} dump_lines;
+
+static void dump_line_cb(void *ctx, const char *line, size_t len)
+{
+    dump_lines *d = ctx;
+    d->n++;
+    /* memcached URL-encodes ':' too */
+    if (len > 9 && memcmp(line, "key=md%3A", 9) == 0)
+        d->mine++;
+    if (len > 15 && memcmp(line, "key=md%3Aa%25b ", 15) == 0)
+        snprintf(d->line, sizeof d->line, "%.*s", (int)len, line);
+}
+
+/* mcf_metadump: every item's line, URL-encoded key, size and expiry; a
+ * server with dumping off (-X) is an error naming it. */
+TEST(metadump)
+{
+    SETUP(1, "");
+    dump_lines d;
+    memset(&d, 0, sizeof d);
+    char key[32];
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof key, "md:%d", i);
+        CHECK_RC(mcf_set(c, KS(key), "v", 1, 0, 0), MCF_OK);
+    }
+    CHECK_RC(mcf_set(c, KS("md:a%b"), "hello", 5, 0, 0), MCF_OK);
+    CHECKF(mcf_metadump(c, 0, dump_line_cb, &d) == MCF_OK, "%s", mcf_last_error(c));
+    CHECKF(d.mine == 51, "%d of 51 keys dumped (%d lines)", d.mine, d.n);
+    CHECKF(contains(d.line, " exp=-1 ") && contains(d.line, " size="), "line '%s'", d.line);
+    CHECK(get_eq(c, "md:a%b", "hello")); /* in step after the dump */
+    CHECK_RC(mcf_metadump(c, 1, dump_line_cb, &d), MCF_ERR_ARG);
+    CHECK_RC(mcf_metadump(c, 0, NULL, &d), MCF_ERR_ARG);
+    TEARDOWN(1);
+}
+
+TEST(metadump_refused)
+{
+    SETUP(1, "-X");
+    dump_lines d;
+    memset(&d, 0, sizeof d);
+    CHECK_RC(mcf_set(c, KS("md:x"), "v", 1, 0, 0), MCF_OK);
+    int rc = mcf_metadump(c, 0, dump_line_cb, &d);
+    CHECKF(mcf_is_error(rc), "rc %d", rc);
+    CHECKF(contains(mcf_last_error(c), srv[0].spec) &&
+               contains(mcf_last_error(c), "metadump not allowed"),
+           "message '%s'", mcf_last_error(c));
+    CHECK(d.n == 0);
+    CHECK(get_eq(c, "md:x", "v"));
+    TEARDOWN(1);
+}
+
 static void set_get_on(mcserver *s, int family)
 {
     mcf_client *c = client_n(s, 1);

@@ -83,6 +83,30 @@ TEST(simple_replies)
     CHECK(r.number == 9);
 }
 
+/* The lru_crawler and cachedump lines server-level calls see. */
+TEST(crawler_replies)
+{
+    mcf_reply r;
+    /* metadump lines end with a bare LF (memcached 1.6); a CR before it
+     * is not part of the line either */
+    static const char dump[] = "key=a%3Ab exp=-1 la=5 cas=2 fetch=no cls=1 size=60\nEND\r\n";
+    CHECK(mcf_parse_reply(dump, sizeof dump - 1, 100, &r) == (ssize_t)strlen(dump) - 5);
+    CHECK(r.type == MCF_R_DUMP && r.data_len == strlen(dump) - 6 && r.data == dump);
+    CHECK(parse("key=x size=1\r\n", &r) == 14 && r.type == MCF_R_DUMP && r.data_len == 12);
+    CHECK(mcf_parse_reply("key=x si", 8, 100, &r) == 0); /* more to come */
+    CHECK(parse("kex=x\n", &r) == MCF_PARSE_BAD_LINE);
+    CHECK(parse("ITEM k:1 [5 b; 0 s]\r\n", &r) == 21 && r.type == MCF_R_STAT);
+    CHECK(r.key_len == 3 && memcmp(r.key, "k:1", 3) == 0 && r.data_len == 10);
+    CHECK(parse("BUSY currently processing crawler request\r\n", &r) > 0);
+    CHECK(r.type == MCF_R_ERROR && r.data_len == 41);
+    CHECK(parse("BADCLASS invalid class id\r\n", &r) > 0 && r.type == MCF_R_ERROR);
+    CHECK(parse("BUSYX\r\n", &r) > 0 && r.type == MCF_R_ERROR); /* prefix: the text is kept */
+    static char junk[MCF_MAX_REPLY_LINE + 10];
+    memset(junk, 'x', sizeof junk);
+    memcpy(junk, "key=", 4);
+    CHECK(mcf_parse_reply(junk, sizeof junk, 100, &r) == MCF_PARSE_LINE_TOO_LONG);
+}
+
 TEST(malformed_replies)
 {
     static const char *bad[] = {

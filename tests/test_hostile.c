@@ -1306,7 +1306,8 @@ TEST(bad_input_sends_nothing)
         CHECK_RC(mcf_version(C, 5, buf, sizeof buf), MCF_ERR_ARG);
         CHECK_RC(mcf_stats(C, 0, NULL, NULL, NULL), MCF_ERR_ARG);
         CHECK_RC(mcf_stats(C, 0, "items\r\nflush_all", stat_cb, &cnt), MCF_ERR_ARG);
-        CHECK_RC(mcf_stats(C, 0, "items flush_all", stat_cb, &cnt), MCF_ERR_ARG);
+        CHECK_RC(mcf_stats(C, 0, "items\tflush_all", stat_cb, &cnt), MCF_ERR_ARG);
+        CHECK_RC(mcf_stats(C, 0, "items  flush_all", stat_cb, &cnt), MCF_ERR_ARG);
         CHECK_RC(mcf_stats(C, 1, NULL, stat_cb, &cnt), MCF_ERR_ARG);
         CHECK(cnt == 0);
         CHECK_RC(mcf_set_option(C, (mcf_option)999, 1), MCF_ERR_ARG);

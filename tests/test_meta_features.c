@@ -1125,6 +1125,38 @@ TEST(text_protocol_refuses_ex)
     SERVER_TEARDOWN();
 }
 
+/* mcf_exists: HD/EN from "mg KEY" with no flags.  The value is never sent
+ * (a 20000-byte value moves bytes_written by a few bytes), the TTL stays,
+ * touch counters do not move; on a text client it is refused, nothing sent. */
+TEST(exists_reads_nothing)
+{
+    SERVER_SETUP(MCF_PROTO_META);
+    static char big[20000];
+    memset(big, 'x', sizeof big);
+    CHECK_RC(mcf_set(c, KS("ex:big"), big, sizeof big, 0, 500), MCF_OK);
+    long long w0 = raw_stat(&srv, NULL, "bytes_written");
+    long long t0 = raw_stat(&srv, NULL, "cmd_touch");
+    CHECK_RC(mcf_exists(c, KS("ex:big")), MCF_OK);
+    CHECK_RC(mcf_exists(c, KS("ex:none")), MCF_MISS);
+    long long w1 = raw_stat(&srv, NULL, "bytes_written");
+    /* the first raw_stat's reply is counted between w0 and w1: allow a
+     * stats reply, far below the value */
+    CHECKF(w1 - w0 < (long long)sizeof big / 4, "bytes_written moved by %lld", w1 - w0);
+    CHECK(raw_stat(&srv, NULL, "cmd_touch") == t0);
+    long long ttl = raw_meta_ttl(&srv, "ex:big");
+    CHECKF(ttl > 400 && ttl <= 500, "ttl %lld after mcf_exists", ttl);
+    CHECK_RC(mcf_exists(c, "", 0), MCF_ERR_BAD_KEY);
+    /* text: refused before sending */
+    CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_TEXT), MCF_OK);
+    CHECK_RC(mcf_exists(c, KS("ex:big")), MCF_ERR_NOT_SUPPORTED);
+    CHECK(contains(mcf_last_error(c), "mcf_exists") && contains(mcf_last_error(c), "meta"));
+    /* auto on a server with meta: works */
+    CHECK_RC(mcf_set_option(c, MCF_OPT_PROTOCOL, MCF_PROTO_AUTO), MCF_OK);
+    CHECK_RC(mcf_exists(c, KS("ex:big")), MCF_OK);
+    CHECK(raw_meta_has(&srv, "ex:big", "") == 0); /* still the big value */
+    SERVER_TEARDOWN();
+}
+
 /* ------------------------------------------------------------------ */
 /* 8. flags a call does not take: MCF_ERR_ARG, nothing sent            */
 /* ------------------------------------------------------------------ */

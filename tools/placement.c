@@ -14,11 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "dist.h"
 #include "hash.h"
 #include "spec.h"
-
-enum { XC_OK = 0, XC_ERROR = 2, XC_USAGE = 64 };
 
 #define DEFAULT_SAMPLE_KEYS 100000
 #define MAX_SAMPLE_KEYS 100000000
@@ -207,6 +206,25 @@ static int honours_weights(const mcf_client *c)
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
 
+/* --json: one {"list":"before"|"after","server":SPEC,"weight":W,"keys":N,
+ * "share":PCT[,"ring_share":PCT]} per server. */
+static void json_table(const char *list, const fleet *f, const uint32_t *count,
+                       uint32_t nkeys, const double *ring)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        struct jobj j;
+        cli_jbegin(&j);
+        cli_jstr(&j, "list", list);
+        cli_jstr(&j, "server", f->spec[i]);
+        cli_ju64(&j, "weight", f->weight[i]);
+        cli_ju64(&j, "keys", count[i]);
+        cli_jdouble(&j, "share", 100.0 * count[i] / nkeys);
+        if (ring)
+            cli_jdouble(&j, "ring_share", 100.0 * ring[i]);
+        cli_jend(&j);
+    }
+}
+
 static void print_table(const char *title, const fleet *f, const uint32_t *count, uint32_t nkeys,
                         const double *ring)
 {
@@ -360,6 +378,7 @@ static int write_svg(const char *path, const mcf_client *c, const fleet *f, cons
 /* ------------------------------------------------------------------ */
 
 struct ring_args {
+    int json; /* --json: the tables as objects (json_table), then the moves */
     uint32_t nkeys;
     const char *svg;
     int nchanges;
@@ -493,7 +512,19 @@ static int ring_report(mcf_client *c, const struct ring_args *ra, uint32_t *wher
              mcf_dist_name(mode), hash ? ", hash " : "", hash ? mcf_hash_name(hash) : "",
              before.n, ra->nkeys);
     int has_ring = ring_shares(c, &before, ring) == 0;
-    print_table(title, &before, count, ra->nkeys, has_ring ? ring : NULL);
+    if (ra->json) {
+        struct jobj j;
+        cli_jbegin(&j);
+        cli_jstr(&j, "distribution", mcf_dist_name(mode));
+        if (hash)
+            cli_jstr(&j, "hash", mcf_hash_name(hash));
+        cli_ju64(&j, "servers", before.n);
+        cli_ju64(&j, "sample_keys", ra->nkeys);
+        cli_jend(&j);
+        json_table("before", &before, count, ra->nkeys, has_ring ? ring : NULL);
+    } else {
+        print_table(title, &before, count, ra->nkeys, has_ring ? ring : NULL);
+    }
     if (ra->svg && (code = write_svg(ra->svg, c, &before, count, ra->nkeys)) != XC_OK)
         goto out;
     code = XC_ERROR;
@@ -511,13 +542,25 @@ static int ring_report(mcf_client *c, const struct ring_args *ra, uint32_t *wher
             count[where2[i]]++;
             moved += strcmp(before.spec[where[i]], after.spec[where2[i]]) != 0;
         }
+        has_ring = ring_shares(c, &after, ring) == 0;
+        double ideal = least_moved(&before, &after, honours_weights(c));
+        if (ra->json) {
+            struct jobj j;
+            json_table("after", &after, count, ra->nkeys, has_ring ? ring : NULL);
+            cli_jbegin(&j);
+            cli_ju64(&j, "moved", moved);
+            cli_ju64(&j, "sample_keys", ra->nkeys);
+            cli_jdouble(&j, "moved_share", 100.0 * moved / ra->nkeys);
+            cli_jdouble(&j, "ideal_share", 100.0 * ideal);
+            cli_jend(&j);
+            code = XC_OK;
+            goto out;
+        }
         printf("\nafter");
         for (int k = 0; k < ra->nchanges; k++)
             printf(" %s %s", ra->change[k].add ? "--add" : "--remove", ra->change[k].spec);
         printf(":\n");
-        has_ring = ring_shares(c, &after, ring) == 0;
         print_table("", &after, count, ra->nkeys, has_ring ? ring : NULL);
-        double ideal = least_moved(&before, &after, honours_weights(c));
         printf("\nmoved: %u of %u keys (%.2f%%); ideal: %.2f%%", moved, ra->nkeys,
                100.0 * moved / ra->nkeys, 100.0 * ideal);
         if (ra->nchanges == 1 && ra->change[0].add && after.weight[after.n - 1] == 1)
@@ -537,12 +580,13 @@ out:
     return code;
 }
 
-int placement_ring(mcf_client *c, char **args, int nargs)
+int placement_ring(mcf_client *c, char **args, int nargs, int json)
 {
     struct ring_args ra;
     int code = parse_ring_args(args, nargs, &ra);
     if (code)
         return code;
+    ra.json = json;
     uint32_t *where = malloc((size_t)ra.nkeys * sizeof *where);
     uint32_t *where2 = malloc((size_t)ra.nkeys * sizeof *where2);
     if (!where || !where2) {

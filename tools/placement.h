@@ -10,8 +10,9 @@
 /* "KEY SPEC" per key.  Returns 0, or 2 after a message on stderr. */
 int placement_server_for(mcf_client *c, char **keys, int nkeys);
 
-/* `ring [--keys N] [--svg FILE] [--add SPEC]... [--remove SPEC]...`.
- * Returns 0, 2 (error) or 64 (usage), with a message on stderr. */
-int placement_ring(mcf_client *c, char **args, int nargs);
+/* `ring [--keys N] [--svg FILE] [--add SPEC]... [--remove SPEC]...`; json:
+ * --json's objects instead of the tables (tools/cli_json.c).  Returns 0, 2
+ * (error) or 64 (usage), with a message on stderr. */
+int placement_ring(mcf_client *c, char **args, int nargs, int json);
 
 #endif
