@@ -54,7 +54,7 @@ TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests examples demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl install-perl
+        bench bench-build bench-down bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl install-perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast_pic.a $(B)/libmcfast.so
@@ -160,6 +160,14 @@ $(B)/mcfast-bench: $(BENCH_SRCS) $(wildcard bench/*.h bench/common/*.h) $(B)/lib
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -Ibench/common -o $@ $(BENCH_SRCS) $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lmemcached -lpthread
 bench-build: bootstrap
 	$(MAKE) $(B)/mcfast-bench
+# bench/down/*.c: a multi-get with one of 4 servers dead (killed, then
+# blackholed), mcfast's healing against libmemcached's auto-eject.
+BENCH_DOWN_SRCS := $(wildcard bench/down/*.c) $(wildcard bench/common/*.c)
+$(B)/mcfast-bench-down: $(BENCH_DOWN_SRCS) $(wildcard bench/common/*.h) $(B)/libmcfast.a $(TEST_SUPPORT) | $(B)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -Itests -Ibench/common -o $@ $(BENCH_DOWN_SRCS) $(TEST_SUPPORT) $(B)/libmcfast.a $(DEPS_LIBS) -lmemcached -lpthread
+bench-down: bootstrap
+	$(MAKE) $(B)/mcfast-bench-down
+	$(B)/mcfast-bench-down
 # bench/tls/*.c make the TLS bench: mcfast over TLS against plaintext mcfast
 # and pymemcache (bench/tls_pymemcache.py) on one memcached -Z.  It links
 # tests/tlsfix.o for the certificates; with TLS=0 it builds and says "TLS
