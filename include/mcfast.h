@@ -666,6 +666,17 @@ typedef struct mcf_server_info {
 } mcf_server_info;
 MCF_API int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info);
 
+/* Health events (docs/failures.md): a server marked down, or used again. */
+typedef enum mcf_event {
+    MCF_EVENT_SERVER_DOWN = 1, /* failure limit reached: its keys are skipped */
+    MCF_EVENT_SERVER_UP        /* it answered again (a probe, or a call to it) */
+} mcf_event;
+/* Called on each event with the server's index; the client may be
+ * inspected (mcf_server_info_get, mcf_last_error) but no call made on it
+ * from the callback.  NULL removes it. */
+typedef void (*mcf_event_cb)(void *ctx, mcf_event event, size_t server);
+MCF_API void mcf_set_event_callback(mcf_client *c, mcf_event_cb cb, void *ctx);
+
 /* Connects to server i now (if not connected), e.g. to measure it. */
 MCF_API int mcf_connect_server(mcf_client *c, size_t server);
 

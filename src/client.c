@@ -735,6 +735,14 @@ int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *inf
     return MCF_OK;
 }
 
+void mcf_set_event_callback(mcf_client *c, mcf_event_cb cb, void *ctx)
+{
+    if (!c)
+        return;
+    c->on_event = cb;
+    c->event_ctx = ctx;
+}
+
 int mcf_tls_available(void)
 {
     return mcf_tls_built_in();

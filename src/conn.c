@@ -634,23 +634,38 @@ int mcf_conn_idle_ok(mcf_server *s)
     return s->tr->pending(s->tr_ctx) == 0 && s->tr->idle_ok(s->tr_ctx, s->fd);
 }
 
+static void tell(mcf_client *c, const mcf_server *s, mcf_event e)
+{
+    if (c->on_event)
+        c->on_event(c->event_ctx, e, (size_t)(s - c->servers));
+}
+
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s)
 {
-    if (mcf_health_failed(&s->health, &c->health_policy, mcf_now_us()) == MCF_HEALTH_WENT_DOWN)
+    if (mcf_health_failed(&s->health, &c->health_policy, mcf_now_us()) == MCF_HEALTH_WENT_DOWN) {
         c->unhealthy++;
+        tell(c, s, MCF_EVENT_SERVER_DOWN);
+    }
 }
 
 void mcf_conn_record_answer(mcf_client *c, mcf_server *s)
 {
-    if (mcf_health_answered(&s->health, mcf_now_us()) == MCF_HEALTH_CAME_UP && c->unhealthy)
-        c->unhealthy--;
+    if (mcf_health_answered(&s->health, mcf_now_us()) == MCF_HEALTH_CAME_UP) {
+        if (c->unhealthy)
+            c->unhealthy--;
+        tell(c, s, MCF_EVENT_SERVER_UP);
+    }
 }
 
 int mcf_conn_check_down(mcf_client *c, mcf_server *s, int64_t now_us)
 {
     mcf_health_use use = mcf_health_check(&s->health, &c->health_policy, now_us);
-    if (use == MCF_HEALTH_USE && c->unhealthy)
-        c->unhealthy--; /* Cache::Memcached::Fast's counting: its time is over */
+    if (use == MCF_HEALTH_USE) {
+        /* Cache::Memcached::Fast's counting: its time is over */
+        if (c->unhealthy)
+            c->unhealthy--;
+        tell(c, s, MCF_EVENT_SERVER_UP);
+    }
     return use != MCF_HEALTH_USE;
 }
 

@@ -128,6 +128,8 @@ struct mcf_client {
     int retry_ms, retry_max_ms, flap_ms;
     mcf_health_policy health_policy; /* from the five options above */
     size_t unhealthy;                /* servers not MCF_HEALTH_UP */
+    mcf_event_cb on_event;           /* mcf_set_event_callback */
+    void *event_ctx;
 
     char ns[MCF_MAX_KEY_LEN + 1];
     size_t ns_len;

@@ -334,6 +334,46 @@ TEST(heal_off_with_failure_limit_zero)
     TEARDOWN(2);
 }
 
+typedef struct events {
+    int down, up;
+    size_t last_server;
+} events;
+
+static void on_event(void *ctx, mcf_event e, size_t server)
+{
+    events *ev = ctx;
+    ev->down += e == MCF_EVENT_SERVER_DOWN;
+    ev->up += e == MCF_EVENT_SERVER_UP;
+    ev->last_server = server;
+}
+
+/* One SERVER_DOWN when it is marked down, one SERVER_UP when it is back,
+ * and nothing for the failed probes between. */
+TEST(heal_events)
+{
+    SETUP(2, NULL);
+    heal_options(c);
+    events ev = {0};
+    mcf_set_event_callback(c, on_event, &ev);
+    char key[64];
+    key_for(c, DEAD, "he", key, sizeof key);
+    mcserver_kill(&srv[DEAD], SIGKILL);
+    CHECK(calls_until_down(c, key) == LIMIT);
+    CHECK(ev.down == 1 && ev.up == 0 && ev.last_server == DEAD);
+    mcf_value v;
+    double t0 = now_ms();
+    while (now_ms() - t0 < 2 * RETRY_MAX_MS) { /* several probes fail meanwhile */
+        (void)mcf_get(c, KS(key), &v);
+        sleep_ms(PACE_MS);
+    }
+    CHECKF(ev.down == 1 && ev.up == 0, "while dead: %d down, %d up events", ev.down, ev.up);
+    CHECK(mcserver_restart(&srv[DEAD]) == 0);
+    CHECK(until_back(c, key, BACK_BOUND_MS) >= 0);
+    CHECKF(ev.down == 1 && ev.up == 1 && ev.last_server == DEAD, "%d down, %d up events", ev.down,
+           ev.up);
+    TEARDOWN(2);
+}
+
 TEST(heal_options_checked)
 {
     mcf_client *c = mcf_new();
