@@ -16,7 +16,15 @@ BINDIR  ?= $(PREFIX)/bin
 PKGDIR  ?= $(LIBDIR)/pkgconfig
 B       := build
 
-VERSION     := 0.1.0
+# The version is set in one place, the file VERSION (MAJOR.MINOR.PATCH):
+# src/version.c gets its numbers (and stops the build when mcfast.h's
+# MCF_VERSION_* disagree), mcfast.pc gets the string; tests/t_version.sh
+# checks the Perl module's and debian/changelog's against it.
+VERSION     := $(strip $(file < VERSION))
+VERSION_NUMS := $(subst ., ,$(VERSION))
+VERSION_DEFS := -DMCF_BUILD_VERSION_MAJOR=$(word 1,$(VERSION_NUMS)) \
+                -DMCF_BUILD_VERSION_MINOR=$(word 2,$(VERSION_NUMS)) \
+                -DMCF_BUILD_VERSION_PATCH=$(word 3,$(VERSION_NUMS))
 SOVERSION   := 0
 WARN        := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT         ?= -O2 -g
@@ -65,6 +73,9 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(B)/obj
 $(B)/pic/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(B)/pic
 	$(CC) $(CFLAGS_ALL) -DMCF_BUILDING_LIBRARY -fvisibility=hidden -fPIC -c $< -o $@
 
+$(B)/obj/version.o $(B)/pic/version.o: CFLAGS_ALL += $(VERSION_DEFS)
+$(B)/obj/version.o $(B)/pic/version.o: VERSION
+
 $(B)/libmcfast.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
@@ -75,9 +86,11 @@ $(B)/libmcfast.a: $(LIB_OBJS)
 $(B)/libmcfast_pic.a: $(PIC_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-# Only MCF_API symbols are exported (-fvisibility=hidden everywhere else).
-$(B)/libmcfast.so.$(VERSION): $(PIC_OBJS)
-	$(CC) -shared -Wl,-soname,libmcfast.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+# Only MCF_API symbols are exported (-fvisibility=hidden everywhere else),
+# each versioned MCFAST_0.1 by the version script (tests/t_symbols.sh).
+LIB_MAP := src/libmcfast.map
+$(B)/libmcfast.so.$(VERSION): $(PIC_OBJS) $(LIB_MAP)
+	$(CC) -shared -Wl,-soname,libmcfast.so.$(SOVERSION) -Wl,--no-undefined -Wl,--version-script=$(LIB_MAP) $(LDFLAGS) -o $@ $(PIC_OBJS) $(DEPS_LIBS)
 $(B)/libmcfast.so: $(B)/libmcfast.so.$(VERSION)
 	ln -sf libmcfast.so.$(VERSION) $(B)/libmcfast.so.$(SOVERSION)
 	ln -sf libmcfast.so.$(VERSION) $@
@@ -226,7 +239,7 @@ bench-perl: bootstrap perl
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(B)/fuzz/%)
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(VERSION_DEFS)
 $(B)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h) | $(B)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(DEPS_LIBS)
 $(B)/fuzz:
