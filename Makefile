@@ -14,6 +14,7 @@ LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
 PKGDIR  ?= $(LIBDIR)/pkgconfig
+MANDIR  ?= $(PREFIX)/share/man
 B       := build
 
 # The version is set in one place, the file VERSION (MAJOR.MINOR.PATCH):
@@ -28,7 +29,8 @@ VERSION_DEFS := -DMCF_BUILD_VERSION_MAJOR=$(word 1,$(VERSION_NUMS)) \
 SOVERSION   := 0
 WARN        := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT         ?= -O2 -g
-CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(CFLAGS)
+# CPPFLAGS and CFLAGS are the caller's (e.g. dpkg-buildflags' hardening).
+CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(CPPFLAGS) $(CFLAGS)
 # TLS=1 builds TLS in (OpenSSL's libssl: src/tls_context.c, src/transport_tls.c),
 # TLS=0 leaves it out (src/tls_none.c).  By default it is in when OpenSSL's
 # headers are installed (Debian libssl-dev).
@@ -262,12 +264,15 @@ install: all
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(DEPS_LIBS)|' mcfast.pc.in \
 	    > $(DESTDIR)$(PKGDIR)/mcfast.pc
 	install -m 755 $(B)/mcfast $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man3
+	install -m 644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
 	@if $(PERL_OK); then $(MAKE) install-perl; \
 	else echo "info: Perl module not installed: perl or ExtUtils::MakeMaker is missing"; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(INCDIR)/mcfast_async.h $(DESTDIR)$(LIBDIR)/libmcfast.* $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
 	rm -rf $(DESTDIR)$(INCDIR)/mcfast/adapters
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3)))
 	-rmdir $(DESTDIR)$(INCDIR)/mcfast 2>/dev/null
 
 clean:
