@@ -222,11 +222,15 @@ perl:
 # DESTDIR stages as for the library; PERL_MM_ARGS adds Makefile.PL
 # arguments (e.g. INSTALL_BASE=DIR or INSTALLDIRS=vendor).
 PERL_OK := command -v perl >/dev/null 2>&1 && perl -MExtUtils::MakeMaker -e1 2>/dev/null
+# A staged install (DESTDIR) writes no .packlist (MakeMaker would record
+# the staging paths in it) and no perllocal.pod (every package would own
+# the same file): the package manager keeps those records.
 PERL_MM_ARGS ?=
+PERL_STAGED := $(if $(DESTDIR),NO_PACKLIST=1 NO_PERLLOCAL=1)
 install-perl:
 	$(MAKE) $(PERL_B)/libmcfast.a B=$(PERL_B) SANITIZE= OPT="-O2 -g -fPIC"
 	cd perl && perl Makefile.PL MCFAST_ROOT=$(CURDIR) MCFAST_LIB=$(CURDIR)/$(PERL_B) \
-	    PREFIX=$(PREFIX) $(PERL_MM_ARGS) && $(MAKE) && $(MAKE) install DESTDIR=$(DESTDIR)
+	    PREFIX=$(PREFIX) $(PERL_STAGED) $(PERL_MM_ARGS) && $(MAKE) && $(MAKE) install DESTDIR=$(DESTDIR)
 
 # make bench-perl: Cache::Memcached::Mcfast against the real
 # Cache::Memcached::Fast in one perl process, alternating rounds on the same
@@ -270,7 +274,8 @@ install: all
 	else echo "info: Perl module not installed: perl or ExtUtils::MakeMaker is missing"; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(INCDIR)/mcfast_async.h $(DESTDIR)$(LIBDIR)/libmcfast.* $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
+	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(INCDIR)/mcfast_async.h $(DESTDIR)$(LIBDIR)/libmcfast.* \
+	    $(DESTDIR)$(LIBDIR)/libmcfast_pic.a $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
 	rm -rf $(DESTDIR)$(INCDIR)/mcfast/adapters
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3)))
 	-rmdir $(DESTDIR)$(INCDIR)/mcfast 2>/dev/null

@@ -21,6 +21,10 @@ if [ "$what" = check ]; then
     # t_bench_smoke.sh; the bench targets bootstrap with the tests' list):
     # pymemcache, the only TLS-capable memcached client in Debian.
     pkgs="$pkgs python3-pymemcache"
+    # The Debian packages (tests/t_debian.sh: debian/control's build
+    # dependencies, libperl-dev for perl-xs-dev), lintian, and strace for
+    # t_install_destdir.sh (python3 reads its trace).
+    pkgs="$pkgs dpkg-dev debhelper libperl-dev lintian strace python3"
 fi
 missing=""
 for p in $pkgs; do
