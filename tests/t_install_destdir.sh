@@ -11,6 +11,8 @@
 #                           .so.0 and .so links, mcfast.pc, libmcfast.3, the
 #                           CLI and the Perl module land where PREFIX,
 #                           LIBDIR, INCDIR, BINDIR, MANDIR say, under D
+#   install_pic_archive     the installed libmcfast_pic.a links whole into a
+#                           shared object (it is position-independent)
 #   install_no_destdir_leak no installed file mentions D (a .pc or .packlist
 #                           naming the staging directory)
 #   install_pc_builds       the staged mcfast.pc says VERSION, and the
@@ -25,8 +27,8 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
-CASES=(install_writes_only_destdir install_layout install_no_destdir_leak install_pc_builds
-       install_uninstall)
+CASES=(install_writes_only_destdir install_layout install_pic_archive install_no_destdir_leak
+       install_pc_builds install_uninstall)
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
 skip() { echo "SKIP: $1: $2"; }
@@ -214,6 +216,19 @@ elif [ "$(nm -D --defined-only "$D$PREFIX/lib/libmcfast.so.$V" 2>/dev/null | gre
     fail install_layout "the installed libmcfast.so.$V does not export mcf_new@@MCFAST_0.1"
 else
     pass install_layout
+fi
+
+# ---------------------------------------------------------------- PIC
+# The reason libmcfast_pic.a is installed: it links whole into a shared
+# object (as the Perl module's), which non-PIC code cannot go into.
+pic=$D$PREFIX/lib/libmcfast_pic.a
+if [ ! -f "$pic" ]; then
+    fail install_pic_archive "no $pic"
+elif ! cc -shared -o "$T/whole.so" -Wl,--whole-archive "$pic" -Wl,--no-whole-archive \
+    -Wl,--no-undefined $(sed -n "s/^Libs.private: //p" "$D$PREFIX/lib/pkgconfig/mcfast.pc") 2>"$T/pic.log"; then
+    fail install_pic_archive "cannot link it into a shared object: $(snip "$T/pic.log")"
+else
+    pass install_pic_archive
 fi
 
 # ---------------------------------------------------------------- leak
