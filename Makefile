@@ -17,11 +17,20 @@ PKGDIR  ?= $(LIBDIR)/pkgconfig
 MANDIR  ?= $(PREFIX)/share/man
 B       := build
 
-VERSION     := 0.1.0
+# The version is set in one place, the file VERSION (MAJOR.MINOR.PATCH):
+# src/version.c gets its numbers (and stops the build when mcfast.h's
+# MCF_VERSION_* disagree), mcfast.pc gets the string; tests/t_version.sh
+# checks the Perl module's and debian/changelog's against it.
+VERSION     := $(strip $(file < VERSION))
+VERSION_NUMS := $(subst ., ,$(VERSION))
+VERSION_DEFS := -DMCF_BUILD_VERSION_MAJOR=$(word 1,$(VERSION_NUMS)) \
+                -DMCF_BUILD_VERSION_MINOR=$(word 2,$(VERSION_NUMS)) \
+                -DMCF_BUILD_VERSION_PATCH=$(word 3,$(VERSION_NUMS))
 SOVERSION   := 0
 WARN        := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT         ?= -O2 -g
-CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(CFLAGS)
+# CPPFLAGS and CFLAGS are the caller's (e.g. dpkg-buildflags' hardening).
+CFLAGS_ALL  := -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(CPPFLAGS) $(CFLAGS)
 # TLS=1 builds TLS in (OpenSSL's libssl: src/tls_context.c, src/transport_tls.c),
 # TLS=0 leaves it out (src/tls_none.c).  By default it is in when OpenSSL's
 # headers are installed (Debian libssl-dev).
@@ -66,6 +75,9 @@ $(B)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(B)/obj
 $(B)/pic/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(B)/pic
 	$(CC) $(CFLAGS_ALL) -DMCF_BUILDING_LIBRARY -fvisibility=hidden -fPIC -c $< -o $@
 
+$(B)/obj/version.o $(B)/pic/version.o: CFLAGS_ALL += $(VERSION_DEFS)
+$(B)/obj/version.o $(B)/pic/version.o: VERSION
+
 $(B)/libmcfast.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
@@ -76,9 +88,11 @@ $(B)/libmcfast.a: $(LIB_OBJS)
 $(B)/libmcfast_pic.a: $(PIC_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-# Only MCF_API symbols are exported (-fvisibility=hidden everywhere else).
-$(B)/libmcfast.so.$(VERSION): $(PIC_OBJS)
-	$(CC) -shared -Wl,-soname,libmcfast.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+# Only MCF_API symbols are exported (-fvisibility=hidden everywhere else),
+# each versioned MCFAST_0.1 by the version script (tests/t_symbols.sh).
+LIB_MAP := src/libmcfast.map
+$(B)/libmcfast.so.$(VERSION): $(PIC_OBJS) $(LIB_MAP)
+	$(CC) -shared -Wl,-soname,libmcfast.so.$(SOVERSION) -Wl,--no-undefined -Wl,--version-script=$(LIB_MAP) $(LDFLAGS) -o $@ $(PIC_OBJS) $(DEPS_LIBS)
 $(B)/libmcfast.so: $(B)/libmcfast.so.$(VERSION)
 	ln -sf libmcfast.so.$(VERSION) $(B)/libmcfast.so.$(SOVERSION)
 	ln -sf libmcfast.so.$(VERSION) $@
@@ -217,11 +231,15 @@ perl:
 # DESTDIR stages as for the library; PERL_MM_ARGS adds Makefile.PL
 # arguments (e.g. INSTALL_BASE=DIR or INSTALLDIRS=vendor).
 PERL_OK := command -v perl >/dev/null 2>&1 && perl -MExtUtils::MakeMaker -e1 2>/dev/null
+# A staged install (DESTDIR) writes no .packlist (MakeMaker would record
+# the staging paths in it) and no perllocal.pod (every package would own
+# the same file): the package manager keeps those records.
 PERL_MM_ARGS ?=
+PERL_STAGED := $(if $(DESTDIR),NO_PACKLIST=1 NO_PERLLOCAL=1)
 install-perl:
 	$(MAKE) $(PERL_B)/libmcfast.a B=$(PERL_B) SANITIZE= OPT="-O2 -g -fPIC"
 	cd perl && perl Makefile.PL MCFAST_ROOT=$(CURDIR) MCFAST_LIB=$(CURDIR)/$(PERL_B) \
-	    PREFIX=$(PREFIX) $(PERL_MM_ARGS) && $(MAKE) && $(MAKE) install DESTDIR=$(DESTDIR)
+	    PREFIX=$(PREFIX) $(PERL_STAGED) $(PERL_MM_ARGS) && $(MAKE) && $(MAKE) install DESTDIR=$(DESTDIR)
 
 # make bench-perl: Cache::Memcached::Mcfast against the real
 # Cache::Memcached::Fast in one perl process, alternating rounds on the same
@@ -236,7 +254,7 @@ bench-perl: bootstrap perl
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:fuzz/%.c=$(B)/fuzz/%)
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(VERSION_DEFS)
 $(B)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(wildcard src/*.h) | $(B)/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(DEPS_LIBS)
 $(B)/fuzz:
@@ -264,13 +282,17 @@ install: all
 	install -m 755 $(B)/mcfast $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(MAN1_PAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -d $(DESTDIR)$(MANDIR)/man3
+	install -m 644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
 	@if $(PERL_OK); then $(MAKE) install-perl; \
 	else echo "info: Perl module not installed: perl or ExtUtils::MakeMaker is missing"; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(INCDIR)/mcfast_async.h $(DESTDIR)$(LIBDIR)/libmcfast.* $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
+	rm -f $(DESTDIR)$(INCDIR)/mcfast.h $(DESTDIR)$(INCDIR)/mcfast_async.h $(DESTDIR)$(LIBDIR)/libmcfast.* \
+	    $(DESTDIR)$(LIBDIR)/libmcfast_pic.a $(DESTDIR)$(PKGDIR)/mcfast.pc $(DESTDIR)$(BINDIR)/mcfast
 	rm -rf $(DESTDIR)$(INCDIR)/mcfast/adapters
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1_PAGES)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3)))
 	-rmdir $(DESTDIR)$(INCDIR)/mcfast 2>/dev/null
 
 clean:

@@ -51,7 +51,17 @@ extern "C" {
 #define MCF_API
 #endif
 
+/* The library's version.  The file VERSION at the top of the source tree is
+ * the one place it is set: the build passes it to src/version.c, which
+ * refuses to compile when these lines disagree with it.  MCF_VERSION_NUMBER
+ * orders versions (MAJOR * 10000 + MINOR * 100 + PATCH) for #if tests; the
+ * functions give the version of the library actually loaded, which may be
+ * newer than the header a program was built with. */
+#define MCF_VERSION_MAJOR 0
+#define MCF_VERSION_MINOR 1
+#define MCF_VERSION_PATCH 0
 #define MCF_VERSION_STRING "0.1.0"
+#define MCF_VERSION_NUMBER (MCF_VERSION_MAJOR * 10000 + MCF_VERSION_MINOR * 100 + MCF_VERSION_PATCH)
 #define MCF_MAX_KEY_LEN 250 /* memcached's limit, namespace included */
 
 /* ------------------------------------------------------------------ */
@@ -90,6 +100,12 @@ typedef enum mcf_rc {
 
 /* A static English name of a code ("connection refused or unreachable"). */
 MCF_API const char *mcf_strerror(int rc);
+
+/* The loaded library's version: "MAJOR.MINOR.PATCH" (static), and as
+ * MCF_VERSION_NUMBER computes it.  (mcf_version() is the memcached
+ * "version" command, below.) */
+MCF_API const char *mcf_lib_version(void);
+MCF_API int mcf_lib_version_number(void);
 
 /* Nonzero when rc is an error (not a hit/miss/stored-style outcome). */
 static inline int mcf_is_error(int rc) { return rc >= MCF_ERR_FIRST; }

@@ -24,6 +24,10 @@ if [ "$what" = check ]; then
     # The man pages are linted (t_man.sh: mandoc -T lint); t_cli_commands.sh
     # parses --json output with python3.
     pkgs="$pkgs mandoc python3"
+    # The Debian packages (tests/t_debian.sh: debian/control's build
+    # dependencies, libperl-dev for perl-xs-dev), lintian, and strace for
+    # t_install_destdir.sh (python3 reads its trace).
+    pkgs="$pkgs dpkg-dev debhelper libperl-dev lintian strace python3"
 fi
 missing=""
 for p in $pkgs; do

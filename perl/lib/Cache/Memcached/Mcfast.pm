@@ -21,7 +21,7 @@ use XSLoader;
 our $VERSION;
 my %CONST;
 BEGIN {
-    $VERSION = '0.01';
+    $VERSION = '0.1.0'; # the library's (the file VERSION; tests/t_version.sh)
     XSLoader::load(__PACKAGE__, $VERSION);
     %CONST = _constants();
     require constant;
