@@ -85,8 +85,11 @@ $(B)/libmcfast.so: $(B)/libmcfast.so.$(VERSION)
 # The CLI links the static library: it also uses the address layer (src/addr.h)
 # for `mcfast resolve`, and dist.c's continuum for `mcfast ring`
 # (tools/placement.c).
-$(B)/mcfast: tools/mcfast.c tools/placement.c tools/placement.h $(B)/libmcfast.a | $(B)
-	$(CC) $(CFLAGS_ALL) -Itools $(LDFLAGS) -o $@ tools/mcfast.c tools/placement.c $(B)/libmcfast.a $(DEPS_LIBS) -lm
+# Every tools/*.c is part of the CLI (commands in their own files: bench,
+# top, placement, ...).
+CLI_SRCS := $(wildcard tools/*.c)
+$(B)/mcfast: $(CLI_SRCS) $(wildcard tools/*.h) $(B)/libmcfast.a | $(B)
+	$(CC) $(CFLAGS_ALL) -Itools $(LDFLAGS) -o $@ $(CLI_SRCS) $(B)/libmcfast.a $(DEPS_LIBS) -lm
 
 $(B)/tests/%.o: tests/%.c $(TEST_HEADERS) include/mcfast.h | $(B)/tests
 	$(CC) $(CFLAGS_ALL) -Itests -c $< -o $@

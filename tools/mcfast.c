@@ -33,6 +33,8 @@
 #include "mcfast.h"
 
 #include "addrdiag.h"
+#include "cmd_bench.h"
+#include "cmd_top.h"
 #include "dist.h"
 #include "hash.h"
 #include "placement.h"
@@ -194,6 +196,8 @@ static int cmd_ping(struct run *r, char **args, int nargs);
 static int cmd_resolve(struct run *r, char **args, int nargs);
 static int cmd_server_for(struct run *r, char **args, int nargs);
 static int cmd_ring(struct run *r, char **args, int nargs);
+static int cmd_bench(struct run *r, char **args, int nargs);
+static int cmd_top(struct run *r, char **args, int nargs);
 
 static const struct command commands[] = {
     {"set", MCF_SET, 2, 2, 1, cmd_store, "KEY VALUE", "store VALUE under KEY", CO_STORE},
@@ -232,6 +236,8 @@ static const struct command commands[] = {
      "                          --svg FILE    draw the ring and the shares as SVG\n"
      "                          --add SPEC, --remove SPEC (repeatable): the keys\n"
      "                          that would move to the changed list, and the ideal", 0},
+    {"bench", 0, 0, -1, 1, cmd_bench, MCFAST_BENCH_ARGS, MCFAST_BENCH_HELP, 0},
+    {"top", 0, 0, -1, 1, cmd_top, MCFAST_TOP_ARGS, MCFAST_TOP_HELP, 0},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -877,6 +883,17 @@ static int cmd_server_for(struct run *r, char **args, int nargs)
 static int cmd_ring(struct run *r, char **args, int nargs)
 {
     return placement_ring(r->c, args, nargs);
+}
+
+/* Load and fleet views: tools/cmd_bench.c, tools/cmd_top.c. */
+static int cmd_bench(struct run *r, char **args, int nargs)
+{
+    return mcfast_cmd_bench(r->c, args, nargs);
+}
+
+static int cmd_top(struct run *r, char **args, int nargs)
+{
+    return mcfast_cmd_top(r->c, args, nargs);
 }
 
 static int cmd_version(struct run *r, char **args, int nargs)
