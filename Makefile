@@ -53,7 +53,7 @@ TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests examples demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl install-perl
+        bench bench-build bench-cli bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl install-perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast_pic.a $(B)/libmcfast.so
@@ -195,6 +195,14 @@ bench-async: bench-build
 	else echo "info: callgrind counts skipped: valgrind is not installed"; fi
 bench-callgrind: bench-build
 	bench/callgrind.sh $(B)/mcfast-bench $(CG_WORKLOADS)
+# make bench-cli: `mcfast bench` against memcaslap (libmemcached-tools) on the
+# same fresh memcached servers, one "bench: cli WORKLOAD mcfast=X ops/s
+# memcaslap=Y ops/s ratio=R" line per workload (bench/cli_vs_memcaslap.sh;
+# BENCH_CLI_ENV="DURATION=5 ROUNDS=1 SERVERS=1 WORKLOADS=...").
+BENCH_CLI_ENV ?=
+bench-cli: bootstrap
+	$(MAKE) $(B)/mcfast
+	env B=$(B) $(BENCH_CLI_ENV) bench/cli_vs_memcaslap.sh
 
 # ---- Perl binding: Cache::Memcached::Mcfast (XS, links libmcfast statically) ----
 # Perl is not built with sanitizers, so the binding always links a plain,

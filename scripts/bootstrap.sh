@@ -21,6 +21,9 @@ if [ "$what" = check ]; then
     # t_bench_smoke.sh; the bench targets bootstrap with the tests' list):
     # pymemcache, the only TLS-capable memcached client in Debian.
     pkgs="$pkgs python3-pymemcache"
+    # mcfast bench's yardstick (memcaslap, make bench-cli) and the terminal
+    # mcfast top is tested in (tests/t_cli_top.sh).
+    pkgs="$pkgs libmemcached-tools tmux"
 fi
 missing=""
 for p in $pkgs; do

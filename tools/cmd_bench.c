@@ -461,6 +461,8 @@ static void live_line(bench *b, uint64_t now)
 
 static double elapsed_s(const bench *b)
 {
+    if (b->t0_ns == 0) /* interrupted before the run */
+        return 0.0;
     uint64_t end = b->last_ns > b->t0_ns ? b->last_ns : b->t0_ns;
     return (double)(end - b->t0_ns) / (double)NS_PER_S;
 }
@@ -691,7 +693,9 @@ int mcfast_cmd_bench(mcf_client *c, char **args, int nargs)
     sigaction(SIGINT, &sa, &old);
     if (o.populate)
         populate(b);
-    if (!interrupted && b->populate_errors == 0)
+    /* Populate errors (e.g. SERVER_ERROR out of memory from a full server)
+     * are counted and reported, and the run still measures the server. */
+    if (!interrupted)
         measure(b);
     sigaction(SIGINT, &old, NULL);
     if (o.json)
