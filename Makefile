@@ -109,6 +109,13 @@ TEST_EXTRA_LIBS_async_adapters := -levent -luv -lev
 $(B)/tests/test_async_adapters: $(wildcard include/mcfast/adapters/*.h) include/mcfast_async.h \
                                 examples/async_poll.c examples/async_epoll.c
 
+# test_bench_stats: the CLI bench's histogram and key choice (tools/).
+TEST_OBJS_bench_stats := $(B)/tools/bench_hist.o $(B)/tools/bench_keys.o
+$(B)/tests/test_bench_stats: $(TEST_OBJS_bench_stats)
+TEST_EXTRA_LIBS_bench_stats := -lm
+$(B)/tools/%.o: tools/%.c $(wildcard tools/*.h) include/mcfast.h | $(B)/tools
+	$(CC) $(CFLAGS_ALL) -Itools -c $< -o $@
+
 # The TLS tests (tests/test_tls_*.c) also link tests/tlsfix.c: certificates,
 # memcached -Z, a hostile TLS peer (OpenSSL's libssl, in DEPS_LIBS with
 # TLS=1).  With TLS=0 it is built without the peer and the programs SKIP
@@ -134,7 +141,7 @@ examples: $(EXAMPLE_BINS)
 # The examples are built with the tests, so they never rot.
 tests: $(TEST_BINS) $(TOOL_BINS) $(EXAMPLE_BINS) all
 
-$(B) $(B)/obj $(B)/pic $(B)/tests $(B)/examples:
+$(B) $(B)/obj $(B)/pic $(B)/tests $(B)/examples $(B)/tools:
 	mkdir -p $@
 
 bootstrap:
