@@ -123,13 +123,15 @@ live_row_busy() {
 
 "$BIN" --servers "$LIVE" flush >/dev/null
 # One top per key that should quit it; the shell around it records the
-# terminal settings before and after, and top's exit status.
+# terminal settings before and after, and top's exit status.  ^C reaches
+# the shell too (the pane's foreground group): its trap keeps it alive,
+# and the trap is reset for top at exec.
 for key in q C-c; do
     name=${key//-/}
-    rm -f "$T/done"
+    rm -f "$T/done" "$T/stty-before" "$T/stty-after"
     tm kill-server 2>/dev/null
     tm new-session -d -s top -x 160 -y 40 \
-        "stty -a >'$T/stty-before'; '$BIN' --servers '$SERVERS' top --interval 200; echo \$? >'$T/done'; stty -a >'$T/stty-after'; sleep 60"
+        "trap 'true' INT; stty -a >'$T/stty-before'; '$BIN' --servers '$SERVERS' top --interval 200; echo \$? >'$T/done'; stty -a >'$T/stty-after'; sleep 60"
     # The first frame's rates are "-" (one sample); wait for the second's.
     if ! wait_for 5 pane_has "^$LIVE +up +[0-9]+ "; then
         fail "cli_top_tmux_frame_$name" "no frame: $(tr '\n' '|' <"$T/pane")"
@@ -154,7 +156,7 @@ for key in q C-c; do
     fi
     tm send-keys -t top "$key"
     if wait_for 5 test -s "$T/stty-after"; then
-        if [ "$(cat "$T/done")" = 0 ] && cmp -s "$T/stty-before" "$T/stty-after" &&
+        if [ "$(cat "$T/done" 2>/dev/null)" = 0 ] && cmp -s "$T/stty-before" "$T/stty-after" &&
             [ "$(tm display -p -t top '#{alternate_on}')" = 0 ]; then
             pass "cli_top_tmux_${name}_quits_and_restores"
         else
