@@ -20,6 +20,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ enum { XC_OK = 0, XC_ERROR = 2, XC_USAGE = 64 };
 #define NS_PER_S 1000000000ULL
 #define US_PER_NS 1e-3
 #define ERR_BUF 256
+/* One side of --ratio: a 32-bit count's digits and the NUL. */
+#define RATIO_PART_MAX 11
 #define BAR_WIDTH 40
 #define PERCENT 100.0
 
@@ -137,10 +140,19 @@ static uint64_t now_ns(void)
 /* Options                                                             */
 /* ------------------------------------------------------------------ */
 
-static int usage(const char *fmt, const char *a, const char *b)
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int usage(const char *fmt, ...);
+
+/* A usage message; returns XC_USAGE. */
+static int usage(const char *fmt, ...)
 {
+    va_list ap;
     fputs("mcfast: bench: ", stderr);
-    fprintf(stderr, fmt, a, b);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputs("\nTry 'mcfast --help'.\n", stderr);
     return XC_USAGE;
 }
@@ -173,7 +185,7 @@ static int parse_positive(const char *s, double *out)
 static int parse_ratio(const char *s, bench_opts *o)
 {
     uint64_t g, w;
-    char left[MAX_INDEX_DIGITS + 1];
+    char left[RATIO_PART_MAX];
     const char *colon = strchr(s, ':');
     if (colon == NULL || (size_t)(colon - s) >= sizeof left)
         return -1;
@@ -192,40 +204,40 @@ static int set_option(bench_opts *o, const char *name, const char *val)
 {
     if (strcmp(name, "--ratio") == 0) {
         if (parse_ratio(val, o) != 0)
-            return usage("--ratio: '%s' is not GET:SET (two counts, e.g. 9:1)%s", val, "");
+            return usage("--ratio: '%s' is not GET:SET (two counts, e.g. 9:1)", val);
     } else if (strcmp(name, "--keys") == 0) {
         if (parse_u64(val, &o->keys) != 0 || o->keys == 0)
-            return usage("--keys: '%s' is not a count >= 1%s", val, "");
+            return usage("--keys: '%s' is not a count >= 1", val);
     } else if (strcmp(name, "--key-dist") == 0) {
         if (strcmp(val, "uniform") == 0)
             o->zipf = 0;
         else if (strcmp(val, "zipf") == 0)
             o->zipf = 1;
         else
-            return usage("--key-dist: '%s' is not uniform or zipf%s", val, "");
+            return usage("--key-dist: '%s' is not uniform or zipf", val);
     } else if (strcmp(name, "--zipf-s") == 0) {
         if (parse_positive(val, &o->zipf_s) != 0)
-            return usage("--zipf-s: '%s' is not a number > 0%s", val, "");
+            return usage("--zipf-s: '%s' is not a number > 0", val);
         o->zipf_s_given = 1;
     } else if (strcmp(name, "--value-size") == 0) {
         if (parse_u64(val, &o->value_size) != 0 || o->value_size > MAX_VALUE_SIZE)
-            return usage("--value-size: '%s' is not a size of 0..1 GiB%s", val, "");
+            return usage("--value-size: '%s' is not a size of 0..1 GiB", val);
     } else if (strcmp(name, "--concurrency") == 0) {
         if (parse_u64(val, &o->concurrency) != 0 || o->concurrency == 0 ||
             o->concurrency > MAX_CONCURRENCY)
-            return usage("--concurrency: '%s' is not a count of 1..65536%s", val, "");
+            return usage("--concurrency: '%s' is not a count of 1..%d", val, MAX_CONCURRENCY);
     } else if (strcmp(name, "--duration") == 0) {
         if (parse_positive(val, &o->duration_s) != 0)
-            return usage("--duration: '%s' is not a number of seconds > 0%s", val, "");
+            return usage("--duration: '%s' is not a number of seconds > 0", val);
         o->duration_given = 1;
     } else if (strcmp(name, "--requests") == 0) {
         if (parse_u64(val, &o->requests) != 0 || o->requests == 0)
-            return usage("--requests: '%s' is not a count >= 1%s", val, "");
+            return usage("--requests: '%s' is not a count >= 1", val);
     } else if (strcmp(name, "--seed") == 0) {
         if (parse_u64(val, &o->seed) != 0)
-            return usage("--seed: '%s' is not a number%s", val, "");
+            return usage("--seed: '%s' is not a number", val);
     } else {
-        return usage("unknown option '%s'%s", name, "");
+        return usage("unknown option '%s'", name);
     }
     return 0;
 }
@@ -253,25 +265,25 @@ static int parse_options(char **args, int nargs, bench_opts *o)
             continue;
         }
         if (strncmp(arg, "--", 2) != 0)
-            return usage("'%s': bench takes options only%s", arg, "");
+            return usage("'%s': bench takes options only", arg);
         char name[32];
         const char *eq = strchr(arg, '=');
         size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
         if (len >= sizeof name)
-            return usage("unknown option '%s'%s", arg, "");
+            return usage("unknown option '%s'", arg);
         memcpy(name, arg, len);
         name[len] = '\0';
         const char *val = eq ? eq + 1 : i + 1 < nargs ? args[++i] : NULL;
         if (val == NULL)
-            return usage("option '%s' needs a value%s", name, "");
+            return usage("option '%s' needs a value", name);
         int rc = set_option(o, name, val);
         if (rc != 0)
             return rc;
     }
     if (o->duration_given && o->requests)
-        return usage("--duration and --requests: give one%s%s", "", "");
+        return usage("--duration and --requests: give one");
     if (o->zipf_s_given && !o->zipf)
-        return usage("--zipf-s needs --key-dist zipf%s%s", "", "");
+        return usage("--zipf-s needs --key-dist zipf");
     return 0;
 }
 
@@ -524,8 +536,8 @@ static void print_summary(const bench *b)
            o->set_weight, o->keys, o->zipf ? "zipf" : "uniform");
     if (o->zipf)
         printf(" (s=%g)", o->zipf_s);
-    printf(", %" PRIu64 "-byte values, %" PRIu64 " in flight\n", o->value_size,
-           o->concurrency);
+    printf(", %" PRIu64 "-byte values, %" PRIu64 " in flight, seed %" PRIu64 "\n",
+           o->value_size, o->concurrency, o->seed);
     printf("requests   %" PRIu64 " in %.3f s: %.0f ops/s\n", done, secs,
            secs > 0 ? (double)done / secs : 0.0);
     printf("gets       %" PRIu64 ": hits %" PRIu64 " (%.2f%%), misses %" PRIu64
@@ -559,10 +571,10 @@ static void print_json(const bench *b)
     printf("{\"servers\":%zu,\"get_weight\":%u,\"set_weight\":%u,\"keys\":%" PRIu64
            ",\"key_dist\":\"%s\",\"zipf_s\":%g,\"value_size\":%" PRIu64
            ",\"concurrency\":%" PRIu64 ",\"prepopulated\":%" PRIu64
-           ",\"prepopulate_errors\":%" PRIu64 ",",
+           ",\"prepopulate_errors\":%" PRIu64 ",\"seed\":%" PRIu64 ",",
            mcf_server_count(b->c), o->get_weight, o->set_weight, o->keys,
            o->zipf ? "zipf" : "uniform", o->zipf ? o->zipf_s : 0.0, o->value_size,
-           o->concurrency, b->populated, b->populate_errors);
+           o->concurrency, b->populated, b->populate_errors, o->seed);
     printf("\"seconds\":%.6f,\"requests\":%" PRIu64 ",\"ops_per_s\":%.1f,\"gets\":%" PRIu64
            ",\"sets\":%" PRIu64 ",\"hits\":%" PRIu64 ",\"misses\":%" PRIu64
            ",\"get_errors\":%" PRIu64 ",\"set_errors\":%" PRIu64 ",\"hit_rate\":%.6f,",
