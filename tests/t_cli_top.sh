@@ -23,9 +23,15 @@ fi
 
 . tests/lib.sh
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-cli-top.XXXXXX") || exit 1
-TMUX_SOCK=mcfast-top-test-$$
+# One tmux server (socket) per top run: a server being killed and a new one
+# on the same socket race ("server exited unexpectedly").
+TMUX_BASE=mcfast-top-test-$$
+TMUX_SOCK=$TMUX_BASE
 cleanup() {
-    command -v tmux >/dev/null && tmux -L "$TMUX_SOCK" kill-server 2>/dev/null
+    local s
+    if command -v tmux >/dev/null; then
+        for s in q Cc; do tmux -L "$TMUX_BASE-$s" kill-server 2>/dev/null; done
+    fi
     mc_stop_all
     rm -rf "$T"
 }
@@ -95,6 +101,20 @@ for args in "--interval" "--interval 10" "--interval x" "--bogus"; do
 done
 [ $bad -eq 0 ] && pass cli_top_usage
 
+# ---- not a terminal: plain frames until a signal
+"$BIN" --servers "$LIVE" top --interval 100 >"$T/batch" 2>&1 </dev/null &
+top_pid=$!
+sleep 1
+kill -TERM $top_pid
+wait $top_pid
+rc=$?
+frames=$(grep -c '^SERVER ' "$T/batch")
+if [ $rc -eq 0 ] && [ "$frames" -ge 2 ] && ! grep -q $'\033' "$T/batch"; then
+    pass "cli_top_plain_frames_off_tty ($frames frames in 1 s)"
+else
+    fail cli_top_plain_frames_off_tty "exit $rc, $frames frames: $(head -c 300 "$T/batch" | tr '\n' '|')"
+fi
+
 # ---- full screen under tmux
 if ! command -v tmux >/dev/null; then
     skip cli_top_tmux "tmux is not installed"
@@ -129,7 +149,7 @@ live_row_busy() {
 for key in q C-c; do
     name=${key//-/}
     rm -f "$T/done" "$T/stty-before" "$T/stty-after"
-    tm kill-server 2>/dev/null
+    TMUX_SOCK=$TMUX_BASE-$name
     tm new-session -d -s top -x 160 -y 40 \
         "trap 'true' INT; stty -a >'$T/stty-before'; '$BIN' --servers '$SERVERS' top --interval 200; echo \$? >'$T/done'; stty -a >'$T/stty-after'; sleep 60"
     # The first frame's rates are "-" (one sample); wait for the second's.

@@ -446,12 +446,17 @@ static int run_once(top *t)
     return XC_OK;
 }
 
+/* Full screen on a terminal.  Otherwise (a pipe, a file) plain frames one
+ * after another, as `top -b` does, until a signal; the keyboard is only
+ * read from a terminal, so `< /dev/null` does not end it at once. */
 static int run_screen(top *t)
 {
     term tm;
-    int code = XC_OK, keyboard = 1;
+    int code = XC_OK, keyboard = isatty(STDIN_FILENO), screen = isatty(STDOUT_FILENO);
     uint64_t next = now_ns();
-    term_enter(&tm);
+    memset(&tm, 0, sizeof tm);
+    if (screen)
+        term_enter(&tm);
     while (!quit_signal) {
         uint64_t now = now_ns();
         if (t->outstanding == 0 && now >= next) {
@@ -466,10 +471,10 @@ static int run_screen(top *t)
         if (rc > 0)
             break;
         if (t->outstanding == 0 && t->undrawn) {
-            frame f = {t->frame, 0, 1};
-            put(&f, ESC_HOME);
+            frame f = {t->frame, 0, screen};
+            put(&f, "%s", screen ? ESC_HOME : "");
             render(t, &f);
-            put(&f, ESC_ERASE_BELOW);
+            put(&f, "%s", screen ? ESC_ERASE_BELOW : "\n");
             fwrite(f.buf, 1, f.len, stdout);
             fflush(stdout);
             t->undrawn = 0;

@@ -12,7 +12,8 @@
     "                          memory, connections, evictions, items per server\n"      \
     "                          and in total; q quits.  TOP-OPTIONS:\n"                  \
     "                          --interval MS (1000)  --once (one plain frame\n"         \
-    "                          after two samples an interval apart)"
+    "                          after two samples an interval apart); not on a\n"       \
+    "                          terminal: plain frames until killed"
 
 /* args: the words after "top".  Returns 0, 2 (--once: a server is down;
  * or the terminal failed) or 64 (usage), with a message on stderr. */
