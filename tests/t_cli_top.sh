@@ -23,14 +23,13 @@ fi
 
 . tests/lib.sh
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-cli-top.XXXXXX") || exit 1
-# One tmux server (socket) per top run: a server being killed and a new one
-# on the same socket race ("server exited unexpectedly").
-TMUX_BASE=mcfast-top-test-$$
-TMUX_SOCK=$TMUX_BASE
+# One tmux server per top run, its socket in $T: a server being killed and
+# a new one on the same socket race ("server exited unexpectedly").
+TMUX_SOCK=$T/tmux
 cleanup() {
     local s
     if command -v tmux >/dev/null; then
-        for s in q Cc; do tmux -L "$TMUX_BASE-$s" kill-server 2>/dev/null; done
+        for s in "$T"/tmux-*; do [ -S "$s" ] && tmux -S "$s" kill-server 2>/dev/null; done
     fi
     mc_stop_all
     rm -rf "$T"
@@ -120,7 +119,7 @@ if ! command -v tmux >/dev/null; then
     skip cli_top_tmux "tmux is not installed"
     exit 0
 fi
-tm() { tmux -L "$TMUX_SOCK" "$@"; }
+tm() { tmux -S "$TMUX_SOCK" "$@"; }
 
 # wait_for SECONDS CMD...: until CMD succeeds, every 0.1 s.
 wait_for() {
@@ -149,7 +148,7 @@ live_row_busy() {
 for key in q C-c; do
     name=${key//-/}
     rm -f "$T/done" "$T/stty-before" "$T/stty-after"
-    TMUX_SOCK=$TMUX_BASE-$name
+    TMUX_SOCK=$T/tmux-$name
     tm new-session -d -s top -x 160 -y 40 \
         "trap 'true' INT; stty -a >'$T/stty-before'; '$BIN' --servers '$SERVERS' top --interval 200; echo \$? >'$T/done'; stty -a >'$T/stty-after'; sleep 60"
     # The first frame's rates are "-" (one sample); wait for the second's.
