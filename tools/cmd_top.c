@@ -38,7 +38,10 @@ enum { XC_OK = 0, XC_ERROR = 2, XC_USAGE = 64 };
 #define NS_PER_MS 1000000ULL
 #define NS_PER_S 1000000000ULL
 #define REASON_BUF 200
-#define FRAME_BUF 65536
+/* A frame's room: its lines (title, blank, header, one per server, totals)
+ * at most this long each (a down row is the spec and the reason). */
+#define FRAME_LINE_MAX 512
+#define FRAME_FIXED_LINES 4
 #define MIN_SPEC_WIDTH 6 /* "SERVER" */
 #define MAX_SPEC_WIDTH 48
 #define KEY_BUF 64
@@ -86,6 +89,7 @@ struct top {
     struct pollfd *fds;
     size_t cap;
     char *frame;
+    size_t frame_cap;
 };
 
 static volatile sig_atomic_t quit_signal;
@@ -192,6 +196,7 @@ static void start_round(top *t)
 
 typedef struct frame {
     char *buf;
+    size_t cap;
     size_t len;
     int escapes; /* erase each line's rest (full screen) */
 } frame;
@@ -204,13 +209,13 @@ static void put(frame *f, const char *fmt, ...);
 static void put(frame *f, const char *fmt, ...)
 {
     va_list ap;
-    if (f->len >= FRAME_BUF)
+    if (f->len + 1 >= f->cap)
         return;
     va_start(ap, fmt);
-    int n = vsnprintf(f->buf + f->len, FRAME_BUF - f->len, fmt, ap);
+    int n = vsnprintf(f->buf + f->len, f->cap - f->len, fmt, ap);
     va_end(ap);
     if (n > 0)
-        f->len += (size_t)n < FRAME_BUF - f->len ? (size_t)n : FRAME_BUF - f->len - 1;
+        f->len += (size_t)n < f->cap - f->len ? (size_t)n : f->cap - f->len - 1;
 }
 
 static void end_line(frame *f)
@@ -437,7 +442,7 @@ static int run_once(top *t)
                 if (turn(t, 0, ms_until(next, now_ns())) < 0)
                     return XC_ERROR;
     }
-    frame f = {t->frame, 0, 0};
+    frame f = {t->frame, t->frame_cap, 0, 0};
     render(t, &f);
     fwrite(f.buf, 1, f.len, stdout);
     for (size_t i = 0; i < t->n; i++)
@@ -471,7 +476,7 @@ static int run_screen(top *t)
         if (rc > 0)
             break;
         if (t->outstanding == 0 && t->undrawn) {
-            frame f = {t->frame, 0, screen};
+            frame f = {t->frame, t->frame_cap, 0, screen};
             put(&f, "%s", screen ? ESC_HOME : "");
             render(t, &f);
             put(&f, "%s", screen ? ESC_ERASE_BELOW : "\n");
@@ -536,7 +541,8 @@ int mcfast_cmd_top(mcf_client *c, char **args, int nargs)
     t.srv = calloc(t.n ? t.n : 1, sizeof *t.srv);
     t.fds = calloc(INITIAL_FDS, sizeof *t.fds);
     t.cap = INITIAL_FDS;
-    t.frame = malloc(FRAME_BUF);
+    t.frame_cap = (t.n + FRAME_FIXED_LINES) * FRAME_LINE_MAX;
+    t.frame = malloc(t.frame_cap);
     if (t.srv == NULL || t.fds == NULL || t.frame == NULL) {
         fprintf(stderr, "mcfast: top: %s\n", mcf_strerror(MCF_ERR_NOMEM));
         code = XC_ERROR;
