@@ -127,6 +127,19 @@ else
     fail cli_bench_dead_server_errors "exit $rc: $(head -c 300 "$T/dead.json" "$T/dead.err" | tr '\n' '|')"
 fi
 
+# ---- a value the library refuses (over its 1 MiB default): one failed
+# request, nothing sent, the bench stops with the reason
+set0=$(stat cmd_set)
+"$BIN" --servers "$S" bench --requests 100 --no-populate --ratio 0:1 --value-size 2000000 \
+    --json >"$T/big.json" 2>"$T/big.err"
+rc=$?
+if [ $rc -eq 2 ] && [ "$(jget "$T/big.json" 'j["requests"] == j["sets"] == j["set_errors"] == 1')" = True ] &&
+    [ "$(stat cmd_set)" = "$set0" ] && grep -q 'max value size' "$T/big.err"; then
+    pass cli_bench_refused_value_stops
+else
+    fail cli_bench_refused_value_stops "exit $rc: $(head -c 300 "$T/big.json" "$T/big.err" | tr '\n' '|')"
+fi
+
 # ---- usage errors
 bad=0
 for args in "--ratio 9" "--ratio a:b" "--ratio 0:0" "--keys 0" "--concurrency 0" \

@@ -365,14 +365,20 @@ static void submit(bench *b, slot *s, uint64_t now)
                                        (size_t)b->o->value_size, 0, 0, 0, 0, on_done, s);
     if (req == NULL) {
         /* Refused input (e.g. a value over MCF_OPT_MAX_VALUE_SIZE): every
-         * request would be refused alike, so the bench stops. */
+         * request would be refused alike, so the bench stops.  It counts as
+         * a failed request (no latency: nothing was sent). */
         note_error(b, MCF_ERR_ARG);
-        if (b->phase == PHASE_POPULATE)
+        if (b->phase == PHASE_POPULATE) {
             b->populate_errors++;
-        else if (op == OP_SET)
+        } else if (op == OP_SET) {
+            b->submitted++;
+            b->sets++;
             b->set_errors++;
-        else
+        } else {
+            b->submitted++;
+            b->gets++;
             b->get_errors++;
+        }
         b->stopping = 1;
         return;
     }
