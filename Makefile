@@ -63,7 +63,7 @@ TEST_SUPPORT := $(B)/tests/mcserver.o $(B)/tests/harness.o $(B)/tests/fixtures.o
 TEST_HEADERS := $(wildcard tests/*.h)
 
 .PHONY: all lib cli check test tests examples demo install uninstall clean bootstrap bootstrap-demo \
-        bench bench-build bench-down bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl install-perl
+        bench bench-build bench-down bench-cli bench-tls bench-tls-build bench-callgrind bench-scaling bench-async fuzz fuzz-build perl bench-perl install-perl
 all: lib cli
 
 lib: $(B)/libmcfast.a $(B)/libmcfast_pic.a $(B)/libmcfast.so
@@ -122,6 +122,13 @@ TEST_EXTRA_LIBS_async_adapters := -levent -luv -lev
 $(B)/tests/test_async_adapters: $(wildcard include/mcfast/adapters/*.h) include/mcfast_async.h \
                                 examples/async_poll.c examples/async_epoll.c
 
+# test_bench_stats: the CLI bench's histogram and key choice (tools/).
+TEST_OBJS_bench_stats := $(B)/tools/bench_hist.o $(B)/tools/bench_keys.o
+$(B)/tests/test_bench_stats: $(TEST_OBJS_bench_stats)
+TEST_EXTRA_LIBS_bench_stats := -lm
+$(B)/tools/%.o: tools/%.c $(wildcard tools/*.h) include/mcfast.h | $(B)/tools
+	$(CC) $(CFLAGS_ALL) -Itools -c $< -o $@
+
 # The TLS tests (tests/test_tls_*.c) also link tests/tlsfix.c: certificates,
 # memcached -Z, a hostile TLS peer (OpenSSL's libssl, in DEPS_LIBS with
 # TLS=1).  With TLS=0 it is built without the peer and the programs SKIP
@@ -147,7 +154,7 @@ examples: $(EXAMPLE_BINS)
 # The examples are built with the tests, so they never rot.
 tests: $(TEST_BINS) $(TOOL_BINS) $(EXAMPLE_BINS) all
 
-$(B) $(B)/obj $(B)/pic $(B)/tests $(B)/examples:
+$(B) $(B)/obj $(B)/pic $(B)/tests $(B)/examples $(B)/tools:
 	mkdir -p $@
 
 bootstrap:
@@ -216,6 +223,14 @@ bench-async: bench-build
 	else echo "info: callgrind counts skipped: valgrind is not installed"; fi
 bench-callgrind: bench-build
 	bench/callgrind.sh $(B)/mcfast-bench $(CG_WORKLOADS)
+# make bench-cli: `mcfast bench` against memcaslap (libmemcached-tools) on the
+# same fresh memcached servers, one "bench: cli WORKLOAD mcfast=X ops/s
+# memcaslap=Y ops/s ratio=R" line per workload (bench/cli_vs_memcaslap.sh;
+# BENCH_CLI_ENV="DURATION=5 ROUNDS=1 SERVERS=1 WORKLOADS=...").
+BENCH_CLI_ENV ?=
+bench-cli: bootstrap
+	$(MAKE) $(B)/mcfast
+	env B=$(B) $(BENCH_CLI_ENV) bench/cli_vs_memcaslap.sh
 
 # ---- Perl binding: Cache::Memcached::Mcfast (XS, links libmcfast statically) ----
 # Perl is not built with sanitizers, so the binding always links a plain,

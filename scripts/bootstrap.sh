@@ -28,6 +28,9 @@ if [ "$what" = check ]; then
     # dependencies, libperl-dev for perl-xs-dev), lintian, and strace for
     # t_install_destdir.sh (python3 reads its trace).
     pkgs="$pkgs dpkg-dev debhelper libperl-dev lintian strace python3"
+    # mcfast bench's yardstick (memcaslap, make bench-cli) and the terminal
+    # mcfast top is tested in (tests/t_cli_top.sh).
+    pkgs="$pkgs libmemcached-tools tmux"
 fi
 missing=""
 for p in $pkgs; do

@@ -143,6 +143,8 @@ int cmd_ping(struct run *r, char **args, int nargs);
 int cmd_resolve(struct run *r, char **args, int nargs);
 int cmd_server_for(struct run *r, char **args, int nargs);
 int cmd_ring(struct run *r, char **args, int nargs);
+int cmd_bench(struct run *r, char **args, int nargs); /* cmd_views.c */
+int cmd_top(struct run *r, char **args, int nargs);
 
 /* ---- command options: cli_cmdopts.c ---- */
 

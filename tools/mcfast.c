@@ -26,6 +26,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cmd_bench.h"
+#include "cmd_top.h"
 
 /* The commands, in --help's order: a new command is a row here. */
 const struct command cli_commands[] = {
@@ -81,6 +83,8 @@ const struct command cli_commands[] = {
      "                          --svg FILE    draw the ring and the shares as SVG\n"
      "                          --add SPEC, --remove SPEC (repeatable): the keys\n"
      "                          that would move to the changed list, and the ideal", 0},
+    {"bench", 0, 0, -1, CMD_CLIENT, cmd_bench, MCFAST_BENCH_ARGS, MCFAST_BENCH_HELP, 0},
+    {"top", 0, 0, -1, CMD_CLIENT | CMD_NO_JSON, cmd_top, MCFAST_TOP_ARGS, MCFAST_TOP_HELP, 0},
 };
 const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 
