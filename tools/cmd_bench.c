@@ -28,10 +28,9 @@
 #include <unistd.h>
 
 #include "bench_hist.h"
+#include "cli.h"
 #include "bench_keys.h"
 #include "mcfast_async.h"
-
-enum { XC_OK = 0, XC_ERROR = 2, XC_USAGE = 64 };
 
 #define DEFAULT_GET_WEIGHT 9
 #define DEFAULT_SET_WEIGHT 1
@@ -157,19 +156,6 @@ static int usage(const char *fmt, ...)
     return XC_USAGE;
 }
 
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || errno == ERANGE)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_positive(const char *s, double *out)
 {
     char *end;
@@ -191,7 +177,7 @@ static int parse_ratio(const char *s, bench_opts *o)
         return -1;
     memcpy(left, s, (size_t)(colon - s));
     left[colon - s] = '\0';
-    if (parse_u64(left, &g) != 0 || parse_u64(colon + 1, &w) != 0 || g > UINT32_MAX ||
+    if (cli_parse_u64(left, &g) != 0 || cli_parse_u64(colon + 1, &w) != 0 || g > UINT32_MAX ||
         w > UINT32_MAX || g + w == 0)
         return -1;
     o->get_weight = (unsigned)g;
@@ -206,7 +192,7 @@ static int set_option(bench_opts *o, const char *name, const char *val)
         if (parse_ratio(val, o) != 0)
             return usage("--ratio: '%s' is not GET:SET (two counts, e.g. 9:1)", val);
     } else if (strcmp(name, "--keys") == 0) {
-        if (parse_u64(val, &o->keys) != 0 || o->keys == 0)
+        if (cli_parse_u64(val, &o->keys) != 0 || o->keys == 0)
             return usage("--keys: '%s' is not a count >= 1", val);
     } else if (strcmp(name, "--key-dist") == 0) {
         if (strcmp(val, "uniform") == 0)
@@ -220,10 +206,10 @@ static int set_option(bench_opts *o, const char *name, const char *val)
             return usage("--zipf-s: '%s' is not a number > 0", val);
         o->zipf_s_given = 1;
     } else if (strcmp(name, "--value-size") == 0) {
-        if (parse_u64(val, &o->value_size) != 0 || o->value_size > MAX_VALUE_SIZE)
+        if (cli_parse_u64(val, &o->value_size) != 0 || o->value_size > MAX_VALUE_SIZE)
             return usage("--value-size: '%s' is not a size of 0..1 GiB", val);
     } else if (strcmp(name, "--concurrency") == 0) {
-        if (parse_u64(val, &o->concurrency) != 0 || o->concurrency == 0 ||
+        if (cli_parse_u64(val, &o->concurrency) != 0 || o->concurrency == 0 ||
             o->concurrency > MAX_CONCURRENCY)
             return usage("--concurrency: '%s' is not a count of 1..%d", val, MAX_CONCURRENCY);
     } else if (strcmp(name, "--duration") == 0) {
@@ -231,10 +217,10 @@ static int set_option(bench_opts *o, const char *name, const char *val)
             return usage("--duration: '%s' is not a number of seconds > 0", val);
         o->duration_given = 1;
     } else if (strcmp(name, "--requests") == 0) {
-        if (parse_u64(val, &o->requests) != 0 || o->requests == 0)
+        if (cli_parse_u64(val, &o->requests) != 0 || o->requests == 0)
             return usage("--requests: '%s' is not a count >= 1", val);
     } else if (strcmp(name, "--seed") == 0) {
-        if (parse_u64(val, &o->seed) != 0)
+        if (cli_parse_u64(val, &o->seed) != 0)
             return usage("--seed: '%s' is not a number", val);
     } else {
         return usage("unknown option '%s'", name);
