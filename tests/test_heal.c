@@ -374,6 +374,61 @@ TEST(heal_events)
     TEARDOWN(2);
 }
 
+typedef struct async_down {
+    int key_down, key_ok, done, done_rc, resubmitted;
+    const char *down_key;
+} async_down;
+
+static void ad_each(mcf_client *c, mcf_request *req, size_t i, int rc, const mcf_value *v,
+                    void *arg)
+{
+    (void)c, (void)req, (void)i, (void)v;
+    async_down *a = arg;
+    a->key_down += rc == MCF_ERR_SERVER_DOWN;
+    a->key_ok += rc == MCF_OK;
+}
+
+static void ad_done(mcf_client *c, mcf_request *req, int rc, const mcf_value *v, void *arg)
+{
+    (void)req, (void)v;
+    async_down *a = arg;
+    a->done++;
+    a->done_rc = rc;
+    /* A callback that asks the down server again: that request fails too,
+     * in a later pass, with no connect tried. */
+    if (!a->resubmitted) {
+        a->resubmitted = 1;
+        CHECK(mcf_async_get(c, MCF_GET, 0, a->down_key, strlen(a->down_key), ad_done, a) != NULL);
+    }
+}
+
+/* An async request that touches a down server is not refused: its keys on
+ * live servers are served, the down server's fail with SERVER_DOWN from
+ * the loop, never from inside the submit. */
+TEST(heal_async_request_to_a_down_server)
+{
+    SETUP(2, NULL);
+    heal_options(c);
+    char down[64], live[64];
+    key_for(c, DEAD, "hd", down, sizeof down);
+    key_for(c, 0, "hl", live, sizeof live);
+    CHECK_RC(mcf_set(c, KS(live), "v", 1, 0, 0), MCF_OK);
+    mcserver_kill(&srv[DEAD], SIGKILL);
+    CHECK(calls_until_down(c, down) == LIMIT);
+    int fds0 = count_fds();
+    async_down a = {.down_key = down};
+    const char *keys[2] = {live, down};
+    mcf_request *r = mcf_async_get_multi(c, MCF_GET, 0, keys, NULL, 2, ad_each, ad_done, &a);
+    CHECKF(r != NULL, "refused: %s", mcf_last_error(c));
+    CHECK(a.done == 0 && a.key_down == 0); /* nothing handed out inside the submit */
+    CHECK(drive(c, DRIVE_POLLSET, 2000) == 0);
+    CHECKF(a.key_ok == 1 && a.key_down == 1, "%d ok, %d down", a.key_ok, a.key_down);
+    CHECKF(a.done == 2 && a.done_rc == MCF_ERR_SERVER_DOWN, "%d done, rc %d", a.done, a.done_rc);
+    CHECKF(count_fds() <= fds0 + 1, "descriptors %d -> %d: a connect to the down server?", fds0,
+           count_fds());
+    TEARDOWN(2);
+}
+
 TEST(heal_options_checked)
 {
     mcf_client *c = mcf_new();
