@@ -31,8 +31,28 @@
 
 /* Writes the report for spec to out.  Returns 0 when mcfast has addresses
  * to try, else the resolution error (MCF_ERR_RESOLVE, ...) with err set
- * ("resolve SPEC: why"). */
+ * ("resolve SPEC: why"); MCF_ERR_NOMEM with nothing written. */
 int mcf_addr_diagnose(FILE *out, const mcf_spec *spec, int timeout_ms, char *err,
                       size_t errlen);
+
+/* The same facts as one JSON object on one line (RFC 8259), same return.
+ * TCP spec:
+ *   {"spec":S,"host":H,"port":P,
+ *    "getaddrinfo":{"addrconfig":G,"no_addrconfig":G},
+ *    "interfaces":[{"name":I,"address":IP,"family":"IPv4"|"IPv6",
+ *                   "scope":"global"|"link-local"}...],
+ *    "families":{"ipv4":V,"ipv6":V},   V: "yes"|"link-local-only"|"no"
+ *    "mcfast_keeps":["IPv4","IPv6"],   (mcf_host_families, loopback counted)
+ *    "will_try":[A...],"source":S,
+ *    "notes":[{"hidden":IP,"text":T}...]}
+ *   G is {"addresses":[A...]} or {"error":"EAI_NONAME","message":M};
+ *   A is {"address":"127.0.0.1:11211","family":"IPv4"} (the text's form).
+ *   If getifaddrs fails: "interfaces":[] and "interfaces_error":M instead
+ *   of families and mcfast_keeps.
+ * Unix path: {"spec":S,"unix":PATH,"state":STATE,"will_try":[A],"source":S}.
+ * When mcfast has nothing to try: "will_try":[] and "error":M for "source".
+ * Bytes that are not UTF-8 (a spec, an interface name) come out as U+FFFD. */
+int mcf_addr_diagnose_json(FILE *out, const mcf_spec *spec, int timeout_ms, char *err,
+                           size_t errlen);
 
 #endif

@@ -143,7 +143,7 @@ else
 fi
 
 mcx --version
-check cli_version_option 0 "mcfast $(sed -n 's/^VERSION *:= *//p' Makefile)
+check cli_version_option 0 "mcfast $(tr -d ' \n' <VERSION)
 "
 
 mc set k1 hello

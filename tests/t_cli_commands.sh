@@ -92,6 +92,7 @@ json_check() {
     fi
     if python3 -c '
 import json, sys
+import os, re
 o = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 assert all(isinstance(x, dict) for x in o)
 sys.exit(0 if ('"$expr"') else 1)' "$T/out" 2>"$T/pyerr"; then
@@ -335,8 +336,38 @@ run "$SA" --json flush
 json_check json_flush 'o == [{"status": "ok"}]'
 run "$BOTH" --json --distribution ketama ring --keys 1000 --add 10.0.0.9:11211
 json_check json_ring 'o[0]["distribution"] == "ketama" and o[0]["servers"] == 2 and sum(x["keys"] for x in o if x.get("list") == "before") == 1000 and sum(x["keys"] for x in o if x.get("list") == "after") == 1000 and len([x for x in o if x.get("list") == "after"]) == 3 and o[-1]["moved"] == sum(x["keys"] for x in o if x.get("server") == "10.0.0.9:11211")'
-run "$SA" --json resolve 127.0.0.1:1
-check json_resolve_refused 64 ""
+# resolve_json NAME SPEC WANT_RC EXPR: `--json resolve SPEC` exits WANT_RC
+# with one object on stdout for which EXPR holds, and its will_try is the
+# text form's "mcfast will try" list (address and family, in order) and its
+# source (or, when nothing is tried, its error) the text form's.
+resolve_json() {
+    local name=$1 spec=$2 want=$3 expr=$4
+    "$BIN" resolve "$spec" >"$T/text" 2>/dev/null
+    local text_rc=$?
+    run "$SA" --json resolve "$spec"
+    if [ "$RC" != "$want" ] || [ "$text_rc" != "$want" ]; then
+        fail "$name" "exit $RC (text form: $text_rc), want $want; stderr: $(head -c 300 "$T/err")"
+        return
+    fi
+    json_check "$name" 'len(o) == 1 and (lambda j, t: (
+        j["will_try"] == [{"address": a, "family": f} for a, f in re.findall(r"(?m)^  [0-9]+\. (.*) \((\w+)\)$", t)]
+        and (j.get("source") == re.search(r"(?m)^mcfast will try, in this order \(source: (.*)\):$", t).group(1)
+             if j["will_try"] else
+             "source" not in j and j["error"] == re.search(r"(?m)^mcfast will try nothing: (.*)$", t).group(1))
+        and ('"$expr"')))(o[0], open(os.path.join(os.path.dirname(sys.argv[1]), "text"), encoding="utf-8", errors="replace").read())'
+}
+resolve_json json_resolve_literal 127.0.0.1:11211 0 \
+    'j["spec"] == "127.0.0.1:11211" and j["host"] == "127.0.0.1" and j["port"] == 11211 and j["source"] == "literal" and j["will_try"] == [{"address": "127.0.0.1:11211", "family": "IPv4"}] and {"address": "127.0.0.1:11211", "family": "IPv4"} in j["getaddrinfo"]["no_addrconfig"]["addresses"] and j["families"]["ipv4"] in ("yes", "no", "link-local-only") and all(i["scope"] in ("global", "link-local") for i in j["interfaces"]) and isinstance(j["notes"], list)'
+resolve_json json_resolve_localhost localhost 0 \
+    'j["host"] == "localhost" and j["source"] == "localhost" and j["will_try"] and {a["address"] for a in j["will_try"]} <= {"127.0.0.1:11211", "[::1]:11211"}'
+resolve_json json_resolve_unix /tmp/x.sock 0 \
+    'j["unix"] == "/tmp/x.sock" and j["source"] == "unix" and j["will_try"] == [{"address": "/tmp/x.sock", "family": "unix"}] and "getaddrinfo" not in j'
+# RFC 6761: .invalid never resolves.
+resolve_json json_resolve_no_such_name nosuch.invalid 2 \
+    'j["will_try"] == [] and j["error"].startswith("resolve nosuch.invalid:") and j["getaddrinfo"]["no_addrconfig"]["error"].startswith("EAI_") and j["getaddrinfo"]["no_addrconfig"]["message"]'
+# Escapes: a quote, a backslash, and a byte that is not UTF-8 (U+FFFD).
+resolve_json json_resolve_escapes "$(printf '%s/a"b\\\377c.sock' "$T")" 0 \
+    'j["unix"] == "'"$T"'/a\"b\\\ufffdc.sock" and j["state"] == "No such file or directory"'
 run "$DEAD" --json get a
 json_check json_error 'o[0]["status"] == "error" and "'"$DEAD"'" in o[0]["error"]'
 

@@ -211,6 +211,33 @@ premise() {
     fi
 }
 
+# json_resolve_keeps NAME NS SPEC IP: `mcfast --json resolve SPEC` in NS
+# lists IP:port in will_try although its getaddrinfo with AI_ADDRCONFIG
+# does not return it (and without the flag does), with a note that names IP.
+json_resolve_keeps() {
+    local name=$1 ns=$2 spec=$3 ip=$4
+    if ! command -v python3 >/dev/null; then
+        skip "$name" "python3 is not installed"
+        return
+    fi
+    nsrun "$ns" "$BIN" --json resolve "$spec"
+    if [ "$RC" != 0 ]; then
+        fail "$name" "exit $RC: $(one_line "$T/err")"
+    elif python3 -c '
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+o = json.loads(lines[0])
+want, ip = sys.argv[2], sys.argv[3]
+def has(g): return any(a["address"] == want for a in g.get("addresses", []))
+sys.exit(0 if len(lines) == 1 and {"address": want, "family": "IPv4"} in o["will_try"]
+         and not has(o["getaddrinfo"]["addrconfig"]) and has(o["getaddrinfo"]["no_addrconfig"])
+         and any(n["hidden"] == ip for n in o["notes"]) else 1)' "$T/out" "$spec" "$ip" 2>"$T/pyerr"; then
+        pass "$name"
+    else
+        fail "$name" "$(one_line "$T/out") $(one_line "$T/pyerr")"
+    fi
+}
+
 # ---------------------------------------------------------------- prerequisites
 
 why=$(ns_unsupported)
@@ -280,6 +307,7 @@ servers_v6only() {
 scenario_v6only() {
     local ns=$NS6
     premise netns_v6only_premise_addrconfig_hides_127.0.0.1_in_namespace "$ns" "127.0.0.1:$P4" 127.0.0.1
+    json_resolve_keeps netns_v6only_json_resolve_keeps_127.0.0.1 "$ns" "127.0.0.1:$P4" 127.0.0.1
 
     lib_case netns_v6only_lib_ipv4_literal "$ns" "127.0.0.1:$P4" "127.0.0.1:$P4"
     cli_case netns_v6only_cli_ipv4_literal "$ns" "127.0.0.1:$P4" "127.0.0.1:$P4"

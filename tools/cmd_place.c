@@ -40,8 +40,9 @@ int cmd_ring(struct run *r, char **args, int nargs)
     return placement_ring(r->c, args, nargs, r->o->json);
 }
 
-/* The report is the library's (src/addrdiag.c); the addresses it lists come
- * from the resolver mcfast connects with, bounded by --connect-timeout. */
+/* The report is the library's (src/addrdiag.c), as text or with --json as
+ * one object; the addresses it lists come from the resolver mcfast connects
+ * with, bounded by --connect-timeout. */
 int cmd_resolve(struct run *r, char **args, int nargs)
 {
     mcf_spec spec;
@@ -56,7 +57,9 @@ int cmd_resolve(struct run *r, char **args, int nargs)
     if (cli_client_option(r->o, MCF_OPT_CONNECT_TIMEOUT_MS, &given) && given >= 0 &&
         given <= INT_MAX)
         timeout_ms = (int)given;
-    if (mcf_addr_diagnose(stdout, &spec, timeout_ms, err, sizeof err) != 0) {
+    int rc = r->o->json ? mcf_addr_diagnose_json(stdout, &spec, timeout_ms, err, sizeof err)
+                        : mcf_addr_diagnose(stdout, &spec, timeout_ms, err, sizeof err);
+    if (rc != 0) {
         fprintf(stderr, "mcfast: %s\n", err); /* err already says "resolve SPEC" */
         return XC_ERROR;
     }

@@ -73,7 +73,7 @@ const struct command cli_commands[] = {
      "connect to each server; print address, family, connect time, version", 0},
     {"strerror", 0, 1, 1, 0, cmd_strerror, "CODE|NAME",
      "explain an mcf error code (number or MCF_* name)", 0},
-    {"resolve", 0, 1, 1, CMD_NO_JSON, cmd_resolve, "SPEC",
+    {"resolve", 0, 1, 1, 0, cmd_resolve, "SPEC",
      "explain how SPEC resolves (getaddrinfo, interfaces, mcfast's order)", 0},
     {"server-for", 0, 1, -1, CMD_CLIENT, cmd_server_for, "KEY...",
      "print \"KEY SPEC\": the server each key maps to (no connection)", 0},
