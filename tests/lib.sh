@@ -54,3 +54,23 @@ mc_stop_all() {
     for p in "${MC_PIDS[@]}"; do wait "$p" 2>/dev/null; done
     MC_PIDS=()
 }
+
+# check NAME WANT_RC [EXPECTED_STDOUT]: a CLI run's exit code $RC and (if
+# given) its exact stdout bytes in $T/out (expected text gets no extra
+# newline; stderr in $T/err for the message).  The caller defines pass
+# and fail.
+check() {
+    local name=$1 want=$2
+    if [ "$RC" != "$want" ]; then
+        fail "$name" "exit $RC, want $want; stderr: $(head -c 300 "$T/err")"
+        return 1
+    fi
+    if [ $# -ge 3 ]; then
+        printf '%s' "$3" >"$T/want"
+        if ! cmp -s "$T/want" "$T/out"; then
+            fail "$name" "stdout '$(head -c 300 "$T/out")', want '$3'"
+            return 1
+        fi
+    fi
+    pass "$name"
+}

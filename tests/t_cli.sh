@@ -5,6 +5,7 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BIN=${MCF_BUILD:-build}/mcfast
+. tests/lib.sh # check()
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-cli.XXXXXX") || exit 1
 PIDS=()
@@ -114,23 +115,7 @@ mcx() {
     RC=$?
 }
 
-# check NAME WANT_RC [EXPECTED_STDOUT]: compares $RC and (if given) the
-# exact stdout bytes (expected text gets no extra newline).
-check() {
-    local name=$1 want=$2
-    if [ "$RC" != "$want" ]; then
-        fail "$name" "exit $RC, want $want; stderr: $(head -c 300 "$T/err")"
-        return 1
-    fi
-    if [ $# -ge 3 ]; then
-        printf '%s' "$3" >"$T/want"
-        if ! cmp -s "$T/want" "$T/out"; then
-            fail "$name" "stdout '$(head -c 300 "$T/out")', want '$3'"
-            return 1
-        fi
-    fi
-    pass "$name"
-}
+# check NAME WANT_RC [EXPECTED_STDOUT]: tests/lib.sh.
 
 # ---------------------------------------------------------------- cases
 

@@ -56,22 +56,7 @@ run() {
     RC=$?
 }
 
-# check NAME WANT_RC [EXPECTED_STDOUT]: exact exit code and stdout bytes.
-check() {
-    local name=$1 want=$2
-    if [ "$RC" != "$want" ]; then
-        fail "$name" "exit $RC, want $want; stderr: $(head -c 300 "$T/err")"
-        return 1
-    fi
-    if [ $# -ge 3 ]; then
-        printf '%s' "$3" >"$T/want"
-        if ! cmp -s "$T/want" "$T/out"; then
-            fail "$name" "stdout '$(head -c 300 "$T/out")', want '$3'"
-            return 1
-        fi
-    fi
-    pass "$name"
-}
+# check NAME WANT_RC [EXPECTED_STDOUT]: tests/lib.sh.
 
 # check_err NAME TEXT: stderr has TEXT (a fixed string).
 check_err() {
