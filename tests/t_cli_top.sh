@@ -87,6 +87,29 @@ else
     fail cli_top_once_follows_traffic "row: '$live' (want 103 items, ops/s > 0)"
 fi
 
+# ---- --json: the --once figures as objects, parsed by python3; the
+# items follow the keys stored above (103), the dead server has its reason.
+if command -v python3 >/dev/null; then
+    "$BIN" --servers "$SERVERS" --json top --interval 100 >"$T/json" 2>"$T/json.err"
+    rc=$?
+    if [ $rc -eq 2 ] && python3 - "$T/json" "$LIVE" "$DEAD" <<'PY'
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+by = {o.get("server"): o for o in objs if "server" in o}
+live, dead, total = by[sys.argv[2]], by[sys.argv[3]], objs[-1]
+assert live["state"] == "up" and live["curr_items"] == 103 and "ops_per_s" in live, live
+assert dead["state"] == "down" and dead["reason"], dead
+assert total["total"] is True and total["up"] == 1 and total["servers"] == len(by), total
+PY
+    then
+        pass cli_top_json
+    else
+        fail cli_top_json "exit $rc: $(tr '\n' '|' <"$T/json") $(cat "$T/json.err")"
+    fi
+else
+    skip cli_top_json "python3 is not installed"
+fi
+
 # ---- usage
 bad=0
 for args in "--interval" "--interval 10" "--interval x" "--bogus"; do

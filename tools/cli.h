@@ -65,8 +65,7 @@ typedef int (*cmd_fn)(struct run *r, char **args, int nargs);
 /* struct command's flags. */
 enum {
     CMD_CLIENT = 1u << 0, /* runs with a client and its servers */
-    CMD_META = 1u << 1,   /* needs meta commands: --protocol defaults to auto */
-    CMD_NO_JSON = 1u << 2 /* a report with no --json form (usage error) */
+    CMD_META = 1u << 1    /* needs meta commands: --protocol defaults to auto */
 };
 
 /* One row of the command table (tools/mcfast.c). */

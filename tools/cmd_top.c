@@ -12,6 +12,7 @@
  * erase), which every terminal emulator and tmux understand, so no curses
  * library is needed.  The terminal is put back (its termios settings, the
  * main screen, the cursor) on q, ^C, SIGTERM and SIGHUP. */
+#include "cli.h"
 #include "cmd_top.h"
 
 #include <errno.h>
@@ -29,7 +30,6 @@
 
 #include "mcfast_async.h"
 
-enum { XC_OK = 0, XC_ERROR = 2, XC_USAGE = 64 };
 
 #define DEFAULT_INTERVAL_MS 1000
 /* Below this a frame per poll would be all the CPU does. */
@@ -86,6 +86,7 @@ struct top {
     size_t outstanding; /* requests of the round in flight */
     int interval_ms;
     int undrawn; /* a round was asked for and not drawn yet */
+    int json;    /* --json: run_once writes objects, not a frame */
     struct pollfd *fds;
     size_t cap;
     char *frame;
@@ -338,6 +339,64 @@ static void render(top *t, frame *f)
     put_row(f, w, "TOTAL", "", &total, &sum);
 }
 
+/* One server's figures as JSON fields (rates: null until two samples). */
+static void json_figures(struct jobj *j, const rates *r, const sample *s)
+{
+    if (r->have)
+        cli_jdouble(j, "ops_per_s", r->ops);
+    if (r->have && r->gets)
+        cli_jdouble(j, "hit_rate", (double)r->hits / (double)r->gets);
+    cli_ju64(j, "bytes", s->bytes);
+    cli_ju64(j, "limit_maxbytes", s->limit_maxbytes);
+    cli_ju64(j, "curr_connections", s->curr_connections);
+    cli_ju64(j, "evictions", s->evictions);
+    cli_ju64(j, "curr_items", s->curr_items);
+}
+
+/* --json: what render() shows, one object per server and one for the
+ * totals ({"total":true,...}), after the same two samples. */
+static void render_json(top *t)
+{
+    rates total = {1, 0.0, 0, 0};
+    sample sum;
+    size_t up = 0;
+    memset(&sum, 0, sizeof sum);
+    for (size_t i = 0; i < t->n; i++) {
+        const top_server *s = &t->srv[i];
+        mcf_server_info info;
+        struct jobj j;
+        cli_jbegin(&j);
+        cli_jstr(&j, "server", mcf_server_info_get(t->c, i, &info) == MCF_OK ? info.spec : "?");
+        cli_jstr(&j, "state", s->up ? "up" : "down");
+        if (!s->up) {
+            cli_jstr(&j, "reason", s->reason[0] ? s->reason : "no answer yet");
+            cli_jend(&j);
+            continue;
+        }
+        up++;
+        rates r = rates_of(s);
+        json_figures(&j, &r, &s->cur);
+        cli_jend(&j);
+        total.have &= r.have;
+        total.ops += r.ops;
+        total.gets += r.gets;
+        total.hits += r.hits;
+        sum.bytes += s->cur.bytes;
+        sum.limit_maxbytes += s->cur.limit_maxbytes;
+        sum.curr_connections += s->cur.curr_connections;
+        sum.evictions += s->cur.evictions;
+        sum.curr_items += s->cur.curr_items;
+    }
+    total.have &= up > 0;
+    struct jobj j;
+    cli_jbegin(&j);
+    cli_jbool(&j, "total", 1);
+    cli_ju64(&j, "servers", t->n);
+    cli_ju64(&j, "up", up);
+    json_figures(&j, &total, &sum);
+    cli_jend(&j);
+}
+
 /* ------------------------------------------------------------------ */
 /* The terminal                                                        */
 /* ------------------------------------------------------------------ */
@@ -442,9 +501,13 @@ static int run_once(top *t)
                 if (turn(t, 0, ms_until(next, now_ns())) < 0)
                     return XC_ERROR;
     }
-    frame f = {t->frame, t->frame_cap, 0, 0};
-    render(t, &f);
-    fwrite(f.buf, 1, f.len, stdout);
+    if (t->json) {
+        render_json(t);
+    } else {
+        frame f = {t->frame, t->frame_cap, 0, 0};
+        render(t, &f);
+        fwrite(f.buf, 1, f.len, stdout);
+    }
     for (size_t i = 0; i < t->n; i++)
         if (!t->srv[i].up)
             return XC_ERROR;
@@ -491,14 +554,18 @@ static int run_screen(top *t)
     return code;
 }
 
-static int parse_options(char **args, int nargs, int *interval_ms, int *once)
+static int parse_options(char **args, int nargs, int *interval_ms, int *once, int *json)
 {
     *interval_ms = DEFAULT_INTERVAL_MS;
-    *once = 0;
+    *once = *json = 0;
     for (int i = 0; i < nargs; i++) {
         const char *arg = args[i];
         if (strcmp(arg, "--once") == 0) {
             *once = 1;
+            continue;
+        }
+        if (strcmp(arg, "--json") == 0) { /* --once, written as JSON */
+            *once = *json = 1;
             continue;
         }
         const char *val = NULL;
@@ -531,9 +598,9 @@ static int parse_options(char **args, int nargs, int *interval_ms, int *once)
 int mcfast_cmd_top(mcf_client *c, char **args, int nargs)
 {
     top t;
-    int once;
+    int once, json;
     memset(&t, 0, sizeof t);
-    int code = parse_options(args, nargs, &t.interval_ms, &once);
+    int code = parse_options(args, nargs, &t.interval_ms, &once, &json);
     if (code != XC_OK)
         return code;
     t.c = c;
@@ -549,6 +616,7 @@ int mcfast_cmd_top(mcf_client *c, char **args, int nargs)
     } else {
         for (size_t i = 0; i < t.n; i++)
             t.srv[i].t = &t;
+        t.json = json;
         struct sigaction sa, old_int, old_term, old_hup;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_quit_signal;

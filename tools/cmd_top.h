@@ -13,7 +13,9 @@
     "                          and in total; q quits.  TOP-OPTIONS:\n"                  \
     "                          --interval MS (1000)  --once (one plain frame\n"         \
     "                          after two samples an interval apart); not on a\n"       \
-    "                          terminal: plain frames until killed"
+    "                          terminal: plain frames until killed;  --json\n"       \
+    "                          (the --once figures: one object per server, then\n"    \
+    "                          {\"total\":true,...})"
 
 /* args: the words after "top".  Returns 0, 2 (--once: a server is down;
  * or the terminal failed) or 64 (usage), with a message on stderr. */

@@ -6,11 +6,13 @@
 #include "cmd_bench.h"
 #include "cmd_top.h"
 
-/* The global --json is bench's own --json (its summary as one object). */
-int cmd_bench(struct run *r, char **args, int nargs)
+/* The global --json is the command's own --json (bench: its summary as
+ * one object; top: the --once figures as objects). */
+static int with_json(int (*fn)(mcf_client *, char **, int), struct run *r, char **args,
+                     int nargs)
 {
     if (!r->o->json)
-        return mcfast_cmd_bench(r->c, args, nargs);
+        return fn(r->c, args, nargs);
     char **with = malloc(((size_t)nargs + 2) * sizeof *with);
     if (!with)
         return XC_ERROR;
@@ -19,12 +21,17 @@ int cmd_bench(struct run *r, char **args, int nargs)
     for (int i = 0; i < nargs; i++)
         with[i + 1] = args[i];
     with[nargs + 1] = NULL;
-    int rc = mcfast_cmd_bench(r->c, with, nargs + 1);
+    int rc = fn(r->c, with, nargs + 1);
     free(with);
     return rc;
 }
 
+int cmd_bench(struct run *r, char **args, int nargs)
+{
+    return with_json(mcfast_cmd_bench, r, args, nargs);
+}
+
 int cmd_top(struct run *r, char **args, int nargs)
 {
-    return mcfast_cmd_top(r->c, args, nargs);
+    return with_json(mcfast_cmd_top, r, args, nargs);
 }

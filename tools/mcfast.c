@@ -84,7 +84,7 @@ const struct command cli_commands[] = {
      "                          --add SPEC, --remove SPEC (repeatable): the keys\n"
      "                          that would move to the changed list, and the ideal", 0},
     {"bench", 0, 0, -1, CMD_CLIENT, cmd_bench, MCFAST_BENCH_ARGS, MCFAST_BENCH_HELP, 0},
-    {"top", 0, 0, -1, CMD_CLIENT | CMD_NO_JSON, cmd_top, MCFAST_TOP_ARGS, MCFAST_TOP_HELP, 0},
+    {"top", 0, 0, -1, CMD_CLIENT, cmd_top, MCFAST_TOP_ARGS, MCFAST_TOP_HELP, 0},
 };
 const size_t cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 
@@ -144,10 +144,6 @@ int main(int argc, char **argv)
     }
     if (cli_check_command_options(cmd, &m, args, nargs, &o) != 0)
         return XC_USAGE;
-    if (o.json && (cmd->flags & CMD_NO_JSON)) {
-        cli_usage_error("%s: no --json form (its report is text only)", cmd->name);
-        return XC_USAGE;
-    }
     /* The _ex calls (and mcf_exists) need meta commands: ask for them where
      * the server has them, and let a text-only server say why not. */
     if ((m.given || (cmd->flags & CMD_META)) && o.protocol < 0)
