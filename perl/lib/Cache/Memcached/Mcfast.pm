@@ -715,7 +715,8 @@ Cache::Memcached::Fast, but with the current namespace.
 
 =item *
 
-B<last_error>, B<last_error_code> and the C<MCF_*> constants are additions.
+B<last_error>, B<last_error_code>, the C<failure_limit> option (libmcfast's
+healing, off unless asked for) and the C<MCF_*> constants are additions.
 
 =back
 
