@@ -40,11 +40,16 @@ for _ in 1 2; do
     BACKENDS+=("127.0.0.1:$MC_PORT")
 done
 
-# A free port for nutcracker to listen on, and one for its stats.
+# A free port for nutcracker to listen on, and one for its stats, below
+# the kernel's ephemeral range: nutcracker binds its stats port without
+# SO_REUSEADDR, so a port some earlier test's connection left in TIME_WAIT
+# fails to bind though nothing listens there.
+EPHEMERAL_LOW=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+PORT_LOW=10000
 free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((PORT_LOW + RANDOM % (EPHEMERAL_LOW - PORT_LOW)))
         mc_listening 127.0.0.1 $p || { echo $p; return; }
     done
 }
@@ -74,7 +79,7 @@ start_nutcracker() {
     return 1
 }
 started=0
-for _ in 1 2 3 4 5; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
     start_nutcracker && { started=1; break; }
 done
 if [ $started = 0 ]; then
