@@ -108,15 +108,14 @@ static void begin(mcf_client *c, mcf_server *s, int64_t now)
 {
     saved_error e;
     quiet_begin(c, &e);
-    mcf_health_probing(&s->health);
-    s->healing = 1; /* down_why keeps the last probe's failure meanwhile */
+    mcf_health_probing(&s->health); /* down_why keeps the last probe's failure meanwhile */
     /* Nothing else may be connecting it (a connect's state is the
      * server's, one at a time), and a connection left from before it went
      * down is not the probe's. */
     mcf_conn_open_abort(c, s);
     if (s->fd >= 0)
         mcf_conn_abort(s);
-    s->healing = 1;
+    s->healing = 1; /* after the aborts, which end any probe */
     int rc = mcf_conn_open_start(c, s, now);
     if (rc == MCF_OK)
         rc = ask(c, s, now);

@@ -287,6 +287,20 @@ static void put_row(frame *f, int w, const char *name, const char *state, const 
     end_line(f);
 }
 
+/* A live server's figures into the totals row (render, render_json). */
+static void add_to_total(rates *total, sample *sum, const rates *r, const sample *s)
+{
+    total->have &= r->have;
+    total->ops += r->ops;
+    total->gets += r->gets;
+    total->hits += r->hits;
+    sum->bytes += s->bytes;
+    sum->limit_maxbytes += s->limit_maxbytes;
+    sum->curr_connections += s->curr_connections;
+    sum->evictions += s->evictions;
+    sum->curr_items += s->curr_items;
+}
+
 static void render(top *t, frame *f)
 {
     int w = MIN_SPEC_WIDTH;
@@ -325,21 +339,13 @@ static void render(top *t, frame *f)
         }
         rates r = rates_of(s);
         put_row(f, w, spec, "up", &r, &s->cur);
-        total.have &= r.have;
-        total.ops += r.ops;
-        total.gets += r.gets;
-        total.hits += r.hits;
-        sum.bytes += s->cur.bytes;
-        sum.limit_maxbytes += s->cur.limit_maxbytes;
-        sum.curr_connections += s->cur.curr_connections;
-        sum.evictions += s->cur.evictions;
-        sum.curr_items += s->cur.curr_items;
+        add_to_total(&total, &sum, &r, &s->cur);
     }
     total.have &= up > 0;
     put_row(f, w, "TOTAL", "", &total, &sum);
 }
 
-/* One server's figures as JSON fields (rates: null until two samples). */
+/* One server's figures as JSON fields (the rates left out until two samples). */
 static void json_figures(struct jobj *j, const rates *r, const sample *s)
 {
     if (r->have)
@@ -377,15 +383,7 @@ static void render_json(top *t)
         rates r = rates_of(s);
         json_figures(&j, &r, &s->cur);
         cli_jend(&j);
-        total.have &= r.have;
-        total.ops += r.ops;
-        total.gets += r.gets;
-        total.hits += r.hits;
-        sum.bytes += s->cur.bytes;
-        sum.limit_maxbytes += s->cur.limit_maxbytes;
-        sum.curr_connections += s->cur.curr_connections;
-        sum.evictions += s->cur.evictions;
-        sum.curr_items += s->cur.curr_items;
+        add_to_total(&total, &sum, &r, &s->cur);
     }
     total.have &= up > 0;
     struct jobj j;
