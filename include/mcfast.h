@@ -735,7 +735,8 @@ typedef struct mcf_server_stats {
     uint64_t by_code[MCF_STATS_CODES]; /* keys per result code, every command */
     uint64_t timeouts;    /* I/O deadlines passed on it, connects timed out */
     uint64_t connects;    /* connections opened */
-    uint64_t reconnects;  /* connections opened after the first */
+    uint64_t reconnects;  /* connections opened after an earlier one (the first
+                           * since the server was added is not one) */
     /* Request latency: from the call (or async submit) to the reply that
      * completed the server's part of it, for requests with replies (not
      * text noreply; a meta noreply request waits for its "mn"), one per

@@ -60,6 +60,8 @@ typedef struct mcfx {
     SV *ser, *deser;   /* serialize_methods (code refs) */
     int utf8;
     SV *ns;       /* the namespace (the C API has no getter) */
+    SV *on_event; /* on_event => CODE, or NULL */
+    int in_event; /* on_event is running: no method may be called */
     mcfx_gz gz;
     /* per-item scratch, grown to the largest call */
     size_t cap;
@@ -122,10 +124,44 @@ static mcfx *self_of(pTHX_ SV *sv)
 {
     if (SvROK(sv)) {
         SV *r = SvRV(sv);
-        if (SvOBJECT(r) && SvIOK(r) && SvIVX(r))
-            return INT2PTR(mcfx *, SvIVX(r));
+        if (SvOBJECT(r) && SvIOK(r) && SvIVX(r)) {
+            mcfx *x = INT2PTR(mcfx *, SvIVX(r));
+            /* The library is in the middle of a call (mcf_set_event_callback). */
+            if (x->in_event)
+                croak("Cache::Memcached::Mcfast: a method called from the on_event callback");
+            return x;
+        }
     }
     croak("Not a Cache::Memcached::Mcfast object");
+}
+
+/* mcf_event_cb: on_event->(NAME, SERVER).  Run under G_EVAL: a die must
+ * not unwind through the library, which is in the middle of a call. */
+static void event_cb(void *ctx, mcf_event e, size_t server)
+{
+    dTHX;
+    mcfx *x = ctx;
+    static const char *const names[] = {"", "server_down", "server_up", "failover", "reconnect"};
+    const char *name = (size_t)e < sizeof names / sizeof names[0] ? names[e] : "unknown";
+    SV **spec = av_fetch(x->servers, (SSize_t)server, 0);
+    if (!x->on_event || x->in_event)
+        return;
+    x->in_event = 1;
+    {
+        dSP;
+        ENTER;
+        SAVETMPS;
+        PUSHMARK(SP);
+        mXPUSHp(name, strlen(name));
+        XPUSHs(spec ? *spec : &PL_sv_undef);
+        PUTBACK;
+        call_sv(x->on_event, G_DISCARD | G_EVAL);
+        if (SvTRUE(ERRSV))
+            warn("Cache::Memcached::Mcfast: on_event died: %" SVf, SVfARG(ERRSV));
+        FREETMPS;
+        LEAVE;
+    }
+    x->in_event = 0;
 }
 
 /* The bytes of sv, fetched once: a magical scalar (tied, overloaded) is
@@ -746,6 +782,7 @@ _constants()
         C(MCF_OPT_HASH_NAMESPACE); C(MCF_OPT_NOREPLY); C(MCF_OPT_MAX_VALUE_SIZE);
         C(MCF_OPT_COMPRESS_THRESHOLD); C(MCF_OPT_COMPRESS_RATIO); C(MCF_OPT_MAX_FAILURES);
         C(MCF_OPT_FAILURE_TIMEOUT_S); C(MCF_OPT_FAILOVER); C(MCF_OPT_MAX_INFLATE_SIZE);
+        C(MCF_OPT_LATENCY);
         C(MCF_SET); C(MCF_ADD); C(MCF_REPLACE); C(MCF_APPEND); C(MCF_PREPEND); C(MCF_CAS);
         C(MCF_OP_SET); C(MCF_OP_ADD); C(MCF_OP_REPLACE); C(MCF_OP_APPEND); C(MCF_OP_PREPEND);
         C(MCF_OP_CAS); C(MCF_OP_INCR); C(MCF_OP_DECR); C(MCF_OP_DELETE); C(MCF_OP_TOUCH);
@@ -1227,6 +1264,86 @@ server_versions(memd)
         XSRETURN(1);
 
 void
+_server_stats(memd)
+        SV *memd
+    PREINIT:
+        mcfx *x;
+        size_t i;
+        int rc;
+        HV *all;
+    PPCODE:
+        /* { server => { counters } }: by_code keyed by number (Mcfast.pm
+         * names them). */
+        x = self_of(aTHX_ memd);
+        clear_error(x);
+        all = newHV();
+        for (i = 0; i < x->nsrv; i++) {
+            mcf_server_stats st;
+            mcf_server_info info;
+            HV *h, *codes;
+            SV **a = av_fetch(x->servers, (SSize_t)i, 0);
+            if (!a || mcf_server_stats_get(x->c, i, &st, sizeof st) != MCF_OK ||
+                mcf_server_info_get(x->c, i, &info) != MCF_OK)
+                continue;
+            h = newHV();
+            codes = newHV();
+            for (rc = 0; rc < MCF_STATS_CODES; rc++)
+                if (st.by_code[rc]) {
+                    char k[16];
+                    int kl = snprintf(k, sizeof k, "%d", rc);
+                    (void)hv_store(codes, k, kl, newSVuv((UV)st.by_code[rc]), 0);
+                }
+#define PUT(name, v) (void)hv_stores(h, name, newSVuv((UV)(v)))
+            PUT("requests", st.requests);
+            PUT("hits", st.hits);
+            PUT("misses", st.misses);
+            PUT("errors", st.errors);
+            PUT("timeouts", st.timeouts);
+            PUT("connects", st.connects);
+            PUT("reconnects", st.reconnects);
+            PUT("latency_count", st.latency_count);
+            PUT("latency_max_us", st.latency_max_us);
+            PUT("latency_p50_us", mcf_latency_quantile_us(&st, 0.5));
+            PUT("latency_p99_us", mcf_latency_quantile_us(&st, 0.99));
+            PUT("down", info.down);
+            PUT("failures", info.failures);
+            PUT("downs", info.downs);
+#undef PUT
+            (void)hv_stores(h, "latency_mean_us",
+                            newSVnv(st.latency_count ? (NV)st.latency_sum_us /
+                                                           (NV)st.latency_count
+                                                     : 0.0));
+            (void)hv_stores(h, "by_code", newRV_noinc((SV *)codes));
+            (void)hv_store_ent(all, *a, newRV_noinc((SV *)h), 0);
+        }
+        ST(0) = sv_2mortal(newRV_noinc((SV *)all));
+        XSRETURN(1);
+
+void
+stats_reset(memd)
+        SV *memd
+    PREINIT:
+        mcfx *x;
+    PPCODE:
+        x = self_of(aTHX_ memd);
+        clear_error(x);
+        mcf_stats_reset(x->c);
+        XSRETURN_EMPTY;
+
+void
+_set_on_event(memd, cb)
+        SV *memd
+        SV *cb
+    PREINIT:
+        mcfx *x;
+    PPCODE:
+        x = self_of(aTHX_ memd);
+        SvREFCNT_dec(x->on_event);
+        x->on_event = SvOK(cb) ? newSVsv(cb) : NULL;
+        mcf_set_event_callback(x->c, x->on_event ? event_cb : NULL, x);
+        XSRETURN_EMPTY;
+
+void
 nowait_push(memd)
         SV *memd
     PREINIT:
@@ -1339,6 +1456,7 @@ _destroy(memd)
         mcf_free(x->c); /* synchronises noreply traffic first */
         SvREFCNT_dec(x->last_msg);
         SvREFCNT_dec(x->ns);
+        SvREFCNT_dec(x->on_event);
         SvREFCNT_dec(x->servers);
         SvREFCNT_dec(x->comp);
         SvREFCNT_dec(x->decomp);

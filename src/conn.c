@@ -30,8 +30,12 @@ void mcf_conn_event(mcf_client *c, const mcf_server *s, mcf_event e)
 /* The connection on s.fd is up (its transport's handshake, if any, done). */
 static int connected(mcf_client *c, mcf_server *s)
 {
-    if (s->ctr.connects++)
+    s->ctr.connects++;
+    if (s->ever_connected) {
+        s->ctr.reconnects++;
         mcf_conn_event(c, s, MCF_EVENT_RECONNECT);
+    }
+    s->ever_connected = 1;
     return MCF_OK;
 }
 

@@ -24,7 +24,7 @@ int mcf_server_stats_get(const mcf_client *c, size_t server, mcf_server_stats *o
     st.misses = k->rc[1][MCF_MISS];
     st.timeouts = k->timeouts;
     st.connects = k->connects;
-    st.reconnects = k->connects ? k->connects - 1 : 0;
+    st.reconnects = k->reconnects;
     for (size_t b = 0; b < MCF_LATENCY_BUCKETS; b++)
         st.latency_count += k->lat[b];
     st.latency_sum_us = k->lat_sum_us;

@@ -28,7 +28,8 @@ typedef struct mcf_counters {
      * of every other key command. */
     uint64_t rc[2][MCF_STATS_CODES];
     uint64_t timeouts; /* I/O deadlines that passed on it, and connects that timed out */
-    uint64_t connects; /* connections opened */
+    uint64_t connects;   /* connections opened */
+    uint64_t reconnects; /* of those, opened after an earlier one (since the server was added) */
     uint64_t lat_sum_us, lat_max_us;
     uint64_t lat[MCF_LATENCY_BUCKETS]; /* their count is the sum of these */
 } mcf_counters;

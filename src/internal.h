@@ -101,6 +101,7 @@ typedef struct mcf_server {
     int healing;
     char down_why[MCF_DOWN_WHY_MAX]; /* why the last probe failed, "" none */
     int failover_told; /* MCF_EVENT_FAILOVER was told for this down period */
+    int ever_connected; /* a connection was opened before (MCF_EVENT_RECONNECT) */
 
     mcf_counters ctr; /* what was done with it (counters.h) */
 } mcf_server;
