@@ -35,7 +35,6 @@ typedef struct mcf_slice {
     struct mcf_call *call;
     mcf_server *server;
     struct mcf_slice *next; /* in the server's queue */
-    int64_t t0_us;          /* its call's start (mcf_call.t0_us), for the latency */
     size_t first, count, cursor;
     size_t ends_due;   /* text retrieval: END lines still to come (one per command line) */
     uint64_t wend;     /* the server's wqueued once this request was appended */
@@ -176,7 +175,6 @@ static inline void mcf_slice_enqueue(mcf_slice *sl)
     sl->next = NULL;
     sl->built = 0;
     sl->queued = 1;
-    sl->t0_us = sl->call->t0_us;
     if (s->tail)
         s->tail->next = sl;
     else
@@ -220,11 +218,12 @@ static inline void mcf_slice_pop(mcf_client *c, mcf_server *s)
 }
 
 /* The request of slice sl, at the head of s, has its reply: its latency
- * is counted (the clock read when the bytes came, c->rx_us). */
+ * is counted (the clock read when the bytes came, c->rx_us).  Not a
+ * zombie's: its call may be gone. */
 static inline void mcf_slice_answered(mcf_client *c, mcf_server *s, const mcf_slice *sl)
 {
-    if (c->latency)
-        mcf_counters_latency(&s->ctr, c->rx_us - sl->t0_us);
+    if (c->latency && !sl->zombie)
+        mcf_counters_latency(&s->ctr, c->rx_us - sl->call->t0_us);
 }
 
 /* The head slice of s has every reply: it leaves the queue, and its call
