@@ -395,7 +395,7 @@ static void pump(mcf_client *c, mcf_server *s, int64_t now)
     /* A connection whose address is no longer the name's (refresh.h)
      * takes nothing new: once what is in flight drained, it is closed and
      * the requests queued go to the new address. */
-    int draining = s->dns.stale && s->fd >= 0;
+    int draining = c->dns_next_us == 0 && s->dns.stale && s->fd >= 0; /* 0: see refresh.c */
     if (draining && s->head == s->build_next) {
         mcf_refresh_retire(c, s);
         draining = 0;

@@ -210,6 +210,7 @@ static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
     c->pmap = pmap;
     c->nservers = n;
     c->dist_dirty = 1;
+    c->dns_next_us = 0; /* the servers kept are scheduled again (refresh.h) */
     /* The servers kept brought their health along. */
     c->unhealthy = 0;
     for (size_t i = 0; i < n; i++)

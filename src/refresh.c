@@ -135,8 +135,11 @@ static int64_t server_tick(mcf_client *c, mcf_server *s, int64_t now)
         answered(c, s, now);
     }
     if (d->stale) {
+        /* In flight: closed once it drains.  0 keeps c->dns_next_us at 0
+         * while any connection is stale, which async.c's pump tests
+         * before it looks at the server's flag. */
         if (mcf_server_busy(s) || in_other_step(s))
-            return 0; /* in flight: closed once it drains */
+            return 0;
         mcf_refresh_retire(c, s);
         return NEVER;
     }
