@@ -397,7 +397,7 @@ static void pump(mcf_client *c, mcf_server *s, int64_t now)
      * the requests queued go to the new address. */
     int draining = c->dns_next_us == 0 && s->dns.stale && s->fd >= 0; /* 0: see refresh.c */
     if (draining && s->head == s->build_next) {
-        mcf_refresh_retire(c, s);
+        mcf_refresh_retire(c, s, MCF_RETIRE_NOWAIT);
         draining = 0;
     }
     if ((s->fd < 0 || s->head == s->build_next) && mcf_engine_ready(c, s, now) != MCF_OK)
@@ -504,7 +504,7 @@ static void run_timers(mcf_client *c, int64_t now)
 {
     mcf_heal_tick(c, now);
     if (now >= c->dns_next_us)
-        mcf_refresh_tick(c, now);
+        mcf_refresh_tick(c, now, MCF_RETIRE_NOWAIT);
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
         if (mcf_engine_connecting(s) ? now >= s->wake_us || down_with_requests(c, s, now)
@@ -517,7 +517,8 @@ static void run_timers(mcf_client *c, int64_t now)
 /* The resolver's sockets serve every server that resolves. */
 static void step_resolving(mcf_client *c, int64_t now)
 {
-    mcf_refresh_tick(c, now); /* lookups of live connections' names (refresh.h) */
+    /* The lookups of live connections' names too (refresh.h). */
+    mcf_refresh_tick(c, now, MCF_RETIRE_NOWAIT);
     for (size_t k = 0; k < c->nservers; k++)
         if (c->servers[k].connecting == CONNECTING_RESOLVE)
             step_server(c, &c->servers[k], 0, now);

@@ -366,7 +366,7 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *
     /* Names whose answer expired are looked up again beside this call
      * (refresh.h); one comparison when none is due. */
     if (now >= c->dns_next_us)
-        mcf_refresh_tick(c, now);
+        mcf_refresh_tick(c, now, MCF_RETIRE_SYNC);
     int rc = mcf_route_call(c, call, now);
     if (rc != MCF_OK)
         return rc;

@@ -106,7 +106,7 @@ static void start(mcf_client *c, mcf_server *s, int64_t now)
 
 /* One server's step; returns when it needs the tick again (0: at the next
  * call). */
-static int64_t server_tick(mcf_client *c, mcf_server *s, int64_t now)
+static int64_t server_tick(mcf_client *c, mcf_server *s, int64_t now, int how)
 {
     mcf_dns_refresh *d = &s->dns;
     if (s->fd < 0) {
@@ -140,13 +140,13 @@ static int64_t server_tick(mcf_client *c, mcf_server *s, int64_t now)
          * before it looks at the server's flag. */
         if (mcf_server_busy(s) || in_other_step(s))
             return 0;
-        mcf_refresh_retire(c, s);
+        mcf_refresh_retire(c, s, how);
         return NEVER;
     }
     return d->check_at_us;
 }
 
-void mcf_refresh_tick(mcf_client *c, int64_t now)
+void mcf_refresh_tick(mcf_client *c, int64_t now, int how)
 {
     int64_t next = NEVER;
     int driven = 0;
@@ -157,7 +157,7 @@ void mcf_refresh_tick(mcf_client *c, int64_t now)
             drive(c);
             driven = 1;
         }
-        int64_t t = server_tick(c, s, now);
+        int64_t t = server_tick(c, s, now, how);
         if (t < next)
             next = t;
     }
@@ -198,13 +198,14 @@ size_t mcf_refresh_pollset(mcf_client *c, struct pollfd *out, size_t cap, int64_
     return n;
 }
 
-void mcf_refresh_retire(mcf_client *c, mcf_server *s)
+void mcf_refresh_retire(mcf_client *c, mcf_server *s, int how)
 {
     s->dns.stale = 0;
     s->dns.re_resolved++;
     /* As mcf_disconnect_all: noreply commands sent are processed before
-     * the connection goes, so a write is never lost to the move. */
-    mcf_conn_sync(c, s);
+     * the connection goes (refresh.h: MCF_RETIRE_*). */
+    if (how == MCF_RETIRE_SYNC)
+        mcf_conn_sync(c, s);
     mcf_conn_close(s);
 }
 

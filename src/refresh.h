@@ -2,9 +2,9 @@
  * connection is looked up again when the answer it was made from expires
  * (MCF_OPT_DNS_TTL_MS), beside the caller's traffic and without blocking.
  * While the connected address is still among the answers the connection
- * stays; once it is not, the connection is stale and is closed (gracefully,
- * noreply traffic synchronised first) as soon as nothing is in flight on it,
- * so the next request connects to the new address.  A lookup that fails
+ * stays; once it is not, the connection is stale and is closed (gracefully;
+ * the blocking driver synchronises noreply traffic first) as soon as nothing
+ * is in flight on it, so the next request connects to the new address.  A lookup that fails
  * (timeout, SERVFAIL, no such name) keeps the connection and is tried
  * again later: a DNS outage never costs a working connection.  No request
  * of the caller's waits for a lookup or fails because of one: the blocking
@@ -40,16 +40,25 @@
  * soon, one that is down is not flooded). */
 #define MCF_DNS_RETRY_MS MCF_DNS_TTL_FLOOR_MS
 
+/* How a stale connection is closed (mcf_refresh_retire): the blocking
+ * driver first waits for its noreply commands to be processed, as
+ * mcf_disconnect_all does; an event loop must not wait, and the graceful
+ * close alone already delivers them (memcached executes every complete
+ * command it has read before it sees the end of the stream). */
+enum { MCF_RETIRE_NOWAIT = 0, MCF_RETIRE_SYNC = 1 };
+
 /* Schedules new connections, steps pending lookups, starts the ones due
- * and closes idle stale connections, without blocking; then sets
- * c->dns_next_us.  Callers test now >= c->dns_next_us first. */
-void mcf_refresh_tick(mcf_client *c, int64_t now_us);
+ * and closes idle stale connections (how: MCF_RETIRE_*); never waits for
+ * a lookup.  Then sets c->dns_next_us.  Callers test now >= c->dns_next_us
+ * first. */
+void mcf_refresh_tick(mcf_client *c, int64_t now_us, int how);
 /* For an event loop: the resolver's sockets while a lookup of ours is
  * pending (at most cap), and when to tick next (*wake_us, INT64_MAX none). */
 size_t mcf_refresh_pollset(mcf_client *c, struct pollfd *out, size_t cap, int64_t *wake_us);
-/* s is stale and has nothing in flight: closes it (noreply synchronised
- * first) so that its next request connects to the new address. */
-void mcf_refresh_retire(mcf_client *c, mcf_server *s);
+/* s is stale and has nothing in flight: closes it gracefully (noreply
+ * synchronised first with MCF_RETIRE_SYNC) so that its next request
+ * connects to the new address. */
+void mcf_refresh_retire(mcf_client *c, mcf_server *s, int how);
 /* Gives up s's pending lookup (s is freed or moves: the resolver holds a
  * pointer into it). */
 void mcf_refresh_cancel(mcf_client *c, mcf_server *s);

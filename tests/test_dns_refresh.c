@@ -10,8 +10,9 @@
  *     address and one re-resolution, no call failed, and every noreply
  *     write sent before the move reached one of the servers.
  *   async_switch: the same through the async API with requests in flight
- *     (gets of keys both servers hold, and sets): every request completes
- *     exactly once, with its own value, none failed.
+ *     (gets of keys both servers hold, sets, noreply sets): every request
+ *     completes exactly once, with its own value, none failed, and every
+ *     noreply set reached one of the servers.
  *   failed_lookup_keeps: the name's DNS answers SERVFAIL, then nothing at
  *     all: lookups are made again and fail, the connection stays on
  *     127.0.0.1 and no call fails.
@@ -40,7 +41,8 @@
 #define PORT_TRIES 5    /* the port free on 127.0.0.1 may be taken on 127.0.0.2 */
 #define GETS_PER_ROUND 32
 #define SETS_PER_ROUND 8
-#define MAX_NR 4096     /* noreply keys remembered by sync_switch */
+#define MAX_NR 4096     /* noreply keys remembered by sync_switch and async_switch */
+#define NR_PER_ROUND 2
 #define KEYLEN 64
 
 static struct dnsf_name names[] = {
@@ -233,6 +235,9 @@ TEST(async_switch)
     static rec gets[GETS_PER_ROUND], sets[SETS_PER_ROUND];
     int bad = 0, moved = 0, seen_b = 0, round;
     static char sv[SETS_PER_ROUND][KEYLEN];
+    static char nr[MAX_NR][KEYLEN];
+    static rec nr_rec[MAX_NR];
+    size_t nnr = 0;
 
     if (seed_both() != 0) {
         t_fail(__FILE__, __LINE__, "cannot seed the servers");
@@ -255,6 +260,14 @@ TEST(async_switch)
                                      set_done, &sets[k]))
                     bad++;
             }
+        }
+        /* noreply sets: done once written; each must reach a server. */
+        for (int k = 0; k < NR_PER_ROUND && nnr < MAX_NR; k++, nnr++) {
+            snprintf(nr[nnr], KEYLEN, "anr:%d:%d", round, k);
+            memset(&nr_rec[nnr], 0, sizeof nr_rec[nnr]);
+            if (!mcf_async_store(c, MCF_SET, KS(nr[nnr]), KS("n"), 0, 0, 0, MCF_CALL_NOREPLY,
+                                 set_done, &nr_rec[nnr]))
+                bad++;
         }
         if (round == 5) {
             dnsf_set(&dns, "async.refresh.test", DNSF_ANSWER, "127.0.0.2");
@@ -290,6 +303,13 @@ TEST(async_switch)
     for (int k = 0; seen_b && k < SETS_PER_ROUND; k++)
         CHECKF(raw_has(&srv_b, sets[k].key, sv[k]), "%s is not on %s", sets[k].key, srv_b.spec);
     CHECK(info_of(c).re_resolved == 1);
+    size_t lost = 0, wrong = 0;
+    for (size_t i = 0; i < nnr; i++) {
+        wrong += nr_rec[i].calls != 1 || !nr_rec[i].right;
+        lost += !raw_has(&srv_a, nr[i], "n") && !raw_has(&srv_b, nr[i], "n");
+    }
+    CHECKF(wrong == 0, "%zu of %zu noreply sets did not complete once with MCF_OK", wrong, nnr);
+    CHECKF(lost == 0, "%zu of %zu noreply sets reached neither server", lost, nnr);
     mcf_free(c);
 }
 
