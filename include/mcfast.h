@@ -147,8 +147,8 @@ MCF_API const char *mcf_last_error(const mcf_client *c);
  * while connected when the answer expires (MCF_OPT_DNS_TTL_MS: by default
  * its DNS TTL, 1 s to 5 min; /etc/hosts answers every 60 s; IP literals
  * never).  A connection whose address is no longer among the answers is
- * closed once nothing is in flight on it (noreply traffic synchronised
- * first), and the next request connects to the new address; a lookup that
+ * closed gracefully once nothing is in flight on it (blocking calls
+ * synchronise noreply traffic first), and the next request connects to the new address; a lookup that
  * fails (timeout, SERVFAIL) keeps the connection and is retried 1 s
  * later.  No request waits for these lookups or fails because of them.
  * On a malformed spec returns MCF_ERR_BAD_SPEC and
