@@ -241,6 +241,11 @@ static int success(mcf_lookup *q, const struct mcf_lookup_task *t,
             set_err(q, &t->spec, "no IPv4 or IPv6 address");
         return MCF_ERR_RESOLVE;
     }
+    /* A CNAME on the way to the addresses counts too: the answer holds
+     * only as long as its shortest-lived record. */
+    for (const struct ares_addrinfo_cname *cn = res->cnames; !from_hosts && cn; cn = cn->next)
+        if (cn->ttl < q->ttl_s)
+            q->ttl_s = cn->ttl < 0 ? 0 : cn->ttl;
     if (dropped)
         q->list.source = dropped == MCF_FAM_V6 ? MCF_SOURCE_CARES_NO_V6 : MCF_SOURCE_CARES_NO_V4;
     mcf_addr_interleave(&q->list);
