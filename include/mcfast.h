@@ -266,6 +266,10 @@ typedef enum mcf_option {
                                        up to this; default 30000 */
     MCF_OPT_FLAP_MS,                /* a server down again within this long of coming back
                                        flaps: it keeps its longer wait; default 60000 */
+    MCF_OPT_LATENCY,                /* 0/1: record request latencies (mcf_server_stats); default
+                                       0: it costs a clock read per read of replies, about 3% of
+                                       a single get's instructions (docs/observability.md).
+                                       The other counters are always kept */
     MCF_OPT_DNS_TTL_MS, /* how often a live connection's name is looked up again: -1 its DNS TTL (default; 1 s to 5 min, /etc/hosts 60 s), 0 never, > 0 every this many ms; see mcf_set_servers */
 } mcf_option;
 
@@ -696,16 +700,82 @@ typedef struct mcf_server_info {
 } mcf_server_info;
 MCF_API int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info);
 
-/* Health events (docs/failures.md): a server marked down, or used again. */
+/* Health events (docs/failures.md): a server marked down, or used again;
+ * its keys sent elsewhere; a connection to it opened again. */
 typedef enum mcf_event {
     MCF_EVENT_SERVER_DOWN = 1, /* failure limit reached: its keys are skipped */
-    MCF_EVENT_SERVER_UP        /* it answered again (a probe, or a call to it) */
+    MCF_EVENT_SERVER_UP,       /* it answered again (a probe, or a call to it) */
+    MCF_EVENT_FAILOVER,        /* MCF_OPT_FAILOVER: the first of its keys was sent to
+                                * another server since it went down (once per down
+                                * period, not per key) */
+    MCF_EVENT_RECONNECT        /* a connection to it was opened after an earlier one
+                                * (lost, timed out, or closed) */
 } mcf_event;
 /* Called on each event with the server's index; the client may be
  * inspected (mcf_server_info_get, mcf_last_error) but no call made on it
  * from the callback.  NULL removes it. */
 typedef void (*mcf_event_cb)(void *ctx, mcf_event event, size_t server);
 MCF_API void mcf_set_event_callback(mcf_client *c, mcf_event_cb cb, void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Per-server counters and latency (docs/observability.md)             */
+/* ------------------------------------------------------------------ */
+/* Room for every result code in mcf_server_stats.by_code (more than
+ * MCF_ERR_LAST, so new codes fit without changing the struct). */
+#define MCF_STATS_CODES 48
+/* The latency histogram's buckets: log-linear, 8 per power of two of
+ * microseconds (each at most 1/8 of its value wide), from 0 to 2^32 us;
+ * mcf_latency_bucket_us gives each one's bounds. */
+#define MCF_LATENCY_BUCKETS 240
+
+/* What this client did with one server since the client was made, the
+ * server was added, or mcf_stats_reset.  A server kept by mcf_set_servers
+ * keeps its counters.  Counted in this process only (a child after fork()
+ * starts from its parent's figures).  Probes of down servers (heal) are
+ * not requests, but their connections count as connects.
+ *
+ * Every key of every key command is one request, with one result code:
+ * the code the caller got for it, by_code[rc].  A key that failed before
+ * a server was chosen (a bad key, an oversize value) counts nowhere.  A
+ * key of a down server that failed fast counts on that server
+ * (MCF_ERR_SERVER_DOWN); one sent elsewhere by failover counts where it
+ * went.  Server commands (version, stats, flush_all) are not requests,
+ * but their round trips are latencies. */
+typedef struct mcf_server_stats {
+    uint64_t requests;    /* keys answered or failed: the sum of by_code */
+    uint64_t hits;        /* retrieval keys found (get, gets, gat, gats, _ex) */
+    uint64_t misses;      /* retrieval keys not found */
+    uint64_t errors;      /* keys failed with an error code (mcf_is_error) */
+    uint64_t by_code[MCF_STATS_CODES]; /* keys per result code, every command */
+    uint64_t timeouts;    /* I/O deadlines passed on it, connects timed out */
+    uint64_t connects;    /* connections opened */
+    uint64_t reconnects;  /* connections opened after the first */
+    /* Request latency: from the call (or async submit) to the reply that
+     * completed the server's part of it, for requests with replies (not
+     * text noreply; a meta noreply request waits for its "mn"), one per
+     * server per call or async request (a multi-get of 100 keys on one
+     * server is one).  Connect time is included when the request waited
+     * for one.  latency[b] counts those in bucket b.  Recorded only with
+     * MCF_OPT_LATENCY 1. */
+    uint64_t latency_count;
+    uint64_t latency_sum_us;
+    uint64_t latency_max_us;
+    uint64_t latency[MCF_LATENCY_BUCKETS];
+} mcf_server_stats;
+
+/* Fills *st for server i.  `size` is sizeof *st as the caller was built:
+ * a struct that grew in a later version is filled up to that size.
+ * MCF_ERR_ARG if i is out of range. */
+MCF_API int mcf_server_stats_get(const mcf_client *c, size_t server, mcf_server_stats *st,
+                                 size_t size);
+/* Sets every server's counters back to zero (health is not changed). */
+MCF_API void mcf_stats_reset(mcf_client *c);
+/* Bucket b's bounds: it holds latencies lo <= us < hi. */
+MCF_API void mcf_latency_bucket_us(size_t bucket, uint64_t *lo, uint64_t *hi);
+/* The latency at quantile q (0..1; 0.99 is p99) of st's histogram, in
+ * microseconds: the upper bound of the bucket that holds it, but no more
+ * than latency_max_us.  0 when no latency was recorded. */
+MCF_API uint64_t mcf_latency_quantile_us(const mcf_server_stats *st, double q);
 
 /* Connects to server i now (if not connected), e.g. to measure it. */
 MCF_API int mcf_connect_server(mcf_client *c, size_t server);

@@ -318,7 +318,7 @@ static mcf_request *submit(mcf_client *c, mcf_request *r)
         call->ctx = r;
     }
     /* Inside a dispatch (a callback submitting) its clock is recent enough. */
-    int64_t now = a->depth ? a->now : mcf_now_us();
+    int64_t now = call->t0_us = a->depth ? a->now : mcf_now_us();
     int rc = mcf_route_call(c, call, now);
     /* Routing notes an error for every item it refuses. */
     if (rc != MCF_OK || c->err_rc) {
@@ -471,11 +471,13 @@ static void expire(mcf_client *c, mcf_request *r, int64_t now)
         const mcf_slice *ahead = s->head;
         while (ahead != sl && ahead->zombie)
             ahead = ahead->next;
-        if (!sl->built)
+        if (!sl->built) {
+            s->ctr.timeouts++;
             mcf_fail_unstarted(c, sl, MCF_ERR_TIMEOUT);
-        else if (drained_late || ahead == sl)
+        } else if (drained_late || ahead == sl)
             mcf_engine_time_out(c, s, drained_late ? c->io_timeout_ms : r->timeout_ms);
         else {
+            s->ctr.timeouts++;
             mcf_finish_rest(c, sl, MCF_ERR_TIMEOUT);
             give_up(r, sl);
         }

@@ -219,13 +219,13 @@ void mcf_fail_unstarted(mcf_client *c, mcf_slice *sl, int rc)
 }
 
 /* A value that does not inflate: the item fails, named with its cause. */
-MCF_COLD static void inflate_failed(mcf_client *c, mcf_call *call, const mcf_server *s, size_t i,
+MCF_COLD static void inflate_failed(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
                                     const mcf_reply *r, int rc)
 {
     char what[128];
     snprintf(what, sizeof what, "cannot decompress the value: %s", mcf_strerror(rc));
     mcf_note_key_error(c, s, rc, r->key, r->key_len, what);
-    mcf_finish(c, call, i, rc, NULL);
+    mcf_finish(c, call, s, i, rc, NULL);
 }
 
 void mcf_deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
@@ -253,7 +253,7 @@ void mcf_deliver_value(mcf_client *c, mcf_call *call, mcf_server *s, size_t i,
             call->held_server = s;
         }
     }
-    mcf_finish(c, call, i, MCF_OK, &v);
+    mcf_finish(c, call, s, i, MCF_OK, &v);
 }
 
 void mcf_block_of(const mcf_client *c, const mcf_call *call, size_t i, mcf_block *b)

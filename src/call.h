@@ -35,6 +35,7 @@ typedef struct mcf_slice {
     struct mcf_call *call;
     mcf_server *server;
     struct mcf_slice *next; /* in the server's queue */
+    int64_t t0_us;          /* its call's start (mcf_call.t0_us), for the latency */
     size_t first, count, cursor;
     size_t ends_due;   /* text retrieval: END lines still to come (one per command line) */
     uint64_t wend;     /* the server's wqueued once this request was appended */
@@ -77,6 +78,7 @@ typedef struct mcf_call {
     char *version_buf;
     size_t version_len;
     int first_error;
+    int64_t t0_us; /* when the call began (the async submit): latency counts from here */
     /* The _ex calls (one key, meta only): their options, and where what the
      * server said about the item goes (may be NULL). */
     const mcf_meta_opts *meta;
@@ -121,13 +123,16 @@ static inline size_t mcf_call_key(const mcf_call *call, size_t i, const char **k
     return call->klen[i];
 }
 
-/* Hands out item i's result: the callback of a multi-get, the caller's
+/* Hands out item i's result, got from server s: the callback of a multi-get, the caller's
  * mcf_value of a single get (zeroed unless a hit), or the item's rc. */
-static inline void mcf_finish(mcf_client *c, mcf_call *call, size_t i, int rc,
+static inline void mcf_finish(mcf_client *c, mcf_call *call, mcf_server *s, size_t i, int rc,
                               const mcf_value *v)
 {
     (void)c;
     call->answered[i] = 1;
+    /* Counted on s (NULL: refused before a server was chosen). */
+    if (s)
+        s->ctr.rc[call->kind == CALL_GET][rc]++;
     if (mcf_is_error(rc) && !call->first_error)
         call->first_error = rc;
     if (call->defer)
@@ -151,7 +156,7 @@ static inline void mcf_finish_rest(mcf_client *c, mcf_slice *sl, int rc)
         for (size_t p = 0; p < sl->count; p++) {
             size_t i = call->order[sl->first + p];
             if (!call->answered[i])
-                mcf_finish(c, call, i, rc, NULL);
+                mcf_finish(c, call, sl->server, i, rc, NULL);
         }
     sl->cursor = sl->count;
 }
@@ -171,6 +176,7 @@ static inline void mcf_slice_enqueue(mcf_slice *sl)
     sl->next = NULL;
     sl->built = 0;
     sl->queued = 1;
+    sl->t0_us = sl->call->t0_us;
     if (s->tail)
         s->tail->next = sl;
     else
@@ -213,14 +219,24 @@ static inline void mcf_slice_pop(mcf_client *c, mcf_server *s)
     mcf_slice_left(c, sl);
 }
 
+/* The request of slice sl, at the head of s, has its reply: its latency
+ * is counted (the clock read when the bytes came, c->rx_us). */
+static inline void mcf_slice_answered(mcf_client *c, mcf_server *s, const mcf_slice *sl)
+{
+    if (c->latency)
+        mcf_counters_latency(&s->ctr, c->rx_us - sl->t0_us);
+}
+
 /* The head slice of s has every reply: it leaves the queue, and its call
  * ends when it was the call's last.  Then every noreply slice now at the
  * head whose bytes are written is done too.  Inline: once per call and
  * server. */
 static inline void mcf_slice_done(mcf_client *c, mcf_server *s)
 {
-    if (s->head->await_replies)
+    if (s->head->await_replies) {
         s->noreply_dirty = 0;
+        mcf_slice_answered(c, s, s->head);
+    }
     mcf_slice_pop(c, s);
     mcf_slices_sent(c, s);
 }
@@ -233,12 +249,12 @@ static inline void mcf_batch_end(mcf_client *c, mcf_server *s)
         mcf_slice *h = s->head;
         int last = h->batch_end;
         mcf_finish_rest(c, h, MCF_MISS);
-        if (last) {
-            mcf_slice_done(c, s);
-            return;
-        }
+        if (last) /* mcf_slice_done counts its latency */
+            break;
+        mcf_slice_answered(c, s, h);
         mcf_slice_pop(c, s);
     }
+    mcf_slice_done(c, s);
 }
 
 /* A reply in a batch answers slice x (the head or after it): the slices
@@ -248,6 +264,7 @@ static inline void mcf_batch_skip_to(mcf_client *c, mcf_server *s, const mcf_sli
 {
     while (s->head != x) {
         mcf_finish_rest(c, s->head, MCF_MISS);
+        mcf_slice_answered(c, s, s->head);
         mcf_slice_pop(c, s);
     }
 }
@@ -258,8 +275,10 @@ static inline void mcf_batch_answered(mcf_client *c, mcf_server *s)
 {
     mcf_slice *x = s->head;
     x->cursor = x->count;
-    if (!x->batch_end)
+    if (!x->batch_end) {
+        mcf_slice_answered(c, s, x);
         mcf_slice_pop(c, s);
+    }
 }
 
 /* Fails every item of every slice queued on s with rc and empties the

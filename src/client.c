@@ -373,6 +373,11 @@ int mcf_set_option(mcf_client *c, mcf_option opt, int64_t v)
         c->dns_ttl_ms = (int)v;
         mcf_refresh_reschedule(c);
         return MCF_OK;
+    case MCF_OPT_LATENCY:
+        if (v != 0 && v != 1)
+            break;
+        c->latency = (int)v;
+        return MCF_OK;
     case MCF_OPT_FAILOVER:
         c->failover = v != 0;
         return MCF_OK;
@@ -420,6 +425,7 @@ int64_t mcf_get_option(const mcf_client *c, mcf_option opt)
     case MCF_OPT_RETRY_MAX_MS: return c->retry_max_ms;
     case MCF_OPT_FLAP_MS: return c->flap_ms;
     case MCF_OPT_DNS_TTL_MS: return c->dns_ttl_ms;
+    case MCF_OPT_LATENCY: return c->latency;
     }
     return -1;
 }

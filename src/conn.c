@@ -21,6 +21,20 @@
 #define RECV_MIN_ROOM 4096
 #define IOV_BATCH 64
 
+void mcf_conn_event(mcf_client *c, const mcf_server *s, mcf_event e)
+{
+    if (c->on_event)
+        c->on_event(c->event_ctx, e, (size_t)(s - c->servers));
+}
+
+/* The connection on s.fd is up (its transport's handshake, if any, done). */
+static int connected(mcf_client *c, mcf_server *s)
+{
+    if (s->ctr.connects++)
+        mcf_conn_event(c, s, MCF_EVENT_RECONNECT);
+    return MCF_OK;
+}
+
 /* One of our sockets (an attempt's, c-ares's) is about to close: whoever
  * watches it hears first. */
 static void socket_closing(void *arg, int fd)
@@ -177,7 +191,7 @@ static int handshake_step(mcf_client *c, mcf_server *s)
     if (e == 0) {
         if (s->tls_on) /* the connect ends with the handshake */
             s->connect_ms = (double)(mcf_now_us() - s->connect_t0_us) / 1000.0;
-        return MCF_OK;
+        return connected(c, s);
     }
     if (e == -EPROTO && s->tls_offered && mcf_tls_alerted(s->tr_ctx))
         return retry_without_session(c, s);
@@ -643,17 +657,12 @@ int mcf_conn_idle_ok(mcf_server *s)
     return s->tr->pending(s->tr_ctx) == 0 && s->tr->idle_ok(s->tr_ctx, s->fd);
 }
 
-static void tell(mcf_client *c, const mcf_server *s, mcf_event e)
-{
-    if (c->on_event)
-        c->on_event(c->event_ctx, e, (size_t)(s - c->servers));
-}
-
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s)
 {
     if (mcf_health_failed(&s->health, &c->health_policy, mcf_now_us()) == MCF_HEALTH_WENT_DOWN) {
         c->unhealthy++;
-        tell(c, s, MCF_EVENT_SERVER_DOWN);
+        s->failover_told = 0;
+        mcf_conn_event(c, s, MCF_EVENT_SERVER_DOWN);
     }
 }
 
@@ -662,7 +671,7 @@ void mcf_conn_record_answer(mcf_client *c, mcf_server *s)
     if (mcf_health_answered(&s->health, mcf_now_us()) == MCF_HEALTH_CAME_UP) {
         if (c->unhealthy)
             c->unhealthy--;
-        tell(c, s, MCF_EVENT_SERVER_UP);
+        mcf_conn_event(c, s, MCF_EVENT_SERVER_UP);
     }
 }
 
@@ -673,7 +682,7 @@ int mcf_conn_check_down(mcf_client *c, mcf_server *s, int64_t now_us)
         /* Cache::Memcached::Fast's counting: its time is over */
         if (c->unhealthy)
             c->unhealthy--;
-        tell(c, s, MCF_EVENT_SERVER_UP);
+        mcf_conn_event(c, s, MCF_EVENT_SERVER_UP);
     }
     return use != MCF_HEALTH_USE;
 }

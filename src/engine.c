@@ -67,6 +67,8 @@ int mcf_engine_take(mcf_client *c, mcf_server *s, ssize_t got)
         fail_io(c, s, got);
         return -1;
     }
+    if (c->latency)
+        c->rx_us = mcf_now_us(); /* when these replies came (counters.h) */
     parse_replies(c, s);
     return 1;
 }
@@ -95,6 +97,7 @@ void mcf_engine_send(mcf_client *c, mcf_server *s)
 void mcf_engine_time_out(mcf_client *c, mcf_server *s, int timeout_ms)
 {
     char msg[96];
+    s->ctr.timeouts++;
     snprintf(msg, sizeof msg, "no %s within the %d ms %s",
              s->seg_i < s->nsegs ? "progress sending the request" : "complete reply", timeout_ms,
              timeout_ms == c->io_timeout_ms ? "I/O timeout" : "deadline");
@@ -104,6 +107,8 @@ void mcf_engine_time_out(mcf_client *c, mcf_server *s, int timeout_ms)
 int mcf_engine_connect(mcf_client *c, mcf_server *s)
 {
     int rc = mcf_conn_open(c, s);
+    if (rc == MCF_ERR_TIMEOUT)
+        s->ctr.timeouts++;
     /* Out of descriptors or memory here is no fault of the server's. */
     if (rc != MCF_OK && rc != MCF_ERR_RESOURCE && rc != MCF_ERR_NOMEM)
         mcf_conn_record_failure(c, s);
@@ -114,6 +119,8 @@ int mcf_engine_connect(mcf_client *c, mcf_server *s)
  * with its error, nothing sent. */
 static void connect_failed(mcf_client *c, mcf_server *s, int rc)
 {
+    if (rc == MCF_ERR_TIMEOUT)
+        s->ctr.timeouts++;
     /* Out of descriptors or memory here is no fault of the server's. */
     if (rc != MCF_ERR_RESOURCE && rc != MCF_ERR_NOMEM)
         mcf_conn_record_failure(c, s);
@@ -358,7 +365,7 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *
     call->first_error = 0;
     call->held_server = NULL;
     *connecting = *started = 0;
-    int64_t now = *now_us = mcf_now_us();
+    int64_t now = *now_us = call->t0_us = mcf_now_us();
     /* Down servers whose wait is over are probed beside this call, which
      * skips them (heal.h). */
     if (c->unhealthy)

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "connect.h"
+#include "counters.h"
 #include "resolve.h"
 #include "dist.h"
 #include "health.h"
@@ -111,6 +112,9 @@ typedef struct mcf_server {
     mcf_health health;
     int healing;
     char down_why[MCF_DOWN_WHY_MAX]; /* why the last probe failed, "" none */
+    int failover_told; /* MCF_EVENT_FAILOVER was told for this down period */
+
+    mcf_counters ctr; /* what was done with it (counters.h) */
 
     mcf_dns_refresh dns; /* last: not on the hot path */
 } mcf_server;
@@ -179,6 +183,10 @@ struct mcf_client {
      * loop must stop watching it first).  NULL when nothing watches. */
     void (*fd_closing)(struct mcf_client *c, int fd);
     int err_overwrite; /* async dispatch: each error replaces the last */
+    /* The clock read when bytes last arrived (mcf_engine_take): the time
+     * the requests those bytes complete were answered (counters.h). */
+    int64_t rx_us;
+    int latency; /* MCF_OPT_LATENCY: rx_us is read and latencies recorded */
 };
 
 /* A rare path kept out of line, so the hot one around it stays small;
@@ -292,6 +300,8 @@ int mcf_conn_idle_ok(mcf_server *s);
 /* Counts a failure of s (health.h; it may mark s down), or an answer from
  * it (a failure count or a down state ends). */
 void mcf_conn_record_failure(mcf_client *c, mcf_server *s);
+/* Tells the event callback (mcf_set_event_callback), if any. */
+void mcf_conn_event(mcf_client *c, const mcf_server *s, mcf_event e);
 void mcf_conn_record_answer(mcf_client *c, mcf_server *s);
 /* Whether a call skips s now: down with its wait not over, or being
  * probed.  A server whose wait is over is still skipped here: its probe is

@@ -47,7 +47,7 @@ static void meta_end(mcf_client *c, mcf_call *call, mcf_server *s)
             mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "no reply to a request before MN");
             return;
         }
-        mcf_finish(c, call, i, rc, NULL);
+        mcf_finish(c, call, s, i, rc, NULL);
     }
     sl->cursor = sl->count;
     mcf_slice_done(c, s);
@@ -101,7 +101,7 @@ static void meta_error(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
     size_t kl = mcf_call_key(call, i, &key);
     mcf_note_key_error(c, s, rc, key, kl, msg);
     sl->cursor = cand + 1;
-    mcf_finish(c, call, i, rc, NULL);
+    mcf_finish(c, call, s, i, rc, NULL);
 }
 
 /* What a reply said about the item, for the _ex calls (one item each). */
@@ -168,7 +168,7 @@ MCF_OUT_OF_LINE static void batch_reply(mcf_client *c, mcf_server *s,
     if (r->type == MCF_M_VA)
         deliver_meta_value(c, x->call, s, 0, r);
     else if (r->type == MCF_M_EN)
-        mcf_finish(c, x->call, 0, MCF_MISS, NULL);
+        mcf_finish(c, x->call, s, 0, MCF_MISS, NULL);
     else {
         mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "unexpected meta reply for a get");
         return;
@@ -273,7 +273,7 @@ static void meta_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_m
         mcf_fail_server(c, s, MCF_ERR_PROTOCOL, "unexpected meta reply for this command");
         return;
     }
-    mcf_finish(c, call, i, call->noreply && !mcf_is_error(rc) ? MCF_OK : rc, NULL);
+    mcf_finish(c, call, s, i, call->noreply && !mcf_is_error(rc) ? MCF_OK : rc, NULL);
 }
 
 ssize_t mcf_ops_meta_parse_one(mcf_client *c, mcf_server *s)

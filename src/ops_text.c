@@ -129,7 +129,7 @@ static void item_reply(mcf_client *c, mcf_call *call, mcf_server *s, const mcf_r
     }
     if (mcf_is_error(rc))
         note_item_error(c, call, s, i, rc, r);
-    mcf_finish(c, call, i, rc, NULL);
+    mcf_finish(c, call, s, i, rc, NULL);
     if (++sl->cursor == sl->count)
         mcf_slice_done(c, s);
 }

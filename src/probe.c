@@ -62,6 +62,8 @@ static int probe_done(mcf_client *c, mcf_server *s, int rc, const char *why)
     s->rlen = s->rpos = 0;
     if (!why)
         return MCF_OK;
+    if (rc == MCF_ERR_TIMEOUT)
+        s->ctr.timeouts++;
     mcf_note_error(c, rc, "server %s: %s: %s%s", mcf_srv_label(s, label, sizeof label),
                    with_mn ? "protocol probe (version, mn)" : "version request", why, hint);
     mcf_conn_abort(s);

@@ -173,7 +173,7 @@ MCF_COLD static int refuse_value(mcf_client *c, mcf_call *call, size_t i, const 
                        (int)kl, key, it->value_len, c->max_value_size);
     else
         mcf_note_error(c, rc, "key '%.*s': compression failed", (int)kl, key);
-    mcf_finish(c, call, i, rc, NULL);
+    mcf_finish(c, call, NULL, i, rc, NULL);
     return rc;
 }
 
@@ -215,7 +215,7 @@ MCF_COLD static void refuse_key(mcf_client *c, mcf_call *call, size_t i, const c
                          "with no space or control character; nothing was sent for it",
                    (int)(kl > 250 || !key ? (key ? 250 : 0) : kl), key ? key : "",
                    kl + c->ns_len);
-    mcf_finish(c, call, i, MCF_ERR_BAD_KEY, NULL);
+    mcf_finish(c, call, NULL, i, MCF_ERR_BAD_KEY, NULL);
 }
 
 MCF_COLD void mcf_route_note_down(mcf_client *c, const mcf_server *s, int64_t now)
@@ -243,11 +243,11 @@ MCF_COLD void mcf_route_note_down(mcf_client *c, const mcf_server *s, int64_t no
 }
 
 /* Finishes item i, whose server is marked down, with MCF_ERR_SERVER_DOWN. */
-MCF_COLD static void skip_down(mcf_client *c, mcf_call *call, size_t i, const mcf_server *s,
+MCF_COLD static void skip_down(mcf_client *c, mcf_call *call, size_t i, mcf_server *s,
                                int64_t now)
 {
     mcf_route_note_down(c, s, now);
-    mcf_finish(c, call, i, MCF_ERR_SERVER_DOWN, NULL);
+    mcf_finish(c, call, s, i, MCF_ERR_SERVER_DOWN, NULL);
 }
 
 /* Item i's server srv is marked down: the next live server in list order
@@ -261,8 +261,14 @@ MCF_COLD static uint32_t route_around(mcf_client *c, mcf_call *call, size_t i, u
     if (c->failover)
         for (size_t k = 1; k < c->nservers; k++) {
             uint32_t alt = (uint32_t)((srv + k) % c->nservers);
-            if (!mcf_conn_is_down(c, &c->servers[alt], now))
+            if (!mcf_conn_is_down(c, &c->servers[alt], now)) {
+                mcf_server *down = &c->servers[srv];
+                if (!down->failover_told) { /* once per down period */
+                    down->failover_told = 1;
+                    mcf_conn_event(c, down, MCF_EVENT_FAILOVER);
+                }
                 return alt;
+            }
         }
     if (call->defer)
         return srv;
@@ -297,7 +303,7 @@ static MCF_HOT_INLINE uint32_t route(mcf_client *c, mcf_call *call, size_t i, in
 MCF_COLD static int fail_all(mcf_client *c, mcf_call *call, int rc)
 {
     for (size_t i = 0; i < call->n; i++)
-        mcf_finish(c, call, i, rc, NULL);
+        mcf_finish(c, call, NULL, i, rc, NULL);
     if (rc == MCF_ERR_NO_SERVERS)
         return mcf_set_error(c, rc, "no servers configured");
     return rc;

@@ -137,6 +137,7 @@ int cmd_strerror(struct run *r, char **args, int nargs);
 /* cmd_server.c */
 int cmd_version(struct run *r, char **args, int nargs);
 int cmd_stats(struct run *r, char **args, int nargs);
+int cmd_fleet(struct run *r, char **args, int nargs); /* stats --fleet: cmd_fleet.c */
 int cmd_ping(struct run *r, char **args, int nargs);
 /* cmd_place.c */
 int cmd_resolve(struct run *r, char **args, int nargs);

@@ -72,6 +72,8 @@ static char *join_args(char **args, int nargs)
  * that fails mid-way still closes its object ("error" after "stats"). */
 int cmd_stats(struct run *r, char **args, int nargs)
 {
+    if (nargs && strcmp(args[0], "--fleet") == 0)
+        return cmd_fleet(r, args + 1, nargs - 1);
     char *arg = nargs ? join_args(args, nargs) : NULL;
     int code = XC_OK;
     if (nargs && arg == NULL)

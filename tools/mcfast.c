@@ -63,9 +63,12 @@ const struct command cli_commands[] = {
     {"flush", 0, 0, 1, CMD_CLIENT, cmd_flush, "[DELAY]",
      "flush_all on every server (DELAY seconds, spread over servers)", 0},
     {"version", 0, 0, 0, CMD_CLIENT, cmd_version, "", "print \"SPEC VERSION\" per server", 0},
-    {"stats", 0, 0, -1, CMD_CLIENT, cmd_stats, "[ARG...]",
+    {"stats", 0, 0, -1, CMD_CLIENT, cmd_stats, "[ARG...] | --fleet [--rounds N]",
      "print \"SPEC NAME VALUE\" per statistic (ARG: e.g.\n"
-     "                          items, slabs, settings, cachedump CLASS N)", 0},
+     "                          items, slabs, settings, cachedump CLASS N);\n"
+     "                          --fleet: one table, a row per server and a\n"
+     "                          total: state, round trip (N rounds of stats at\n"
+     "                          once, default 5), items, memory, hits, sets", 0},
     {"dump", 0, 0, 2, CMD_CLIENT, cmd_dump, "[--pattern GLOB]",
      "print \"KEY EXP SIZE SPEC\" for every item of every\n"
      "                          server (lru_crawler metadump; EXP -1: never)", 0},
