@@ -143,8 +143,15 @@ MCF_API const char *mcf_last_error(const mcf_client *c);
  * Replaces any previous list: a server in both lists (the same host and
  * port, or path, and TLS or not; its weight may change) keeps its
  * connection and state, the others are closed.  Nothing is
- * resolved here: names are resolved at connect time, so DNS changes are
- * followed on reconnect.  On a malformed spec returns MCF_ERR_BAD_SPEC and
+ * resolved here: names are resolved at connect time, and looked up again
+ * while connected when the answer expires (MCF_OPT_DNS_TTL_MS: by default
+ * its DNS TTL, 1 s to 5 min; /etc/hosts answers every 60 s; IP literals
+ * never).  A connection whose address is no longer among the answers is
+ * closed gracefully once nothing is in flight on it (blocking calls
+ * synchronise noreply traffic first), and the next request connects to the new address; a lookup that
+ * fails (timeout, SERVFAIL) keeps the connection and is retried 1 s
+ * later.  No request waits for these lookups or fails because of them.
+ * On a malformed spec returns MCF_ERR_BAD_SPEC and
  * leaves the previous list in place. */
 MCF_API int mcf_set_servers(mcf_client *c, const char *list);
 
@@ -263,6 +270,7 @@ typedef enum mcf_option {
                                        0: it costs a clock read per read of replies, about 3% of
                                        a single get's instructions (docs/observability.md).
                                        The other counters are always kept */
+    MCF_OPT_DNS_TTL_MS, /* how often a live connection's name is looked up again: -1 its DNS TTL (default; 1 s to 5 min, /etc/hosts 60 s), 0 never, > 0 every this many ms; see mcf_set_servers */
 } mcf_option;
 
 /* Which memcached protocol the key commands speak (MCF_OPT_PROTOCOL).
@@ -683,6 +691,12 @@ typedef struct mcf_server_info {
     int64_t retry_in_ms;
     uint64_t downs;
     const char *down_why;
+    /* Names (mcf_set_servers): when the connection's name is looked up
+     * again, in ms (0: due or being looked up; -1: never, or not
+     * connected); re_resolved counts the connections closed because the
+     * name no longer answered their address. */
+    int64_t dns_expires_in_ms;
+    uint64_t re_resolved;
 } mcf_server_info;
 MCF_API int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *info);
 

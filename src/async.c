@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "heal.h"
+#include "refresh.h"
 #include "mcfast_async.h"
 #include "route.h"
 
@@ -391,9 +392,19 @@ static void pump(mcf_client *c, mcf_server *s, int64_t now)
         return;
     if (!mcf_server_busy(s) || mcf_engine_connecting(s))
         return;
+    /* A connection whose address is no longer the name's (refresh.h)
+     * takes nothing new: once what is in flight drained, it is closed and
+     * the requests queued go to the new address. */
+    int draining = c->dns_next_us == 0 && s->dns.stale && s->fd >= 0; /* 0: see refresh.c */
+    if (draining && s->head == s->build_next) {
+        mcf_refresh_retire(c, s, MCF_RETIRE_NOWAIT);
+        draining = 0;
+    }
     if ((s->fd < 0 || s->head == s->build_next) && mcf_engine_ready(c, s, now) != MCF_OK)
         return;
-    if (s->build_next)
+    if (draining)
+        s->build_blocked = 1; /* the loop waits for replies, not to write */
+    else if (s->build_next)
         mcf_engine_build(c, s, now);
     if (s->fd >= 0 && s->seg_i < s->nsegs)
         mcf_engine_send(c, s);
@@ -494,6 +505,8 @@ static void expire_due(mcf_client *c, int64_t now)
 static void run_timers(mcf_client *c, int64_t now)
 {
     mcf_heal_tick(c, now);
+    if (now >= c->dns_next_us)
+        mcf_refresh_tick(c, now, MCF_RETIRE_NOWAIT);
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
         if (mcf_engine_connecting(s) ? now >= s->wake_us || down_with_requests(c, s, now)
@@ -506,6 +519,8 @@ static void run_timers(mcf_client *c, int64_t now)
 /* The resolver's sockets serve every server that resolves. */
 static void step_resolving(mcf_client *c, int64_t now)
 {
+    /* The lookups of live connections' names too (refresh.h). */
+    mcf_refresh_tick(c, now, MCF_RETIRE_NOWAIT);
     for (size_t k = 0; k < c->nservers; k++)
         if (c->servers[k].connecting == CONNECTING_RESOLVE)
             step_server(c, &c->servers[k], 0, now);
@@ -583,6 +598,20 @@ static int64_t mark_wants(mcf_client *c, int64_t now)
     if (retry < wake)
         wake = retry;
     a->gen++;
+    /* Names looked up again (refresh.h): when the next answer expires
+     * (c->dns_next_us, exact unless 0), or while something is pending the
+     * resolver's sockets and its timer. */
+    if (c->dns_next_us == 0) {
+        struct pollfd rf[MCF_RESOLVER_MAX_FDS];
+        int64_t rw;
+        size_t rn = mcf_refresh_pollset(c, rf, MCF_RESOLVER_MAX_FDS, &rw);
+        for (size_t i = 0; i < rn; i++)
+            want(a, rf[i].fd, to_events(rf[i].events), NULL);
+        if (rw < wake)
+            wake = rw;
+    } else if (c->dns_next_us < wake) {
+        wake = c->dns_next_us;
+    }
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
         if (mcf_server_busy(s) && s->health.state != MCF_HEALTH_UP)

@@ -8,6 +8,7 @@
 #include "call.h"
 #include "codec.h"
 #include "engine.h"
+#include "refresh.h"
 #include "route.h"
 #include "sync.h"
 #include "tls.h"
@@ -58,6 +59,7 @@ mcf_client *mcf_new(void)
     c->retry_ms = RETRY_MS_DEFAULT;
     c->retry_max_ms = RETRY_MAX_MS_DEFAULT;
     c->flap_ms = FLAP_MS_DEFAULT;
+    c->dns_ttl_ms = MCF_DNS_TTL_FROM_DNS;
     set_health_policy(c);
     /* A blocking call routes into these even with no server (to say so). */
     c->sync_slices = calloc(1, sizeof *c->sync_slices);
@@ -73,6 +75,7 @@ static void free_servers(mcf_client *c)
     mcf_conn_check_fork(c); /* never sync a socket inherited from the parent */
     mcf_async_cancel_all(c);
     for (size_t i = 0; i < c->nservers; i++) {
+        mcf_refresh_cancel(c, &c->servers[i]);
         mcf_conn_sync(c, &c->servers[i]);
         mcf_conn_free(c, &c->servers[i]);
     }
@@ -134,6 +137,7 @@ static void keep_servers(mcf_client *c, mcf_server *fresh, size_t n)
             if (fresh[i].client == NULL || !same_server(&fresh[i].spec, &old->spec))
                 continue;
             mcf_conn_open_abort(c, old);
+            mcf_refresh_cancel(c, old); /* its next tick asks again */
             mcf_spec spec = fresh[i].spec;
             fresh[i] = *old;
             fresh[i].spec = spec;
@@ -206,6 +210,7 @@ static int install_servers(mcf_client *c, mcf_spec *specs, size_t n)
     c->pmap = pmap;
     c->nservers = n;
     c->dist_dirty = 1;
+    c->dns_next_us = 0; /* the servers kept are scheduled again (refresh.h) */
     /* The servers kept brought their health along. */
     c->unhealthy = 0;
     for (size_t i = 0; i < n; i++)
@@ -362,6 +367,12 @@ int mcf_set_option(mcf_client *c, mcf_option opt, int64_t v)
         c->flap_ms = (int)v;
         set_health_policy(c);
         return MCF_OK;
+    case MCF_OPT_DNS_TTL_MS:
+        if (v < MCF_DNS_TTL_FROM_DNS || v > RETRY_MS_MAX)
+            break;
+        c->dns_ttl_ms = (int)v;
+        mcf_refresh_reschedule(c);
+        return MCF_OK;
     case MCF_OPT_LATENCY:
         if (v != 0 && v != 1)
             break;
@@ -413,6 +424,7 @@ int64_t mcf_get_option(const mcf_client *c, mcf_option opt)
     case MCF_OPT_RETRY_MS: return c->retry_ms;
     case MCF_OPT_RETRY_MAX_MS: return c->retry_max_ms;
     case MCF_OPT_FLAP_MS: return c->flap_ms;
+    case MCF_OPT_DNS_TTL_MS: return c->dns_ttl_ms;
     case MCF_OPT_LATENCY: return c->latency;
     }
     return -1;
@@ -738,6 +750,8 @@ int mcf_server_info_get(const mcf_client *c, size_t server, mcf_server_info *inf
         h->state == MCF_HEALTH_DOWN && h->retry_at_us > now ? (h->retry_at_us - now + 999) / 1000 : 0;
     info->downs = h->downs;
     info->down_why = s->down_why;
+    info->dns_expires_in_ms = info->connected ? mcf_refresh_expires_in_ms(c, s, now) : -1;
+    info->re_resolved = s->dns.re_resolved;
     return MCF_OK;
 }
 

@@ -65,14 +65,18 @@ static int begin_attempts(mcf_client *c, mcf_server *s, const mcf_addrlist *addr
 
 /* The connect deadline counts from here: resolution, every attempt and the
  * transport's handshake. */
+mcf_resolver *mcf_conn_resolver(mcf_client *c)
+{
+    if (!c->resolver && (c->resolver = mcf_resolver_new()))
+        mcf_resolver_on_close(c->resolver, socket_closing, c);
+    return c->resolver;
+}
+
 int mcf_conn_open_start(mcf_client *c, mcf_server *s, int64_t now_us)
 {
     s->connect_t0_us = now_us;
-    if (!c->resolver) {
-        if (!(c->resolver = mcf_resolver_new()))
-            return mcf_set_error(c, MCF_ERR_NOMEM, "connect %s: out of memory", s->spec.text);
-        mcf_resolver_on_close(c->resolver, socket_closing, c);
-    }
+    if (!mcf_conn_resolver(c))
+        return mcf_set_error(c, MCF_ERR_NOMEM, "connect %s: out of memory", s->spec.text);
     mcf_lookup_start(c->resolver, &s->spec, &s->lookup);
     if (!s->lookup.done) {
         s->connecting = CONNECTING_RESOLVE;
@@ -169,6 +173,11 @@ static int adopt(mcf_client *c, mcf_server *s, const mcf_connected *res)
     s->rx_bytes = 0;
     s->noreply_dirty = 0;
     c->pid = getpid();
+    /* refresh.c schedules the next look at the name from this answer. */
+    s->dns.ttl_s = s->lookup.ttl_s;
+    s->dns.stale = 0;
+    s->dns.check_at_us = 0;
+    c->dns_next_us = 0;
     return mcf_conn_wants_tls(c, s) ? start_tls(c, s) : MCF_OK;
 }
 

@@ -11,6 +11,7 @@
 #include "codec.h"
 #include "engine.h"
 #include "heal.h"
+#include "refresh.h"
 #include "ops.h"
 #include "probe.h"
 #include "route.h"
@@ -369,6 +370,10 @@ int mcf_engine_begin(mcf_client *c, mcf_call *call, size_t *connecting, size_t *
      * skips them (heal.h). */
     if (c->unhealthy)
         mcf_heal_tick(c, now);
+    /* Names whose answer expired are looked up again beside this call
+     * (refresh.h); one comparison when none is due. */
+    if (now >= c->dns_next_us)
+        mcf_refresh_tick(c, now, MCF_RETIRE_SYNC);
     int rc = mcf_route_call(c, call, now);
     if (rc != MCF_OK)
         return rc;

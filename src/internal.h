@@ -39,6 +39,18 @@ typedef struct mcf_seg {
 
 struct mcf_slice;
 
+/* Looking a live connection's name up again (refresh.c,
+ * MCF_OPT_DNS_TTL_MS). */
+typedef struct mcf_dns_refresh {
+    int ttl_s;           /* the TTL of the answer this connection was made from */
+    int pending;         /* q is being resolved */
+    int stale;           /* the connected address is no longer an answer */
+    int64_t check_at_us; /* when to ask again; 0 to be scheduled, INT64_MAX never */
+    int64_t started_us;  /* when q was started (its deadline counts from here) */
+    uint64_t re_resolved; /* stale connections closed for a new address */
+    mcf_lookup q;
+} mcf_dns_refresh;
+
 typedef struct mcf_server {
     struct mcf_client *client;
     mcf_spec spec;
@@ -104,6 +116,8 @@ typedef struct mcf_server {
     int ever_connected; /* a connection was opened before (MCF_EVENT_RECONNECT) */
 
     mcf_counters ctr; /* what was done with it (counters.h) */
+
+    mcf_dns_refresh dns; /* last: not on the hot path */
 } mcf_server;
 
 struct mcf_client {
@@ -131,6 +145,10 @@ struct mcf_client {
     int failure_timeout_s;
     unsigned failure_limit;
     int retry_ms, retry_max_ms, flap_ms;
+    int dns_ttl_ms; /* MCF_OPT_DNS_TTL_MS */
+    /* When refresh.c's tick must run next (mcf_refresh_tick); 0: at the
+     * next call (a connection was made, a lookup is pending). */
+    int64_t dns_next_us;
     mcf_health_policy health_policy; /* from the five options above */
     size_t unhealthy;                /* servers not MCF_HEALTH_UP */
     mcf_event_cb on_event;           /* mcf_set_event_callback */
@@ -207,6 +225,9 @@ size_t mcf_conn_open_pollset(const mcf_client *c, const mcf_server *s, struct po
 void mcf_conn_open_abort(mcf_client *c, mcf_server *s);
 /* The same, blocking until connected or failed. */
 int mcf_conn_open(mcf_client *c, mcf_server *s);
+/* The client's resolver, made on first use (its sockets' closing is told
+ * to c->fd_closing).  NULL on ENOMEM. */
+mcf_resolver *mcf_conn_resolver(mcf_client *c);
 /* 1 when s is reached over TLS: a tls: spec, or TLS for all servers. */
 int mcf_conn_wants_tls(const mcf_client *c, const mcf_server *s);
 /* Closes gracefully: bytes already sent still reach the server. */

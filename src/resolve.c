@@ -5,6 +5,7 @@
 
 #include <ares.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,6 +46,7 @@ struct mcf_resolver {
     int conf_present;              /* ... and whether it existed */
     struct mcf_lookup_task *tasks; /* every task c-ares holds */
     size_t live;                   /* tasks whose q is set */
+    struct mcf_lookup_task *starting; /* inside ares_getaddrinfo for it (start_task) */
     int resetting;                 /* inside reset_channel: keep live tasks ... */
     struct mcf_lookup_task *again; /* ... here, to start them on the new channel */
     char *servers;                 /* mcf_resolver_set_servers, or NULL */
@@ -207,8 +209,13 @@ static int success(mcf_lookup *q, const struct mcf_lookup_task *t,
     const struct ares_addrinfo_node *n;
     unsigned host = 0, dropped = 0;
     int host_known = 0;
+    /* c-ares 1.18 answers from /etc/hosts inside ares_getaddrinfo, and a
+     * DNS answer never comes before a query is sent: an answer during
+     * start_task is the hosts file's, which has no TTL. */
+    int from_hosts = t->r->starting == t;
 
     q->list.source = MCF_SOURCE_CARES;
+    q->ttl_s = from_hosts ? MCF_TTL_HOSTS : INT_MAX;
     for (n = res ? res->nodes : NULL; n; n = n->ai_next) {
         if (!n->ai_addr)
             continue;
@@ -223,6 +230,8 @@ static int success(mcf_lookup *q, const struct mcf_lookup_task *t,
             continue;
         }
         mcf_addr_add(&q->list, n->ai_addr, (socklen_t)n->ai_addrlen, t->spec.port);
+        if (!from_hosts && n->ai_ttl < q->ttl_s)
+            q->ttl_s = n->ai_ttl < 0 ? 0 : n->ai_ttl;
     }
     if (q->list.n == 0) {
         if (dropped)
@@ -232,6 +241,11 @@ static int success(mcf_lookup *q, const struct mcf_lookup_task *t,
             set_err(q, &t->spec, "no IPv4 or IPv6 address");
         return MCF_ERR_RESOLVE;
     }
+    /* A CNAME on the way to the addresses counts too: the answer holds
+     * only as long as its shortest-lived record. */
+    for (const struct ares_addrinfo_cname *cn = res->cnames; !from_hosts && cn; cn = cn->next)
+        if (cn->ttl < q->ttl_s)
+            q->ttl_s = cn->ttl < 0 ? 0 : cn->ttl;
     if (dropped)
         q->list.source = dropped == MCF_FAM_V6 ? MCF_SOURCE_CARES_NO_V6 : MCF_SOURCE_CARES_NO_V4;
     mcf_addr_interleave(&q->list);
@@ -350,7 +364,9 @@ static void start_task(mcf_resolver *r, struct mcf_lookup_task *t)
     t->sock_fail_at_start = r->sock_fail_seq;
     link_task(r, t);
     /* May call on_answer before returning (hosts file, immediate errors). */
+    r->starting = t;
     ares_getaddrinfo(r->ch, t->spec.host, NULL, &hints, on_answer, t);
+    r->starting = NULL;
 }
 
 /* Throws the channel away (after fork, or a changed resolv.conf) and, if
@@ -453,6 +469,7 @@ int mcf_resolver_set_servers(mcf_resolver *r, const char *csv)
 
 static int finish_now(mcf_lookup *q, int rc)
 {
+    q->ttl_s = MCF_TTL_NONE; /* answered without a lookup, or failed */
     q->rc = rc;
     q->done = 1;
     return rc;

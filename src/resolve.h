@@ -25,11 +25,14 @@
  * counted, and never drops a loopback answer.  So there is never a retry,
  * on a timeout least of all.
  *
- * Caching: none.  Names are resolved only at connect and reconnect time, so
- * a cache would save little, and a cache is what makes a client keep
- * connecting to a server's old address after its DNS record moved; hosts
- * answers have no TTL to honour either.  Caching, where wanted, belongs to
- * the host's stub resolver (nscd, systemd-resolved, a local unbound).
+ * Caching: none.  Names are resolved at connect and reconnect time, and
+ * again when the answer a live connection was made from expires
+ * (refresh.c, MCF_OPT_DNS_TTL_MS): a cache here is what would make a
+ * client keep connecting to a server's old address after its DNS record
+ * moved.  The answer's TTL is reported (mcf_lookup.ttl_s) so the caller
+ * knows when to ask again; hosts answers have no TTL (MCF_TTL_HOSTS).
+ * Caching, where wanted, belongs to the host's stub resolver (nscd,
+ * systemd-resolved, a local unbound).
  *
  * One mcf_resolver per client; like the client it is not thread-safe.  Its
  * c-ares channel is created on the first name lookup, and created anew:
@@ -79,6 +82,12 @@
 #define MCF_SOURCE_CARES_NO_V4 "c-ares, IPv4 answers dropped: this host has no IPv4 address"
 #define MCF_SOURCE_CARES_NO_V6 "c-ares, IPv6 answers dropped: this host has no IPv6 address"
 
+/* mcf_lookup.ttl_s when the answer has no TTL: no lookup was made (IP
+ * literals, "localhost", unix paths: they never change), or the name was
+ * found in /etc/hosts (whose entries carry none). */
+#define MCF_TTL_NONE (-1)
+#define MCF_TTL_HOSTS (-2)
+
 /* One per client; owns a c-ares channel, created lazily on the first name
  * lookup. */
 typedef struct mcf_resolver mcf_resolver;
@@ -113,6 +122,10 @@ typedef struct mcf_lookup { /* caller-owned; its address must stay stable while 
      * not answer (c-ares: Timeout while contacting DNS servers)", or "no
      * such name (c-ares: Domain name not found)". */
     char err[256];
+    /* Seconds the answer may be kept: the smallest TTL of the DNS records
+     * kept in list (RFC 1035 §3.2.1; c-ares's ai_ttl), or MCF_TTL_NONE,
+     * MCF_TTL_HOSTS.  Set when done with MCF_OK. */
+    int ttl_s;
     /* private */
     struct mcf_lookup_task *task; /* non-NULL while pending */
 } mcf_lookup;

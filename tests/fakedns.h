@@ -49,6 +49,9 @@ struct dnsf_name {
     int queries;
     int nports;
     uint16_t ports[DNSF_MAX_PORTS];
+    /* The records' TTL in seconds; 0: DNSF_TTL.  Last, so tables written
+     * before it need no change. */
+    int ttl;
 };
 
 struct dnsf_late {
@@ -117,7 +120,7 @@ static size_t dnsf_answer(struct dnsf_server *s, const unsigned char *m, size_t 
     char name[256];
     unsigned qtype = 0, ancount = 0, rcode = 0;
     size_t qend = dnsf_question(m, len, name, sizeof name, &qtype), o, i;
-    struct dnsf_name *n = NULL;
+    struct dnsf_name *n = NULL, snap;
 
     *late = 0;
     if (!qend)
@@ -130,6 +133,8 @@ static size_t dnsf_answer(struct dnsf_server *s, const unsigned char *m, size_t 
         n->queries++;
         if (n->nports < DNSF_MAX_PORTS)
             n->ports[n->nports++] = src_port;
+        snap = *n; /* dnsf_set may change it while the answer is built */
+        n = &snap;
     } else {
         s->unknown_queries++;
     }
@@ -161,7 +166,7 @@ static size_t dnsf_answer(struct dnsf_server *s, const unsigned char *m, size_t 
         dnsf_put16(out + o + 2, qtype);
         dnsf_put16(out + o + 4, DNSF_CLASS_IN);
         dnsf_put16(out + o + 6, 0);
-        dnsf_put16(out + o + 8, DNSF_TTL);
+        dnsf_put16(out + o + 8, n->ttl ? (unsigned)n->ttl : DNSF_TTL);
         dnsf_put16(out + o + 10, (unsigned)alen);
         memcpy(out + o + 12, a, alen);
         o += 12 + alen;
@@ -356,6 +361,22 @@ static int dnsf_queries(struct dnsf_server *s, const char *name, int *distinct_p
     if (distinct_ports)
         *distinct_ports = d;
     return q;
+}
+
+/* Changes name's mode and its one address (NULL: none) while the server
+ * runs: the next query gets the new answer. */
+static inline void dnsf_set(struct dnsf_server *s, const char *name, int mode, const char *ip)
+{
+    struct dnsf_name *n = dnsf_find(s, name);
+    size_t i;
+    if (!n)
+        return;
+    pthread_mutex_lock(&s->mu);
+    n->mode = mode;
+    n->ips[0] = ip;
+    for (i = 1; i < DNSF_MAX_IPS; i++)
+        n->ips[i] = NULL;
+    pthread_mutex_unlock(&s->mu);
 }
 
 static void dnsf_reset_counts(struct dnsf_server *s)

@@ -258,6 +258,19 @@ int mcserver_start_tcp(mcserver *s, const char *host, const char *extra)
     return -1;
 }
 
+int mcserver_start_tcp_port(mcserver *s, const char *host, int port, const char *extra)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->host, sizeof s->host, "%s", host);
+    snprintf(s->args, sizeof s->args, "%s", extra ? extra : "");
+    s->port = port;
+    if (strchr(host, ':'))
+        snprintf(s->spec, sizeof s->spec, "[%s]:%d", host, port);
+    else
+        snprintf(s->spec, sizeof s->spec, "%s:%d", host, port);
+    return spawn(s);
+}
+
 int mcserver_start_unix(mcserver *s, const char *extra)
 {
     memset(s, 0, sizeof *s);

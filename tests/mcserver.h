@@ -26,6 +26,10 @@ const char *mcserver_binary(void);
  * (TLS) in extra, accepting a TCP connection is still the readiness test:
  * no handshake is needed. */
 int mcserver_start_tcp(mcserver *s, const char *host, const char *extra);
+/* The same on a given port (host may be any loopback address, e.g.
+ * "127.0.0.2", to run a second server on another's port).  -1 when the
+ * port is taken or memcached fails. */
+int mcserver_start_tcp_port(mcserver *s, const char *host, int port, const char *extra);
 /* Starts memcached on a unix socket in a fresh temporary directory. */
 int mcserver_start_unix(mcserver *s, const char *extra);
 /* Restarts a stopped/killed server on the same port or path. */

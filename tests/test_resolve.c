@@ -36,24 +36,25 @@
 #define WAIT_MS 3000  /* for answers that come at once from loopback */
 
 static struct dnsf_name names[] = {
-    {"a.test", DNSF_ANSWER, {"192.0.2.10"}, 0, 0, {0}},
-    {"dual.test", DNSF_ANSWER, {"2001:db8::10", "192.0.2.10"}, 0, 0, {0}},
-    {"v6only.test", DNSF_ANSWER, {"2001:db8::99"}, 0, 0, {0}},
-    {"loop4.test", DNSF_ANSWER, {"127.0.0.1"}, 0, 0, {0}},
-    {"loop6.test", DNSF_ANSWER, {"::1"}, 0, 0, {0}},
+    {"a.test", DNSF_ANSWER, {"192.0.2.10"}, 0, 0, {0}, 0},
+    {"dual.test", DNSF_ANSWER, {"2001:db8::10", "192.0.2.10"}, 0, 0, {0}, 0},
+    {"v6only.test", DNSF_ANSWER, {"2001:db8::99"}, 0, 0, {0}, 0},
+    {"loop4.test", DNSF_ANSWER, {"127.0.0.1"}, 0, 0, {0}, 0},
+    {"loop6.test", DNSF_ANSWER, {"::1"}, 0, 0, {0}, 0},
     {"mixed.test", DNSF_ANSWER,
      {"192.0.2.1", "192.0.2.2", "2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.3"}, 0, 0,
-     {0}},
+     {0}, 0},
     {"many.test", DNSF_ANSWER,
      {"2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4", "2001:db8::5",
       "2001:db8::6", "2001:db8::7", "2001:db8::8", "2001:db8::9", "2001:db8::a",
       "2001:db8::b", "2001:db8::c", "2001:db8::d", "2001:db8::e", "2001:db8::f",
       "2001:db8::10", "2001:db8::11", "2001:db8::12", "2001:db8::13", "2001:db8::14"},
-     0, 0, {0}},
-    {"silent.test", DNSF_SILENT, {NULL}, 0, 0, {0}},
-    {"servfail.test", DNSF_SERVFAIL, {NULL}, 0, 0, {0}},
-    {"tc.test", DNSF_TRUNCATE, {"192.0.2.77"}, 0, 0, {0}},
-    {"late.test", DNSF_LATE, {"192.0.2.33"}, 0, 0, {0}},
+     0, 0, {0}, 0},
+    {"silent.test", DNSF_SILENT, {NULL}, 0, 0, {0}, 0},
+    {"servfail.test", DNSF_SERVFAIL, {NULL}, 0, 0, {0}, 0},
+    {"tc.test", DNSF_TRUNCATE, {"192.0.2.77"}, 0, 0, {0}, 0},
+    {"late.test", DNSF_LATE, {"192.0.2.33"}, 0, 0, {0}, 0},
+    {"ttl.test", DNSF_ANSWER, {"192.0.2.7", "2001:db8::7"}, 0, 0, {0}, 7},
 };
 
 static struct dnsf_server dns;
@@ -224,6 +225,7 @@ TEST(local_answers_at_once)
                cases[i].spec, fmt_list(&q.list), cases[i].want);
         CHECKF(q.list.source && strcmp(q.list.source, cases[i].source) == 0, "%s: source %s",
                cases[i].spec, q.list.source ? q.list.source : "(null)");
+        CHECKF(q.ttl_s == MCF_TTL_NONE, "%s: ttl %d", cases[i].spec, q.ttl_s);
         /* Without a resolver too. */
         CHECK_RC(mcf_lookup_start(NULL, &s, &q), MCF_OK);
         CHECK(q.done && q.rc == MCF_OK && q.list.n >= 1);
@@ -309,6 +311,7 @@ TEST(hosts_file_name_at_once)
     CHECK_RC(mcf_lookup_start(r, &s, &q), MCF_OK);
     CHECKF(q.done && q.rc == MCF_OK, "%s: done %d rc %d %s", text, q.done, q.rc, q.err);
     CHECK(q.list.source && strcmp(q.list.source, MCF_SOURCE_CARES) == 0);
+    CHECKF(q.ttl_s == MCF_TTL_HOSTS, "ttl %d for a hosts-file answer", q.ttl_s);
     for (i = 0; i < nwant; i++) {
         char a[INET6_ADDRSTRLEN + 16];
         snprintf(a, sizeof a, strchr(want[i], ':') ? "[%s]:11211" : "%s:11211", want[i]);
@@ -317,6 +320,23 @@ TEST(hosts_file_name_at_once)
     CHECKF(dns.unknown_queries == 0, "%d DNS queries for a hosts-file name",
            dns.unknown_queries);
     printf("# %s -> %s\n", text, fmt_list(&q.list));
+    mcf_resolver_free(r);
+}
+
+/* The answer's TTL comes out of c-ares: the smallest of its records. */
+TEST(dns_ttl)
+{
+    mcf_resolver *r = fake_resolver();
+    mcf_lookup q;
+
+    CHECK_RC(lookup(r, "ttl.test:11211", &q), MCF_OK);
+    CHECKF(q.ttl_s == 7, "ttl %d, want 7", q.ttl_s);
+    dnsf_set(&dns, "ttl.test", DNSF_ANSWER, "192.0.2.8");
+    CHECK_RC(lookup(r, "ttl.test:11211", &q), MCF_OK);
+    CHECKF(q.list.n == 1 && has_addr(&q.list, "192.0.2.8:11211"), "%s after the change",
+           fmt_list(&q.list));
+    CHECK_RC(lookup(r, "a.test:11211", &q), MCF_OK);
+    CHECKF(q.ttl_s == DNSF_TTL, "ttl %d, want %d", q.ttl_s, DNSF_TTL);
     mcf_resolver_free(r);
 }
 
