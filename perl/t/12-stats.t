@@ -85,4 +85,10 @@ ok(!defined $d->get('k'), 'skipped while down');
 is($d->server_stats->{$dead}{by_code}{MCF_ERR_SERVER_DOWN}, 1, 'skip counted by code');
 undef $d;
 
+# dns_ttl: its forms are taken, and the client still works.
+for my $t (-1, 0, 2.5) {
+    my $x = Cache::Memcached::Mcfast->new({ servers => [@srv], dns_ttl => $t });
+    ok($x && $x->set("dns-ttl-$t", 1) && $x->get("dns-ttl-$t") == 1, "dns_ttl $t");
+}
+
 done_testing();

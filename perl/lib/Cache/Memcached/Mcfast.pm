@@ -41,7 +41,7 @@ for my $name (keys %CONST) {
 
 my %KNOWN_ARGS = map { $_ => 1 } qw(
     check_args close_on_error compress_algo compress_methods compress_ratio
-    compress_threshold connect_timeout failure_limit failure_timeout hash_namespace
+    compress_threshold connect_timeout dns_ttl failure_limit failure_timeout hash_namespace
     io_timeout ketama_points latency max_failures max_size namespace nowait on_event
     select_timeout serialize_methods servers tls utf8
 );
@@ -134,6 +134,10 @@ sub _build {
     _opt($self, MCF_OPT_FAILURE_LIMIT,
          defined $conf->{failure_limit} ? _num($conf->{failure_limit}, 'i') : 0, 'failure_limit');
     _opt($self, MCF_OPT_LATENCY, $conf->{latency} ? 1 : 0, 'latency');
+    if (defined $conf->{dns_ttl}) {
+        my $t = _num($conf->{dns_ttl}, 'n');
+        _opt($self, MCF_OPT_DNS_TTL_MS, $t < 0 ? -1 : $t == 0 ? 0 : _ms($t), 'dns_ttl');
+    }
     if (defined $conf->{on_event}) {
         Carp::croak('on_event must be a code reference') unless ref $conf->{on_event} eq 'CODE';
         _set_on_event($self, $conf->{on_event});
@@ -485,6 +489,14 @@ C<MCF_ERR_SERVER_DOWN>) while libmcfast probes it in the background, first
 after about a second, then after waits doubling up to 30 seconds
 (libmcfast's docs/failures.md).  Off by default, as Cache::Memcached::Fast
 never skips a server unless asked to.
+
+=item dns_ttl (-1: the DNS answer's own TTL)
+
+An extension of this module: how often, in seconds, a live connection's
+host name is looked up again so that a server that moved is followed
+without a restart (libmcfast's C<MCF_OPT_DNS_TTL_MS>).  -1 uses the DNS
+answer's TTL (kept between 1 s and 5 min), 0 never looks again.  IP
+literals and unix sockets are never looked up.
 
 =item latency (0, off)
 
