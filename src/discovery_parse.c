@@ -231,7 +231,7 @@ int mcf_disc_parse(const char *buf, size_t len, mcf_disc_reply *out, char *err, 
                                 : fail(err, errlen, "no header line in the first %d bytes",
                                        HEADER_MAX);
     size_t hlen = (size_t)(lf - buf) + 1;
-    uint64_t bytes;
+    uint64_t bytes = 0;
     if (parse_header(buf, hlen, out, &bytes, err, errlen) < 0)
         return MCF_DISC_ERROR;
     size_t total = hlen + (size_t)bytes + LIT_LEN(trailer);

@@ -37,6 +37,7 @@ typedef struct mcf_seg {
 } mcf_seg;
 
 struct mcf_slice;
+typedef struct mcf_discovery mcf_discovery;
 
 typedef struct mcf_server {
     struct mcf_client *client;
@@ -161,6 +162,10 @@ struct mcf_client {
      * loop must stop watching it first).  NULL when nothing watches. */
     void (*fd_closing)(struct mcf_client *c, int fd);
     int err_overwrite; /* async dispatch: each error replaces the last */
+    mcf_discovery *disc; /* discovery.c's poller, NULL when off */
+    /* A server outside c->servers whose connection is the client's too
+     * (discovery.c's endpoint): closed with them after fork(). */
+    mcf_server *side_server;
 };
 
 /* A rare path kept out of line, so the hot one around it stays small;
