@@ -211,9 +211,12 @@ static int read_reply(mcf_client *c, mcf_discovery *d, int64_t now)
 {
     mcf_server *s = &d->srv;
     for (;;) {
-        mcf_disc_reply r;
+        mcf_disc_reply r = {0};
         char why[256];
-        int p = mcf_disc_parse(s->rbuf + s->rpos, s->rlen - s->rpos, &r, why, sizeof why);
+        /* Nothing read yet: no buffer either (rbuf may be NULL). */
+        int p = s->rlen > s->rpos ? mcf_disc_parse(s->rbuf + s->rpos, s->rlen - s->rpos, &r,
+                                                   why, sizeof why)
+                                  : MCF_DISC_NEED_MORE;
         if (p == MCF_DISC_OK)
             return take(c, d, &r, now);
         if (p == MCF_DISC_ERROR && r.unknown_command && !d->legacy) {

@@ -225,6 +225,8 @@ int mcf_disc_parse(const char *buf, size_t len, mcf_disc_reply *out, char *err, 
     memset(out, 0, sizeof *out);
     if (err && errlen)
         err[0] = 0;
+    if (len == 0)
+        return MCF_DISC_NEED_MORE; /* buf may be NULL then */
     const char *lf = memchr(buf, '\n', len < HEADER_MAX ? len : HEADER_MAX);
     if (!lf)
         return len < HEADER_MAX ? MCF_DISC_NEED_MORE
