@@ -771,6 +771,34 @@ TEST(legacy_endpoint)
     TEARDOWN_EP();
 }
 
+/* The CLI's --discover: the endpoint's nodes are the list for one command. */
+TEST(cli_discover)
+{
+    const char *b = getenv("MCF_BUILD");
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s/mcfast", b && *b ? b : "build");
+    SKIP_UNLESS(access(bin, X_OK) == 0, "the mcfast CLI is not built");
+    SETUP_EP();
+    const int only1[] = {1};
+    ep_set(&ep, EP_OK, 3, srv, only1, 1, -1);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --discover %s set clikey clival 2>&1", bin, ep_name(&ep));
+    CHECK(system(cmd) == 0);
+    CHECK(raw_has(&srv[1], "clikey", "clival"));
+    CHECK(!raw_has(&srv[0], "clikey", "clival") && !raw_has(&srv[2], "clikey", "clival"));
+    /* A dead endpoint: an error naming it, a failing exit. */
+    char dead[64];
+    snprintf(dead, sizeof dead, "127.0.0.1:%d", mcserver_free_port("127.0.0.1"));
+    snprintf(cmd, sizeof cmd, "%s --discover %s get clikey 2>&1", bin, dead);
+    FILE *f = popen(cmd, "r");
+    char out[1024] = "";
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = 0;
+    int st = f ? pclose(f) : -1;
+    CHECKF(st != 0 && contains(out, dead), "exit %d, output '%s'", st, out);
+    TEARDOWN_EP();
+}
+
 int main(int argc, char **argv)
 {
     if (!mcserver_binary())
