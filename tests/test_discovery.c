@@ -647,6 +647,33 @@ TEST(async_change_in_flight)
     TEARDOWN_EP();
 }
 
+/* Nothing in flight: the loop's timer and the poll's socket alone bring
+ * the new list (no call of the caller's steps it). */
+TEST(async_idle_loop_polls)
+{
+    SETUP_EP();
+    const int ab[] = {0, 1}, bc[] = {1, 2};
+    ep_set(&ep, EP_OK, 1, srv, ab, 2, -1);
+    mcf_client *c = disc_client(&ep, INTERVAL_MS);
+    CHECK_RC(mcf_discover_now(c), MCF_OK);
+    ep_set(&ep, EP_OK, 2, srv, bc, 2, -1);
+    struct pollfd fds[64];
+    int timed = 1;
+    for (double end = now_ms() + SETTLE_MS; now_ms() < end && !has_version(c, 2);) {
+        int t = -1;
+        size_t n = mcf_async_pollset(c, fds, 64, &t);
+        CHECK(n <= 64);
+        timed &= t >= 0; /* the next poll is always due at some time */
+        poll(fds, (nfds_t)(n < 64 ? n : 64), t < 0 || t > EP_TURN_MS ? EP_TURN_MS : t);
+        mcf_async_process(c, fds, n < 64 ? n : 64);
+    }
+    CHECK(timed);
+    CHECK(has_version(c, 2));
+    CHECK(list_is(c, srv, bc, 2));
+    mcf_free(c);
+    TEARDOWN_EP();
+}
+
 /* ---- a failing endpoint never fails a call ---- */
 
 TEST(endpoint_failures_keep_list)
