@@ -816,4 +816,5 @@ void mcf_disconnect_all(mcf_client *c)
         mcf_conn_sync(c, &c->servers[i]);
         mcf_conn_close(&c->servers[i]);
     }
+    mcf_discovery_disconnect(c); /* the endpoint's too */
 }

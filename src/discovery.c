@@ -345,6 +345,21 @@ int mcf_discovery_owns(const mcf_client *c, const mcf_server *s)
     return c->disc && s == &c->disc->srv;
 }
 
+void mcf_discovery_disconnect(mcf_client *c)
+{
+    mcf_discovery *d = c->disc;
+    if (!d)
+        return;
+    /* A poll cut short is not the endpoint's failure: it is asked again
+     * at the next step, as if due. */
+    if (d->phase != PHASE_IDLE)
+        d->next_poll_us = 0;
+    d->phase = PHASE_IDLE;
+    mcf_conn_open_abort(c, &d->srv);
+    mcf_conn_close(&d->srv);
+    d->srv.rlen = d->srv.rpos = 0;
+}
+
 void mcf_discovery_free(mcf_client *c)
 {
     mcf_discovery *d = c->disc;

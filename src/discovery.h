@@ -24,6 +24,10 @@ typedef int (*mcf_install_fn)(mcf_client *c, mcf_spec *specs, size_t n);
 int mcf_discovery_set(mcf_client *c, const char *endpoint, int interval_ms,
                       mcf_install_fn install);
 void mcf_discovery_free(mcf_client *c);
+/* Closes the endpoint's connection (mcf_disconnect_all); a poll running
+ * is given up without counting as a failure, and begun again at the next
+ * step. */
+void mcf_discovery_disconnect(mcf_client *c);
 
 /* Starts a poll when one is due and steps the one running, without
  * blocking.  Cheap when discovery is off or nothing is due. */

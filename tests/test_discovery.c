@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -64,7 +65,8 @@ typedef struct endpoint {
     int mode;
     unsigned long long version;
     char nodes[2048];
-    int asked; /* requests seen */
+    int asked;    /* requests seen */
+    int accepted; /* connections accepted */
 } endpoint;
 
 static int listen_on(int port)
@@ -187,6 +189,7 @@ static void *ep_main(void *arg)
                 continue;
             if (idx[k] < 0) {
                 int fd = accept(ep->lfd, NULL, NULL);
+                ep->accepted += fd >= 0;
                 int placed = 0;
                 for (int i = 0; fd >= 0 && i < EP_CONNS_MAX && !placed; i++)
                     if (ep->conns[i] < 0) {
@@ -794,6 +797,49 @@ TEST(legacy_endpoint)
     CHECK(list_is(c, srv, ab, 2));
     CHECK_RC(mcf_set(c, KS("legacy"), "1", 1, 0, 0), MCF_OK);
     CHECK(get_eq(c, "legacy", "1"));
+    mcf_free(c);
+    TEARDOWN_EP();
+}
+
+static int ep_accepted(endpoint *ep)
+{
+    pthread_mutex_lock(&ep->mu);
+    int n = ep->accepted;
+    pthread_mutex_unlock(&ep->mu);
+    return n;
+}
+
+/* mcf_disconnect_all closes the endpoint's connection too; after fork()
+ * the child polls on a connection of its own, never the parent's. */
+TEST(disconnect_and_fork)
+{
+    SETUP_EP();
+    const int ab[] = {0, 1};
+    ep_set(&ep, EP_OK, 1, srv, ab, 2, -1);
+    mcf_client *c = disc_client(&ep, INTERVAL_MS);
+    CHECK_RC(mcf_discover_now(c), MCF_OK);
+    int a0 = ep_accepted(&ep);
+    CHECK_RC(mcf_discover_now(c), MCF_OK); /* the kept connection */
+    CHECK(ep_accepted(&ep) == a0);
+    mcf_disconnect_all(c);
+    CHECK_RC(mcf_discover_now(c), MCF_OK);
+    CHECK(ep_accepted(&ep) == a0 + 1);
+    CHECK(info_of(c).failures == 0);
+
+    int a1 = ep_accepted(&ep);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = mcf_discover_now(c) == MCF_OK && mcf_set(c, KS("forked"), "1", 1, 0, 0) == MCF_OK;
+        _exit(ok ? 0 : 1);
+    }
+    int st = -1;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECKF(ep_accepted(&ep) == a1 + 1, "the child opened %d connections to the endpoint",
+           ep_accepted(&ep) - a1);
+    /* The parent's connection is still its own and in step. */
+    CHECK_RC(mcf_discover_now(c), MCF_OK);
+    CHECK(ep_accepted(&ep) == a1 + 1);
     mcf_free(c);
     TEARDOWN_EP();
 }
