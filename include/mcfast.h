@@ -167,6 +167,62 @@ MCF_API int mcf_add_server(mcf_client *c, const char *spec, unsigned weight);
  * weight behaves exactly as with mcf_add_server. */
 MCF_API int mcf_add_server_weight(mcf_client *c, const char *spec, double weight);
 
+/* ---- Discovery: the server list from an ElastiCache configuration endpoint ----
+ * (docs/discovery.md)  The endpoint (a server spec, e.g.
+ * "mycluster.cfg.use1.cache.amazonaws.com:11211", "tls:" allowed) is asked
+ * "config get cluster" every interval_ms (AWS's Auto Discovery, engines >=
+ * 1.4.14; one that answers ERROR is asked "get AmazonElastiCache:cluster"
+ * instead, the older engines' form).  Its reply carries a version number
+ * and the nodes; a version newer than the one applied becomes the server
+ * list ("ip:port", or "host:port" when the ip is empty), installed as
+ * mcf_set_servers does: servers that stay keep their connections.  The
+ * same or an older version changes nothing.
+ *
+ * The poll never blocks a call: it is stepped without waiting at the start
+ * of each blocking call and by the async driver's timer and sockets, on a
+ * connection of its own (the endpoint is not one of the key servers).
+ * A new list waits (pending) while async requests are in flight: requests
+ * finish on the list they were routed with, and the new one is installed
+ * at the first moment none is in flight (the next blocking call, the async
+ * driver's return once the last completes, or the next submit).  A failed
+ * poll (endpoint down, a reply not in AWS's format, 0 nodes) keeps the
+ * last list, fails no call, and is told by mcf_discovery_info.
+ *
+ * mcf_set_discovery does not wait.  While the client has no server list
+ * at all, a blocking call waits for the poll that is due (at most the
+ * connect timeout plus the I/O timeout, once per interval: with no list
+ * the call could only fail MCF_ERR_NO_SERVERS); with a list (an earlier
+ * poll's, or mcf_set_servers'), never.  Call mcf_discover_now to wait for
+ * the first list at start-up and hear why it failed.  NULL endpoint turns discovery off (the
+ * list stays).  interval_ms >= 1 (0: the default, 60000, what AWS's own
+ * cluster client polls at).  MCF_OK, MCF_ERR_BAD_SPEC, MCF_ERR_ARG. */
+MCF_API int mcf_set_discovery(mcf_client *c, const char *endpoint, int interval_ms);
+/* Polls the endpoint now and waits for the answer (at most the connect
+ * timeout plus the I/O timeout), installing a newer list at once when no
+ * async request is in flight.  MCF_OK (the reply parsed; the list is the
+ * endpoint's if it was newer), or the poll's error (MCF_ERR_CONNECT,
+ * MCF_ERR_TIMEOUT, MCF_ERR_PROTOCOL, ...), message in mcf_last_error. */
+MCF_API int mcf_discover_now(mcf_client *c);
+
+typedef struct mcf_discovery_info {
+    int enabled;
+    const char *endpoint;      /* as given; "" when off */
+    int interval_ms;
+    int have_version;          /* a list from the endpoint was applied */
+    uint64_t version;          /* the version number of the list applied */
+    int pending;               /* a newer list waits for the in-flight requests */
+    uint64_t pending_version;
+    size_t nodes;              /* nodes of the list applied */
+    uint64_t polls, failures;  /* polls ended, and those that failed */
+    int64_t last_poll_ago_ms;  /* since the last poll ended (-1: none yet) */
+    int legacy;                /* the endpoint is asked get AmazonElastiCache:cluster */
+    int last_rc;               /* MCF_OK or the last poll's error */
+    const char *last_error;    /* why the last poll failed; "" when it did not */
+} mcf_discovery_info;
+/* Strings are the client's, valid until the next call on it.  MCF_OK (also
+ * when discovery is off: enabled 0), MCF_ERR_ARG. */
+MCF_API int mcf_discovery_info_get(mcf_client *c, mcf_discovery_info *info);
+
 /* How keys are spread over servers.  Each mode picks, for every key, the
  * same server as the named client does with the same server list (in the
  * same order, with the same weights).  README.md has a table of which mode

@@ -19,6 +19,7 @@
 #include "async.h"
 #include "call.h"
 #include "clock.h"
+#include "discovery.h"
 #include "engine.h"
 #include "heal.h"
 #include "refresh.h"
@@ -293,6 +294,10 @@ static mcf_request *submit(mcf_client *c, mcf_request *r)
 {
     mcf_async *a = c->async;
     mcf_call *call = &r->call;
+    /* A list discovery keeps pending goes in before the first request
+     * routed when none is in flight (at the top: no server is held). */
+    if (c->disc && a->depth == 0 && !c->inflight)
+        mcf_discovery_apply(c);
     c->err[0] = 0;
     c->err_rc = 0;
     if (a->closing) {
@@ -507,6 +512,7 @@ static void run_timers(mcf_client *c, int64_t now)
     mcf_heal_tick(c, now);
     if (now >= c->dns_next_us)
         mcf_refresh_tick(c, now, MCF_RETIRE_NOWAIT);
+    mcf_discovery_tick(c, now);
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
         if (mcf_engine_connecting(s) ? now >= s->wake_us || down_with_requests(c, s, now)
@@ -524,6 +530,16 @@ static void step_resolving(mcf_client *c, int64_t now)
     for (size_t k = 0; k < c->nservers; k++)
         if (c->servers[k].connecting == CONNECTING_RESOLVE)
             step_server(c, &c->servers[k], 0, now);
+    mcf_discovery_tick(c, now); /* its endpoint may be resolving too */
+}
+
+/* A socket's owner is ready: a key server, or discovery's endpoint. */
+static void step_owner(mcf_client *c, mcf_server *s, int events, int64_t now)
+{
+    if (mcf_discovery_owns(c, s))
+        mcf_discovery_tick(c, now);
+    else
+        step_server(c, s, events, now);
 }
 
 /* ---- telling the loop ---------------------------------------------------- */
@@ -611,6 +627,18 @@ static int64_t mark_wants(mcf_client *c, int64_t now)
             wake = rw;
     } else if (c->dns_next_us < wake) {
         wake = c->dns_next_us;
+    }
+    if (c->disc) {
+        /* Discovery's poll, and when the next one is due. */
+        struct pollfd pf[SERVER_FDS_MAX];
+        int64_t w;
+        size_t n = mcf_discovery_pollset(c, pf, SERVER_FDS_MAX, &w);
+        mcf_server *owner = c->side_server->connecting == CONNECTING_RESOLVE ? NULL
+                                                                            : c->side_server;
+        for (size_t i = 0; i < n; i++)
+            want(a, pf[i].fd, to_events(pf[i].events), owner);
+        if (w < wake)
+            wake = w;
     }
     for (size_t k = 0; k < c->nservers; k++) {
         mcf_server *s = &c->servers[k];
@@ -716,6 +744,10 @@ static void leave(mcf_client *c)
     }
     if (--a->depth == 0) {
         c->err_overwrite = 0;
+        /* The last request done: a list discovery keeps pending goes in
+         * now, before the loop hears what to watch. */
+        if (c->disc && !c->inflight)
+            mcf_discovery_apply(c);
         flush(c);
     }
 }
@@ -737,7 +769,7 @@ void mcf_async_on_fd(mcf_client *c, int fd, int events)
     if (fd >= 0 && (size_t)fd < a->nslots && a->slots[fd].list_i != SIZE_MAX) {
         mcf_server *s = a->slots[fd].owner;
         if (s)
-            step_server(c, s, events, now);
+            step_owner(c, s, events, now);
         else
             step_resolving(c, now);
     }
@@ -804,7 +836,7 @@ void mcf_async_process(mcf_client *c, const struct pollfd *fds, size_t n)
                                                                    : 0);
         mcf_server *s = a->slots[fd].owner;
         if (s)
-            step_server(c, s, ev, now);
+            step_owner(c, s, ev, now);
         else
             resolver_ready = 1;
     }

@@ -7,6 +7,7 @@
 #include "async.h"
 #include "call.h"
 #include "codec.h"
+#include "discovery.h"
 #include "engine.h"
 #include "refresh.h"
 #include "route.h"
@@ -95,6 +96,7 @@ void mcf_free(mcf_client *c)
 {
     if (!c)
         return;
+    mcf_discovery_free(c); /* its connect may hold a lookup of the resolver */
     free_servers(c);
     mcf_async_free(c);
     mcf_resolver_free(c->resolver);
@@ -229,6 +231,26 @@ int mcf_set_servers(mcf_client *c, const char *list)
     if (rc != MCF_OK)
         return mcf_set_error(c, rc, "%s", msg);
     return install_servers(c, specs, n);
+}
+
+/* Discovery (discovery.h) installs its lists as mcf_set_servers does. */
+int mcf_set_discovery(mcf_client *c, const char *endpoint, int interval_ms)
+{
+    if (!c)
+        return MCF_ERR_ARG;
+    return mcf_discovery_set(c, endpoint, interval_ms, install_servers);
+}
+
+int mcf_discover_now(mcf_client *c)
+{
+    return c ? mcf_discovery_now(c) : MCF_ERR_ARG;
+}
+
+int mcf_discovery_info_get(mcf_client *c, mcf_discovery_info *info)
+{
+    if (!c || !info)
+        return MCF_ERR_ARG;
+    return mcf_discovery_get_info(c, info);
 }
 
 int mcf_add_server(mcf_client *c, const char *spec, unsigned weight)
@@ -814,4 +836,5 @@ void mcf_disconnect_all(mcf_client *c)
         mcf_conn_sync(c, &c->servers[i]);
         mcf_conn_close(&c->servers[i]);
     }
+    mcf_discovery_disconnect(c); /* the endpoint's too */
 }

@@ -360,6 +360,8 @@ void mcf_conn_check_fork(mcf_client *c)
      * processes.  close() only drops the child's reference. */
     for (size_t i = 0; i < c->nservers; i++)
         close_conn(&c->servers[i], MCF_CLOSE_SILENT);
+    if (c->side_server)
+        close_conn(c->side_server, MCF_CLOSE_SILENT);
     c->pid = 0;
 }
 

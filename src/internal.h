@@ -38,6 +38,7 @@ typedef struct mcf_seg {
 } mcf_seg;
 
 struct mcf_slice;
+typedef struct mcf_discovery mcf_discovery;
 
 /* Looking a live connection's name up again (refresh.c,
  * MCF_OPT_DNS_TTL_MS). */
@@ -188,6 +189,10 @@ struct mcf_client {
      * the requests those bytes complete were answered (counters.h). */
     int64_t rx_us;
     int latency; /* MCF_OPT_LATENCY: rx_us is read and latencies recorded */
+    mcf_discovery *disc; /* discovery.c's poller, NULL when off */
+    /* A server outside c->servers whose connection is the client's too
+     * (discovery.c's endpoint): closed with them after fork(). */
+    mcf_server *side_server;
 };
 
 /* A rare path kept out of line, so the hot one around it stays small;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "discovery.h"
 #include "engine.h"
 #include "route.h"
 #include "sync.h"
@@ -202,6 +203,10 @@ int mcf_run(mcf_client *c, mcf_call *call)
                              "a blocking call while %zu async requests are in flight on this "
                              "client (mcfast_async.h): nothing was sent",
                              c->inflight);
+    /* Discovery's poll is stepped, and a new list installed, before the
+     * call is routed: nothing of it points at a server yet. */
+    if (c->disc)
+        mcf_discovery_before_call(c);
     int rc = mcf_route_lend_scratch(c, call);
     if (rc != MCF_OK)
         return rc;

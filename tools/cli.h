@@ -30,6 +30,7 @@ enum { XC_OK = 0, XC_NEGATIVE = 1, XC_ERROR = 2, XC_USAGE = 64 };
 
 struct options {
     const char *servers; /* NULL: take MEMCACHED_SERVERS */
+    const char *discover; /* --discover: an ElastiCache configuration endpoint */
     int64_t ttl;
     uint32_t flags;
     const char *ns;

@@ -79,6 +79,8 @@ void cli_print_help(void)
            "                          /path.sock, unix:/path; optional :weight last;\n"
            "                          tls:host:port, tls:[v6]:port for TLS to that server.\n"
            "                          Default: $MEMCACHED_SERVERS\n"
+           "  --discover HOST:PORT    the servers from an ElastiCache configuration\n"
+           "                          endpoint (config get cluster), instead of --servers\n"
            "  --connect-timeout MS    whole connect, all addresses (default 1000)\n"
            "  --attempt-delay MS      Happy Eyeballs delay between addresses (default 250)\n"
            "  --io-timeout MS         deadline per command (default 1000)\n"

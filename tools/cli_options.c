@@ -14,6 +14,7 @@
 
 enum {
     OPT_SERVERS = 256,
+    OPT_DISCOVER,
     OPT_CONNECT_TIMEOUT,
     OPT_ATTEMPT_DELAY,
     OPT_IO_TIMEOUT,
@@ -40,6 +41,7 @@ enum {
 
 static const struct option long_options[] = {
     {"servers", required_argument, NULL, OPT_SERVERS},
+    {"discover", required_argument, NULL, OPT_DISCOVER},
     {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
     {"attempt-delay", required_argument, NULL, OPT_ATTEMPT_DELAY},
     {"io-timeout", required_argument, NULL, OPT_IO_TIMEOUT},
@@ -213,6 +215,7 @@ static int handle_option(struct options *o, int c, char **argv)
     case OPT_JSON: o->json = 1; return 0;
     case OPT_NOREPLY: o->noreply = 1; return 0;
     case OPT_SERVERS: o->servers = optarg; return 0;
+    case OPT_DISCOVER: o->discover = optarg; return 0;
     case OPT_NAMESPACE: o->ns = optarg; return 0;
     case OPT_FLAGS: return set_flags(o, optarg);
     case OPT_DISTRIBUTION: return set_distribution(o, optarg);
@@ -291,8 +294,28 @@ static int apply_options(mcf_client *c, const struct options *o)
     return 0;
 }
 
+/* --discover: the list from an ElastiCache configuration endpoint, waited
+ * for once (a command runs once: there is no later poll to wait for). */
+static int discover_servers(mcf_client *c, const struct options *o)
+{
+    int rc = mcf_set_discovery(c, o->discover, 0);
+    if (rc == MCF_OK)
+        rc = mcf_discover_now(c);
+    if (rc == MCF_OK)
+        return 0;
+    cli_print_error(c, rc, "--discover", "");
+    return rc == MCF_ERR_BAD_SPEC ? XC_USAGE : XC_ERROR;
+}
+
 static int set_servers(mcf_client *c, const struct options *o)
 {
+    if (o->discover) {
+        if (o->servers) {
+            cli_usage_error("--discover and --servers: one or the other");
+            return XC_USAGE;
+        }
+        return discover_servers(c, o);
+    }
     const char *list = o->servers;
     if (list == NULL) {
         list = getenv("MEMCACHED_SERVERS");
