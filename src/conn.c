@@ -94,14 +94,8 @@ static int resolve_step(mcf_client *c, mcf_server *s, int64_t now_us)
 {
     /* The resolver is the client's: when several servers resolve, the
      * first one stepped may already have completed the others' lookups. */
-    if (!s->lookup.done) {
-        struct pollfd pfd[MCF_RESOLVER_MAX_FDS];
-        int64_t timer;
-        size_t n = mcf_resolver_pollset(c->resolver, pfd, MCF_RESOLVER_MAX_FDS, &timer);
-        if (n && poll(pfd, (nfds_t)n, 0) < 0)
-            n = 0; /* EINTR: timers only this time */
-        mcf_resolver_step(c->resolver, pfd, n);
-    }
+    if (!s->lookup.done)
+        mcf_resolver_poll_now(c->resolver);
     if (s->lookup.done) {
         s->connecting = 0;
         if (s->lookup.rc != MCF_OK)

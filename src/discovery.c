@@ -48,29 +48,8 @@ struct mcf_discovery {
     char last_error[ERROR_MAX];
 };
 
-/* The client's error while the poll runs: the poll's messages are its own
- * (last_error), the caller's last error is kept as it was. */
-typedef struct saved_error {
-    int rc, overwrite;
-    char msg[sizeof ((mcf_client *)0)->err];
-} saved_error;
-
-static void quiet_begin(mcf_client *c, saved_error *e)
-{
-    e->rc = c->err_rc;
-    e->overwrite = c->err_overwrite;
-    memcpy(e->msg, c->err, sizeof e->msg);
-    c->err_rc = 0;
-    c->err[0] = 0;
-    c->err_overwrite = 1;
-}
-
-static void quiet_end(mcf_client *c, const saved_error *e)
-{
-    c->err_rc = e->rc;
-    c->err_overwrite = e->overwrite;
-    memcpy(c->err, e->msg, sizeof c->err);
-}
+/* The poll's messages are its own (its last_error): the caller's last
+ * error is set aside while it runs (mcf_error_aside). */
 
 /* Records a failure of the poll's (why: printf-style), for the info call. */
 static void vnote(mcf_discovery *d, int rc, const char *fmt, va_list ap)
@@ -285,13 +264,13 @@ void mcf_discovery_tick(mcf_client *c, int64_t now)
     mcf_discovery *d = c->disc;
     if (!d || (d->phase == PHASE_IDLE && now < d->next_poll_us))
         return;
-    saved_error e;
-    quiet_begin(c, &e);
+    mcf_saved_error e;
+    mcf_error_aside(c, &e);
     if (d->phase == PHASE_IDLE)
         start(c, d, now);
     else
         step(c, d, now);
-    quiet_end(c, &e);
+    mcf_error_restore(c, &e);
 }
 
 void mcf_discovery_apply(mcf_client *c)
@@ -304,8 +283,8 @@ void mcf_discovery_apply(mcf_client *c)
     d->pending = 0;
     d->pending_specs = NULL;
     d->npending = 0;
-    saved_error e;
-    quiet_begin(c, &e);
+    mcf_saved_error e;
+    mcf_error_aside(c, &e);
     int rc = d->install(c, specs, n); /* takes specs */
     if (rc == MCF_OK) {
         d->have_version = 1;
@@ -315,7 +294,7 @@ void mcf_discovery_apply(mcf_client *c)
         note(d, rc, "version %llu could not be installed: %s",
              (unsigned long long)d->pending_version, c->err);
     }
-    quiet_end(c, &e);
+    mcf_error_restore(c, &e);
 }
 
 size_t mcf_discovery_pollset(const mcf_client *c, struct pollfd *out, size_t cap,

@@ -1,6 +1,7 @@
 /* error.c - names of result codes and the client's error message buffer. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -66,4 +67,21 @@ int mcf_note_error(mcf_client *c, int rc, const char *fmt, ...)
 const char *mcf_last_error(const mcf_client *c)
 {
     return c ? c->err : "no client";
+}
+
+void mcf_error_aside(mcf_client *c, mcf_saved_error *e)
+{
+    e->rc = c->err_rc;
+    e->overwrite = c->err_overwrite;
+    memcpy(e->msg, c->err, sizeof e->msg);
+    c->err_rc = 0;
+    c->err[0] = 0;
+    c->err_overwrite = 1;
+}
+
+void mcf_error_restore(mcf_client *c, const mcf_saved_error *e)
+{
+    c->err_rc = e->rc;
+    c->err_overwrite = e->overwrite;
+    memcpy(c->err, e->msg, sizeof c->err);
 }

@@ -12,22 +12,7 @@
 
 /* A probe's messages are the server's, not the caller's: the client's last
  * error is kept as it was, and the probe's own goes to down_why. */
-typedef struct saved_error {
-    int rc, overwrite;
-    char msg[sizeof ((mcf_client *)0)->err];
-} saved_error;
-
-static void quiet_begin(mcf_client *c, saved_error *e)
-{
-    e->rc = c->err_rc;
-    e->overwrite = c->err_overwrite;
-    memcpy(e->msg, c->err, sizeof e->msg);
-    c->err_rc = 0;
-    c->err[0] = 0;
-    c->err_overwrite = 1;
-}
-
-static void quiet_end(mcf_client *c, mcf_server *s, const saved_error *e)
+static void quiet_end(mcf_client *c, mcf_server *s, const mcf_saved_error *e)
 {
     if (c->err_rc && c->err[0]) {
         size_t n = strlen(c->err);
@@ -36,9 +21,7 @@ static void quiet_end(mcf_client *c, mcf_server *s, const saved_error *e)
         memcpy(s->down_why, c->err, n);
         s->down_why[n] = 0;
     }
-    c->err_rc = e->rc;
-    c->err_overwrite = e->overwrite;
-    memcpy(c->err, e->msg, sizeof c->err);
+    mcf_error_restore(c, e);
 }
 
 /* The outcome of a step: 1 running; 0 over, up or down again. */
@@ -95,8 +78,8 @@ static void fail_queued(mcf_client *c, mcf_server *s)
 
 int mcf_heal_step(mcf_client *c, mcf_server *s, int64_t now)
 {
-    saved_error e;
-    quiet_begin(c, &e);
+    mcf_saved_error e;
+    mcf_error_aside(c, &e);
     int more = step(c, s, now);
     quiet_end(c, s, &e);
     if (!more)
@@ -106,8 +89,8 @@ int mcf_heal_step(mcf_client *c, mcf_server *s, int64_t now)
 
 static void begin(mcf_client *c, mcf_server *s, int64_t now)
 {
-    saved_error e;
-    quiet_begin(c, &e);
+    mcf_saved_error e;
+    mcf_error_aside(c, &e);
     mcf_health_probing(&s->health); /* down_why keeps the last probe's failure meanwhile */
     /* Nothing else may be connecting it (a connect's state is the
      * server's, one at a time), and a connection left from before it went

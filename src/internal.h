@@ -337,6 +337,16 @@ int mcf_note_error(mcf_client *c, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* A step beside the caller's traffic (heal.c's probe, discovery.c's poll)
+ * has messages of its own: the caller's last error is set aside first and
+ * put back after (mcf_error_restore); meanwhile each error replaces the
+ * last, so c->err holds the step's latest. */
+typedef struct mcf_saved_error {
+    int rc, overwrite;
+    char msg[sizeof ((mcf_client *)0)->err];
+} mcf_saved_error;
+void mcf_error_aside(mcf_client *c, mcf_saved_error *e);
+void mcf_error_restore(mcf_client *c, const mcf_saved_error *e);
 int mcf_set_error(mcf_client *c, int rc, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

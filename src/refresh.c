@@ -62,18 +62,6 @@ static int in_other_step(const mcf_server *s)
     return s->connecting || s->probing || s->healing;
 }
 
-/* Lets the resolver read what its sockets hold and run its timers,
- * without waiting (as conn.c's resolve_step does). */
-static void drive(mcf_client *c)
-{
-    struct pollfd pfd[MCF_RESOLVER_MAX_FDS];
-    int64_t timer;
-    size_t n = mcf_resolver_pollset(c->resolver, pfd, MCF_RESOLVER_MAX_FDS, &timer);
-    if (n && poll(pfd, (nfds_t)n, 0) < 0)
-        n = 0; /* EINTR: timers only this time */
-    mcf_resolver_step(c->resolver, pfd, n);
-}
-
 static void answered(mcf_client *c, mcf_server *s, int64_t now)
 {
     mcf_dns_refresh *d = &s->dns;
@@ -154,7 +142,7 @@ void mcf_refresh_tick(mcf_client *c, int64_t now, int how)
         mcf_server *s = &c->servers[k];
         /* One resolver serves every server: driven once per tick. */
         if (s->dns.pending && !s->dns.q.done && !driven && c->resolver) {
-            drive(c);
+            mcf_resolver_poll_now(c->resolver);
             driven = 1;
         }
         int64_t t = server_tick(c, s, now, how);

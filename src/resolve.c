@@ -676,3 +676,13 @@ int mcf_resolve(const mcf_spec *spec, mcf_addrlist *out, char *err, size_t errle
 {
     return mcf_resolve_timeout(spec, out, MCF_RESOLVE_DEFAULT_TIMEOUT_MS, err, errlen);
 }
+
+void mcf_resolver_poll_now(mcf_resolver *r)
+{
+    struct pollfd pfd[MCF_RESOLVER_MAX_FDS];
+    int64_t timer;
+    size_t n = mcf_resolver_pollset(r, pfd, MCF_RESOLVER_MAX_FDS, &timer);
+    if (n && poll(pfd, (nfds_t)n, 0) < 0)
+        n = 0; /* EINTR: timers only this time */
+    mcf_resolver_step(r, pfd, n);
+}

@@ -154,6 +154,10 @@ size_t mcf_resolver_pollset(mcf_resolver *r, struct pollfd *out, size_t cap, int
  * timers only) and completes lookups (sets done/rc/list/err).  Entries
  * for descriptors c-ares does not own are ignored. */
 void mcf_resolver_step(mcf_resolver *r, const struct pollfd *fds, size_t n);
+/* Reads what r's sockets hold and runs its timers, without waiting (a
+ * zero-timeout poll of them): for a loop owner that only says "something
+ * happened". */
+void mcf_resolver_poll_now(mcf_resolver *r);
 
 /* Nonzero when lookups are pending (started, not done, not cancelled). */
 int mcf_resolver_busy(const mcf_resolver *r);
