@@ -403,6 +403,16 @@ size_t server_of(mcf_client *c, const char *key)
     return s;
 }
 
+void key_for(mcf_client *c, size_t want, const char *prefix, char *key, size_t cap)
+{
+    for (int i = 0; i < 100000; i++) {
+        snprintf(key, cap, "%s:%d", prefix, i);
+        if (server_of(c, key) == want)
+            return;
+    }
+    snprintf(key, cap, "%s:none", prefix);
+}
+
 /* Where is key i really, and with what value?  Checks via the server. */
 int mi_on_server(mcf_client *c, mcserver *srv, const char *key, const char *want)
 {

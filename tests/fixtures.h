@@ -141,6 +141,8 @@ int gm_run(mcf_client *c, gm *g, mcf_get_mode mode, int64_t exptime, const char 
 int get_eq(mcf_client *c, const char *key, const char *want);
 /* The index of key's server (SIZE_MAX after a FAIL line). */
 size_t server_of(mcf_client *c, const char *key);
+/* A key "prefix:N" that lands on server `want` (into key[cap]). */
+void key_for(mcf_client *c, size_t want, const char *prefix, char *key, size_t cap);
 /* Where is key really, and with what value?  1 when key's server among the
  * 4 in srv[] holds exactly want (want NULL: does not hold key at all);
  * checked through the server. */

@@ -184,17 +184,6 @@ static int count_events(const events *ev, mcf_event e, size_t server)
     return n;
 }
 
-/* A key that lands on server `want`. */
-static void key_for(mcf_client *c, size_t want, const char *prefix, char *key, size_t cap)
-{
-    for (int i = 0; i < 100000; i++) {
-        snprintf(key, cap, "%s:%d", prefix, i);
-        if (server_of(c, key) == want)
-            return;
-    }
-    snprintf(key, cap, "%s:none", prefix);
-}
-
 TEST(counters_errors_timeouts_reconnects)
 {
     SETUP(2, NULL);

@@ -50,17 +50,6 @@ static void heal_options(mcf_client *c)
     mcf_set_option(c, MCF_OPT_FLAP_MS, FLAP_MS);
 }
 
-/* A key that lands on server `want`. */
-static void key_for(mcf_client *c, size_t want, const char *prefix, char *key, size_t cap)
-{
-    for (int i = 0; i < 100000; i++) {
-        snprintf(key, cap, "%s:%d", prefix, i);
-        if (server_of(c, key) == want)
-            return;
-    }
-    snprintf(key, cap, "%s:none", prefix);
-}
-
 static mcf_server_info info_of(mcf_client *c, size_t i)
 {
     mcf_server_info info;
