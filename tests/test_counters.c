@@ -99,7 +99,6 @@ TEST(counters_match_traffic)
     memcpy(all, ks.k, NKEYS * sizeof *all);
     memcpy(all + NKEYS, absent.k, NABSENT * sizeof *all);
     gm g;
-    gm_init(&g, all, NKEYS + NABSENT);
     CHECK_RC(gm_run(c, &g, MCF_GET, 0, all, NKEYS + NABSENT), MCF_OK);
     gm_free(&g);
     mcf_item *items = calloc(NABSENT, sizeof *items);
@@ -324,7 +323,6 @@ TEST(counters_async_requests)
     mcf_set_option(c, MCF_OPT_LATENCY, 0);
     mcf_stats_reset(c);
     gm g;
-    gm_init(&g, ks.k, NKEYS);
     CHECK_RC(gm_run(c, &g, MCF_GET, 0, ks.k, NKEYS), MCF_OK);
     gm_free(&g);
     mcf_server_stats s0 = stats_of(c, 0), s1 = stats_of(c, 1);
