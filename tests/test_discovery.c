@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -547,6 +548,7 @@ typedef struct async_run {
     size_t hits, misses, errors, wrong, untyped;
     int saw_pending_inflight; /* a new list waited while requests flew */
     int list_kept_while_pending;
+    mcserver *held; /* SIGSTOPped until the new list is pending */
 } async_run;
 
 static async_run *AR;
@@ -594,6 +596,10 @@ static void on_turn(void *arg)
         if (!r->saw_pending_inflight)
             r->list_kept_while_pending = list_is(r->c, r->srv, ab, 2) && i.version == 1;
         r->saw_pending_inflight = 1;
+        if (r->held) { /* its requests now drain, and the list goes in */
+            kill(r->held->pid, SIGCONT);
+            r->held = NULL;
+        }
     }
     /* Kept in flight until the new list is pending, then drained. */
     if (!r->saw_pending_inflight && mcf_async_inflight(r->c) < ASYNC_WAVE)
@@ -621,9 +627,17 @@ TEST(async_change_in_flight)
     ks_make(&r->ks, ASYNC_KEYS, "async");
     CHECK(set_keys(c, r->ks.k, ASYNC_KEYS, 0, 0) == 0);
 
+    /* Node 1 (leaving) is stopped: its requests stay in flight whatever
+     * the speed of the replies from node 0, so the poll's answer always
+     * finds requests in flight (with both serving, a turn could drain
+     * them all before the answer was read). */
+    mcserver_kill(&srv[1], SIGSTOP);
+    r->held = &srv[1];
     ep_set(&ep, EP_OK, 2, srv, ac, 2, -1);
     submit_wave(r);
     CHECK(drive_pollset(c, SETTLE_MS * 2, on_turn, r) == 0);
+    if (r->held)
+        kill(r->held->pid, SIGCONT);
     CHECKF(r->saw_pending_inflight, "the poll never ended while requests were in flight "
                                     "(%zu submitted, polls %llu, error '%s')", r->submitted,
            (unsigned long long)info_of(c).polls, info_of(c).last_error);
