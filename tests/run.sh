@@ -8,6 +8,10 @@
 #                  stands for its group: NAME is every NAME_* program, and
 #                  NAME:CASE runs that case in whichever of them has it.
 #                  An unknown program, script or case is a failure.
+#   SANITIZE=...   a sanitized pass: a script marked "# run.sh: unsanitized"
+#                  (its builds ignore SANITIZE: the Perl module, packages,
+#                  the fuzzers' own sanitizers) would repeat the plain pass's
+#                  work exactly, so it counts one SKIP instead.
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
@@ -86,6 +90,12 @@ for t in "${progs[@]}"; do
     args=()
     [ -n "${TESTS:-}" ] && [ "${want[$name]}" != all ] && read -ra args <<<"${want[$name]}"
     log="$log_dir/$name.log"
+    if [ -n "${SANITIZE:-}" ] && [[ "$t" == *.sh ]] && grep -q '^# run.sh: unsanitized' "$t"; then
+        echo "  $name: SKIP: its builds ignore SANITIZE=$SANITIZE; the plain make check runs it"
+        skip=$((skip + 1))
+        printf '%-32s %3d passed %3d failed %3d skipped (%ds)\n' "$name" 0 0 1 0
+        continue
+    fi
     start=$(date +%s)
     if [[ "$t" == *.sh ]]; then
         timeout -k 10 600 bash "$t" >"$log" 2>&1

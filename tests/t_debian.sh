@@ -27,6 +27,7 @@
 # SKIP also when one of the packages is installed already (it is not ours to
 # remove).  Slow (a full package build): about a minute on two cores; each
 # phase prints its time.  KEEP_T=1 keeps the scratch directory.
+# run.sh: unsanitized (its builds ignore SANITIZE; see run.sh)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)

@@ -24,6 +24,7 @@
 #                           file behind (the Perl module is MakeMaker's)
 # Runs in a copy of the tree (git ls-files), so the source tree gets no
 # build output.  Needs strace (else that case SKIPs), pkg-config, memcached.
+# run.sh: unsanitized (its builds ignore SANITIZE; see run.sh)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
