@@ -58,7 +58,7 @@ mc_stop_all() {
 # check NAME WANT_RC [EXPECTED_STDOUT]: a CLI run's exit code $RC and (if
 # given) its exact stdout bytes in $T/out (expected text gets no extra
 # newline; stderr in $T/err for the message).  The caller defines pass
-# and fail.
+# and fail (or takes the ones below).
 check() {
     local name=$1 want=$2
     if [ "$RC" != "$want" ]; then
@@ -73,4 +73,31 @@ check() {
         fi
     fi
     pass "$name"
+}
+
+# ---- a test script's results and preconditions -------------------------
+# pass NAME, fail NAME WHY, skip NAME WHY: the lines run.sh counts.  A
+# script may define its own after sourcing this file.
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; }
+skip() { echo "SKIP: $1: $2"; }
+
+# needs_cli NAME: the CLI $BIN is built, else NAME_binary fails and the
+# script exits 1 (make check builds it: its absence is a failure).
+needs_cli() {
+    [ -x "$BIN" ] && return 0
+    fail "$1_binary" "$BIN not built"
+    exit 1
+}
+
+# needs_tools NAME TOOL...: every TOOL is installed, else NAME is skipped
+# and the script exits 0.
+needs_tools() {
+    local name=$1 tool
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null && continue
+        skip "$name" "$tool is not installed"
+        exit 0
+    done
 }

@@ -21,14 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
-
-if [ ! -x "$BIN" ]; then
-    fail cli_binary "$BIN not built"
-    exit 1
-fi
+needs_cli cli
 MEMCACHED=$(command -v memcached || true)
 if [ -z "$MEMCACHED" ]; then
     skip cli "memcached is not installed"

@@ -8,22 +8,9 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BIN=${MCF_BUILD:-build}/mcfast
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
-
-if [ ! -x "$BIN" ]; then
-    fail cli_bench_binary "$BIN not built"
-    exit 1
-fi
-for tool in memcached python3; do
-    if ! command -v "$tool" >/dev/null; then
-        skip cli_bench "$tool is not installed"
-        exit 0
-    fi
-done
-
 . tests/lib.sh
+needs_cli cli_bench
+needs_tools cli_bench memcached python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-cli-bench.XXXXXX") || exit 1
 trap 'mc_stop_all; rm -rf "$T"' EXIT
 mc_start_tcp 127.0.0.1 || { fail cli_bench_setup "cannot start memcached"; exit 1; }

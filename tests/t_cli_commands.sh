@@ -11,18 +11,8 @@ BIN=${MCF_BUILD:-${B:-build}}/mcfast
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-cmds.XXXXXX") || exit 1
 trap 'mc_stop_all; rm -rf "$T"' EXIT
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
-
-if [ ! -x "$BIN" ]; then
-    fail cmds_binary "$BIN not built"
-    exit 1
-fi
-if ! command -v memcached >/dev/null; then
-    skip cmds "memcached is not installed"
-    exit 0
-fi
+needs_cli cmds
+needs_tools cmds memcached
 HAVE_PY=1
 command -v python3 >/dev/null || HAVE_PY=0
 

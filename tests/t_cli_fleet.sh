@@ -9,24 +9,9 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BIN=${MCF_BUILD:-build}/mcfast
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
-
-if [ ! -x "$BIN" ]; then
-    fail cli_fleet_binary "$BIN not built"
-    exit 1
-fi
-if ! command -v memcached >/dev/null; then
-    skip cli_fleet "memcached is not installed"
-    exit 0
-fi
-if ! command -v python3 >/dev/null; then
-    skip cli_fleet "python3 is not installed (it reads the --json output)"
-    exit 0
-fi
-
 . tests/lib.sh
+needs_cli cli_fleet
+needs_tools cli_fleet memcached python3 # python3 reads the --json output
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-cli-fleet.XXXXXX") || exit 1
 cleanup() {
     mc_stop_all

@@ -10,13 +10,7 @@ BIN=${MCF_BUILD:-build}/mcfast
 . tests/lib.sh
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-placement.XXXXXX") || exit 1
 trap 'mc_stop_all; rm -rf "$T"' EXIT
-
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-if [ ! -x "$BIN" ]; then
-    fail placement_binary "$BIN not built"
-    exit 1
-fi
+needs_cli placement
 
 # ------------------------------------------------ server-for against real servers
 if ! command -v memcached >/dev/null; then

@@ -8,20 +8,9 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BIN=${MCF_BUILD:-build}/mcfast
 
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-skip() { echo "SKIP: $1: $2"; }
-
-if [ ! -x "$BIN" ]; then
-    fail cli_top_binary "$BIN not built"
-    exit 1
-fi
-if ! command -v memcached >/dev/null; then
-    skip cli_top "memcached is not installed"
-    exit 0
-fi
-
 . tests/lib.sh
+needs_cli cli_top
+needs_tools cli_top memcached
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-cli-top.XXXXXX") || exit 1
 # One tmux server per top run, its socket in $T: a server being killed and
 # a new one on the same socket race ("server exited unexpectedly").

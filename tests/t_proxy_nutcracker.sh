@@ -15,16 +15,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BIN=${MCF_BUILD:-build}/mcfast
 . tests/lib.sh
-
-pass() { echo "PASS: $1"; }
-fail() { echo "FAIL: $1: $2"; }
-
-for tool in nutcracker memcached; do
-    if ! command -v $tool >/dev/null; then
-        echo "SKIP: proxy_nutcracker: $tool not installed"
-        exit 0
-    fi
-done
+needs_tools proxy_nutcracker nutcracker memcached
 T=$(mktemp -d "${TMPDIR:-/tmp}/mcfast-proxy.XXXXXX") || exit 1
 NC_PID=
 cleanup() {
