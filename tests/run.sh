@@ -8,6 +8,8 @@
 #                  stands for its group: NAME is every NAME_* program, and
 #                  NAME:CASE runs that case in whichever of them has it.
 #                  An unknown program, script or case is a failure.
+#   JOBS=N         how many run at once (default: the CPUs, nproc); the
+#                  report stays in the order above.  JOBS=1: one by one.
 #   SANITIZE=...   a sanitized pass: a script marked "# run.sh: unsanitized"
 #                  (its builds ignore SANITIZE: the Perl module, packages,
 #                  the fuzzers' own sanitizers) would repeat the plain pass's
@@ -84,36 +86,145 @@ if [ -n "${TESTS:-}" ]; then
     done
 fi
 
+# ---- running: up to JOBS at once, reported in the order above ------------
+# Each test's output goes to its log; its exit code and seconds to
+# $log.rc once it ended.  A script marked "# run.sh: builds" runs make in
+# the source tree or the build directory: two of those never overlap (the
+# same objects would be written twice), and they start first, so the long
+# ones (fuzzers, Perl) run beside the quick programs.  One marked
+# "# run.sh: alone" (it installs system-wide) runs with nothing else.
+names=() paths=() classes=()
 for t in "${progs[@]}"; do
     name=$(basename "$t")
     selected "$name" || continue
-    args=()
-    [ -n "${TESTS:-}" ] && [ "${want[$name]}" != all ] && read -ra args <<<"${want[$name]}"
-    log="$log_dir/$name.log"
-    if [ -n "${SANITIZE:-}" ] && [[ "$t" == *.sh ]] && grep -q '^# run.sh: unsanitized' "$t"; then
-        echo "  $name: SKIP: its builds ignore SANITIZE=$SANITIZE; the plain make check runs it"
-        skip=$((skip + 1))
-        printf '%-32s %3d passed %3d failed %3d skipped (%ds)\n' "$name" 0 0 1 0
-        continue
-    fi
-    start=$(date +%s)
+    class=any
     if [[ "$t" == *.sh ]]; then
-        timeout -k 10 600 bash "$t" >"$log" 2>&1
-    else
-        timeout -k 10 600 "$t" "${args[@]}" >"$log" 2>&1
+        grep -q '^# run.sh: builds' "$t" && class=builds
+        grep -q '^# run.sh: alone' "$t" && class=alone
     fi
-    rc=$?
+    names+=("$name") paths+=("$t") classes+=("$class")
+done
+
+# Tests side by side must not meet on a port: one picks a free port for a
+# dead server, another starts memcached on it.  Each then runs in a network
+# namespace of its own (a loopback with 127.0.0.1 and ::1, nothing else);
+# where none can be made (not root), they run one by one.
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 1)}
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || JOBS=1
+ISOLATE=()
+if [ "$JOBS" -gt 1 ]; then
+    if unshare --net -- ip link set lo up 2>/dev/null; then
+        ISOLATE=(unshare --net -- bash -c 'ip link set lo up && exec "$@"' isolated)
+    else
+        echo "run.sh: one test at a time: no network namespace of its own for each (unshare --net needs root)"
+        JOBS=1
+    fi
+fi
+
+run_one() { # INDEX: runs the test, then writes its log's .rc
+    local name=${names[$1]} t=${paths[$1]} log="$log_dir/${names[$1]}.log" args=() start rc iso=()
+    [ -n "${TESTS:-}" ] && [ "${want[$name]}" != all ] && read -ra args <<<"${want[$name]}"
+    [ "${classes[$1]}" != alone ] && iso=("${ISOLATE[@]}")
+    start=$(date +%s)
+    if [ -n "${SANITIZE:-}" ] && [[ "$t" == *.sh ]] && grep -q '^# run.sh: unsanitized' "$t"; then
+        echo "SKIP: unsanitized: its builds ignore SANITIZE=$SANITIZE; the plain make check runs it" >"$log"
+        rc=0
+    elif [[ "$t" == *.sh ]]; then
+        timeout -k 10 600 "${iso[@]}" bash "$t" >"$log" 2>&1
+        rc=$?
+    else
+        timeout -k 10 600 "${iso[@]}" "$t" "${args[@]}" >"$log" 2>&1
+        rc=$?
+    fi
+    echo "$rc $(( $(date +%s) - start ))" >"$log.rc.tmp" && mv "$log.rc.tmp" "$log.rc"
+}
+
+report() { # INDEX: the test's lines and its row, counted
+    local name=${names[$1]} log="$log_dir/${names[$1]}.log" rc secs p f s
+    read -r rc secs <"$log.rc"
     p=$(grep -c '^PASS: ' "$log")
     f=$(grep -c '^FAIL: ' "$log")
     s=$(grep -c '^SKIP: ' "$log")
     grep -E '^(FAIL|SKIP): ' "$log" | sed "s|^|  $name: |"
-    if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "  $name: FAIL: exited with status $rc without reporting a failure; last lines:"
         tail -n 15 "$log" | sed 's/^/    | /'
         f=1
     fi
     pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-    printf '%-32s %3d passed %3d failed %3d skipped (%ds)\n' "$name" "$p" "$f" "$s" $(( $(date +%s) - start ))
+    printf '%-32s %3d passed %3d failed %3d skipped (%ds)\n' "$name" "$p" "$f" "$s" "$secs"
+}
+
+for i in "${!names[@]}"; do rm -f "$log_dir/${names[$i]}.log.rc"; done
+declare -A running=() # index -> pid
+# Stopped (make check interrupted, CI's timeout): the tests running stop too.
+trap 'for pid in "${running[@]}"; do pkill -TERM -P "$pid"; kill "$pid"; done 2>/dev/null; exit 130' INT TERM
+reported=0
+flush_done() { # reports, in order, what ended
+    while [ "$reported" -lt ${#names[@]} ] && [ -f "$log_dir/${names[$reported]}.log.rc" ]; do
+        report "$reported"
+        reported=$((reported + 1))
+    done
+}
+reap() { # forgets the jobs that ended
+    local i
+    for i in "${!running[@]}"; do
+        [ -f "$log_dir/${names[$i]}.log.rc" ] && { wait "${running[$i]}" 2>/dev/null; unset "running[$i]"; }
+    done
+    flush_done
+}
+busy() { # CLASS: something running keeps a job of CLASS from starting
+    local i
+    [ ${#running[@]} -ge "$JOBS" ] && return 0
+    [ "$1" = alone ] && [ ${#running[@]} -gt 0 ] && return 0
+    for i in "${!running[@]}"; do
+        [ "${classes[$i]}" = alone ] && return 0
+        [ "$1" = builds ] && [ "${classes[$i]}" = builds ] && return 0
+    done
+    return 1
+}
+# The start order: alone, then builds, then the rest, each in list order
+# (one at a time: the list order).
+order=()
+if [ "$JOBS" -eq 1 ]; then
+    order=("${!names[@]}")
+else
+    for class in alone builds any; do
+        for i in "${!names[@]}"; do [ "${classes[$i]}" = "$class" ] && order+=("$i"); done
+    done
+fi
+queue=("${order[@]}")
+while [ ${#queue[@]} -gt 0 ]; do
+    # The first queued job that may start now; a builds job waits for its
+    # turn without holding up the others.
+    pick=-1
+    for k in "${!queue[@]}"; do
+        if ! busy "${classes[${queue[$k]}]}"; then
+            pick=$k
+            break
+        fi
+        [ ${#running[@]} -ge "$JOBS" ] && break
+    done
+    if [ "$pick" -lt 0 ]; then
+        wait -n 2>/dev/null || sleep 0.1
+        reap
+        continue
+    fi
+    i=${queue[$pick]}
+    unset "queue[$pick]"
+    queue=("${queue[@]}")
+    if [ "$JOBS" -eq 1 ]; then
+        run_one "$i"
+        flush_done
+    else
+        run_one "$i" &
+        running[$i]=$!
+    fi
 done
+while [ ${#running[@]} -gt 0 ]; do
+    wait -n 2>/dev/null || sleep 0.1
+    reap
+done
+flush_done
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

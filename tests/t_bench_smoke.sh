@@ -5,6 +5,7 @@
 # exact format, a floor: and an allocs/op line, and a config: line, and the
 # run reports no failure (every client's results are checked inside).
 # Then the same for the TLS bench (build/mcfast-bench-tls).
+# run.sh: builds (make in the tree)
 set -u
 cd "$(dirname "$0")/.."
 B=${MCF_BUILD:-build}

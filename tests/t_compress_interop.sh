@@ -8,6 +8,7 @@
 #   cmf_reads_mcfast         CMF reads mcfast's value back identical
 #   *_incompressible         random bytes: stored as is, both read them back
 # SKIP lines when Cache::Memcached::Fast or memcached is missing.
+# run.sh: builds (make in the tree)
 set -u
 cd "$(dirname "$0")/.."
 B=${MCF_BUILD:-build}

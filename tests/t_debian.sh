@@ -28,6 +28,7 @@
 # remove).  Slow (a full package build): about a minute on two cores; each
 # phase prints its time.  KEEP_T=1 keeps the scratch directory.
 # run.sh: unsanitized (its builds ignore SANITIZE; see run.sh)
+# run.sh: alone (dpkg -i: the packages are installed system-wide)
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)

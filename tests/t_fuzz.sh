@@ -3,6 +3,7 @@
 # seed corpora and every saved regression input, then fuzzes each target
 # for FUZZ_SECONDS (default 10) seconds.  PASS:/FAIL:/SKIP: lines for
 # tests/run.sh.  SKIP when clang or libFuzzer is not available.
+# run.sh: builds (make in the tree)
 # run.sh: unsanitized (its builds ignore SANITIZE; see run.sh)
 set -u
 cd "$(dirname "$0")/.." || exit 1

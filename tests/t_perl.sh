@@ -17,6 +17,7 @@
 #
 # Needs perl, ExtUtils::MakeMaker and a C compiler (else SKIP); the seed
 # needs root and iproute2 (else SKIP).  Run from anywhere (cds to the root).
+# run.sh: builds (make in the tree)
 # run.sh: unsanitized (its builds ignore SANITIZE; see run.sh)
 set -u
 cd "$(dirname "$0")/.." || exit 1

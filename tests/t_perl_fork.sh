@@ -16,6 +16,7 @@
 #                             works, then the parent alone: 0 errors, 0 wrong.
 # Builds the module with `make perl`, as tests/t_perl.sh does.  Needs perl,
 # ExtUtils::MakeMaker, a C compiler and memcached, else SKIP.  ~10 s.
+# run.sh: builds (make in the tree)
 # run.sh: unsanitized (its builds ignore SANITIZE; see run.sh)
 set -u
 cd "$(dirname "$0")/.." || exit 1

@@ -14,6 +14,7 @@
 #                           builds (pkg-config) and passes its own tests
 #   perl_manifest           perl/MANIFEST lists every file git has in perl/
 # Needs perl with ExtUtils::MakeMaker, pkg-config and memcached (else SKIP).
+# run.sh: builds (make in the tree)
 # run.sh: unsanitized (its builds ignore SANITIZE; see run.sh)
 set -u
 cd "$(dirname "$0")/.." || exit 1

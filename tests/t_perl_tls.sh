@@ -14,6 +14,7 @@
 #   perl_tls_bad_config     a missing CA file dies in new, naming the file
 # Needs perl, ExtUtils::MakeMaker, a C compiler, memcached with -Z and the
 # openssl tool, and a libmcfast built with TLS; else SKIP.
+# run.sh: builds (make in the tree)
 # run.sh: unsanitized (its builds ignore SANITIZE; see run.sh)
 set -u
 cd "$(dirname "$0")/.." || exit 1

@@ -2,6 +2,7 @@
 # t_readme.sh - the README's C examples (plain, meta, TLS) compile warning-free against the
 # installed header and library (make install into a scratch prefix, built
 # with pkg-config), and runs against a real memcached.
+# run.sh: builds (make in the tree)
 set -u
 cd "$(dirname "$0")/.."
 B=${MCF_BUILD:-build}
