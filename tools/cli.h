@@ -1,8 +1,9 @@
 /* cli.h - what the mcfast CLI's files share: the run's options, the
  * command table's row, the command functions (tools/cmd_*.c), and the
- * helpers for options (cli_options.c, cli_cmdopts.c), help (cli_help.c)
- * and output (cli_output.c).  tools/mcfast.c holds the command table and
- * main; a new command is one row there and one cmd_ function here. */
+ * helpers for options (cli_options.c, cli_cmdopts.c, cli_numbers.c), help
+ * (cli_help.c) and output (cli_output.c).  tools/mcfast.c holds the command
+ * table and main; a new command is one row there and one cmd_ function
+ * here. */
 #ifndef MCFAST_CLI_H
 #define MCFAST_CLI_H
 
@@ -54,9 +55,6 @@ int cli_parse_options(int argc, char **argv, struct options *o);
 int cli_client_option(const struct options *o, mcf_option opt, int64_t *value);
 /* The options onto a new client, then its servers: 0 or an exit code. */
 int cli_setup_client(mcf_client *c, const struct options *o);
-/* Whole-string decimal parses: 0, or -1 for anything else. */
-int cli_parse_i64(const char *s, int64_t *out);
-int cli_parse_u64(const char *s, uint64_t *out);
 
 /* ---- commands ---- */
 
@@ -146,6 +144,11 @@ int cmd_server_for(struct run *r, char **args, int nargs);
 int cmd_ring(struct run *r, char **args, int nargs);
 int cmd_bench(struct run *r, char **args, int nargs); /* cmd_views.c */
 int cmd_top(struct run *r, char **args, int nargs);
+
+/* ---- number arguments: cli_numbers.c ---- */
+/* Whole-string decimal parses: 0, or -1 for anything else. */
+int cli_parse_i64(const char *s, int64_t *out);
+int cli_parse_u64(const char *s, uint64_t *out);
 
 /* ---- command options: cli_cmdopts.c ---- */
 

@@ -1,6 +1,5 @@
 /* cli_options.c - the global options (before the command): getopt_long,
  * their checks, and putting them onto a client with its server list. */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -88,32 +87,6 @@ static const struct client_opt client_opts[] = {
 #define N_CLIENT_OPTS (sizeof client_opts / sizeof client_opts[0])
 
 _Static_assert(N_CLIENT_OPTS == CLI_N_CLIENT_OPTS, "cli.h sizes struct options by it");
-
-/* Whole-string decimal parse; strtoll alone accepts "12abc" and "". */
-int cli_parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno == ERANGE)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* strtoull silently negates "-1"; require a leading digit. */
-int cli_parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || errno == ERANGE)
-        return -1;
-    *out = v;
-    return 0;
-}
 
 static int set_client_opt(struct options *o, int code, const char *arg)
 {
