@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "bench_common.h"
 #include "mcserver.h"
@@ -154,7 +155,15 @@ runner *raw_runner(const workload *w);
  * picks for each of n keys, by memcached_generate_hash.  0 ok, -1 failure. */
 int lmc_owners(int nsrv, const char *const *keys, size_t n, unsigned char *owner);
 extern int g_raw_mode; /* c_raw.c: 0 plain (the floor), 1 poll, 2 poll+SO_RCVLOWAT */
-void runner_free(runner *r);
+/* Ends a runner of any client (its destroy, then the runner). */
+static inline void runner_free(runner *r)
+{
+    if (!r)
+        return;
+    if (r->destroy)
+        r->destroy(r);
+    free(r);
+}
 
 /* Batch helper: index of the first key of the next batch, advancing. */
 static inline size_t next_batch(runner *r)

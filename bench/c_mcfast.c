@@ -394,11 +394,3 @@ runner *mcfast_runner(const workload *w)
     return r;
 }
 
-void runner_free(runner *r)
-{
-    if (!r)
-        return;
-    if (r->destroy)
-        r->destroy(r);
-    free(r);
-}

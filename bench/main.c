@@ -85,13 +85,6 @@ typedef struct opts {
 static int g_failures;
 static bench_targets g_targets;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -263,10 +256,10 @@ static int measure_rate(runner *r, double min_s, double *rate)
 {
     uint64_t calls = 1;
     for (;;) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         if (run_sync(r, calls) != 0)
             return -1;
-        double t = now_s() - t0;
+        double t = bench_now_s() - t0;
         if (t >= min_s || calls >= ((uint64_t)1 << 32)) {
             *rate = (double)calls / (t > 1e-9 ? t : 1e-9);
             return 0;
@@ -292,14 +285,6 @@ typedef struct round_acc {
     double user_s, sys_s, wall_s; /* this process's CPU time during the rounds */
 } round_acc;
 
-static void cpu_times(double *user, double *sys)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
-    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
 static char g_marker = 'A';
 
 /* One timed round: calls are made in chunks (sized at calibration to ~1/25
@@ -322,22 +307,22 @@ static double timed_round(runner *r, uint64_t chunk, double round_s, round_acc *
     double u0, s0, u1, s1;
     uint64_t calls = 0;
     int rc = 0;
-    cpu_times(&u0, &s0);
+    bench_cpu_times(&u0, &s0);
     alloc_count_start();
-    double t0 = now_s(), t;
+    double t0 = bench_now_s(), t;
     do {
         rc = r->run(r, chunk);
         calls += chunk;
-        t = now_s() - t0;
+        t = bench_now_s() - t0;
     } while (rc == 0 && t < round_s);
     if (rc == 0 && r->sync && r->sync(r) != 0) {
         if (!r->err[0])
             snprintf(r->err, sizeof r->err, "%s: sync at the end of a round failed", r->client);
         rc = -1;
     }
-    t = now_s() - t0;
+    t = bench_now_s() - t0;
     uint64_t allocs = alloc_count_stop();
-    cpu_times(&u1, &s1);
+    bench_cpu_times(&u1, &s1);
     uint64_t sys = syscall_count();
     if (rc != 0) {
         printf("error: %s %s: %s\n", w->name, r->client, r->err);
@@ -387,12 +372,12 @@ static runner *pick_lmc(const workload *w, const opts *o, runner **vs, int nv, c
         for (int i = 0; i < nv; i++) {
             if (!ok[i])
                 continue;
-            double t0 = now_s();
+            double t0 = bench_now_s();
             if (run_sync(vs[i], calls[i]) != 0) {
                 ok[i] = 0;
                 continue;
             }
-            double rate = (double)calls[i] * w->keys_per_call / (now_s() - t0);
+            double rate = (double)calls[i] * w->keys_per_call / (bench_now_s() - t0);
             if (rate > best[i])
                 best[i] = rate;
         }
@@ -688,9 +673,9 @@ static int run_only(const opts *o)
         return 1;
     }
     int (*volatile loop)(runner *, uint64_t) = bench_cg_loop;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = loop(r, o->only_calls);
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     if (rc == 0 && r->sync)
         rc = r->sync(r);
     if (rc != 0) {
@@ -730,7 +715,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mcfast-bench: memcached is not installed\n");
         return 1;
     }
-    double t_start = now_s();
+    double t_start = bench_now_s();
     int need_srv = 1, need_base = 0, need_big = 0;
     for (int i = 0; i < W_COUNT; i++)
         if (o.selected[i]) {
@@ -771,7 +756,7 @@ int main(int argc, char **argv)
             run_workload(&g_workloads[i], &o);
     print_scaling(&o);
     printf("summary: %d targets met, %d missed, %d failure%s, %.1f s\n", g_targets.met, g_targets.missed,
-           g_failures, g_failures == 1 ? "" : "s", now_s() - t_start);
+           g_failures, g_failures == 1 ? "" : "s", bench_now_s() - t_start);
     servers_stop();
     data_free();
     return g_failures ? 1 : 0;

@@ -1,13 +1,30 @@
-/* bench_common.c - keys, round statistics and target lines for both bench
- * programs (bench_common.h). */
+/* bench_common.c - clocks, keys, round statistics and target lines for the
+ * bench programs (bench_common.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "bench_common.h"
 
 #define KEY_PREFIX_LEN 3
 #define KEY_INDEX_MOD 100000000u /* 8 digits */
+
+double bench_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_cpu_times(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
 
 void bench_make_keys(const char **out, char *text, const char *prefix, size_t n)
 {

@@ -14,6 +14,10 @@
  * out[i] pointing at each. */
 void bench_make_keys(const char **out, char *text, const char *prefix, size_t n);
 
+/* Monotonic seconds, and this process's user and system CPU seconds. */
+double bench_now_s(void);
+void bench_cpu_times(double *user, double *sys);
+
 /* Median, least and greatest of n > 0 values (a is not changed). */
 double bench_median(const double *a, int n);
 double bench_min(const double *a, int n);

@@ -42,13 +42,6 @@ static const char *g_keys[NKEYS];
 static size_t g_klens[NKEYS];
 static char g_ktext[NKEYS * (BENCH_KLEN + 1)];
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 typedef struct stats {
     double keys_per_s[ROUNDS];
     double slowest_ms;
@@ -131,12 +124,12 @@ static size_t call_lmc(void *c, size_t first) { return lmc_call(c, first); }
 
 static void one_round(call_fn fn, void *client, stats *st, int round, size_t *cursor)
 {
-    double t0 = now_s(), end = t0 + ROUND_S;
+    double t0 = bench_now_s(), end = t0 + ROUND_S;
     size_t keys = 0;
-    while (now_s() < end) {
-        double c0 = now_s();
+    while (bench_now_s() < end) {
+        double c0 = bench_now_s();
         fn(client, *cursor);
-        double ms = (now_s() - c0) * 1000;
+        double ms = (bench_now_s() - c0) * 1000;
         *cursor = (*cursor + BATCH) % NKEYS;
         keys += BATCH;
         st->calls++;
@@ -145,7 +138,7 @@ static void one_round(call_fn fn, void *client, stats *st, int round, size_t *cu
         if (ms > CONNECT_MS / 2.0)
             st->slow_calls++;
     }
-    st->keys_per_s[round] = (double)keys / (now_s() - t0);
+    st->keys_per_s[round] = (double)keys / (bench_now_s() - t0);
 }
 
 static void run(const char *name, mcf_client *mc, memcached_st *lmc)

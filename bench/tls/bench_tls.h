@@ -142,8 +142,4 @@ typedef struct hs_result {
 } hs_result;
 int handshake_measure(int n, hs_result *out, char *why, size_t whylen);
 
-/* main.c */
-double now_s(void);
-void cpu_times(double *user, double *sys);
-
 #endif

@@ -112,16 +112,16 @@ static int round_(trunner *r, double seconds, round_result *out)
 {
     int (*one)(trunner *) = one_call[r->w->id];
     double u0, s0, u1, s1;
-    cpu_times(&u0, &s0);
-    double t0 = now_s(), t;
+    bench_cpu_times(&u0, &s0);
+    double t0 = bench_now_s(), t;
     uint64_t calls = 0;
     do {
         if (one(r) != 0)
             return -1;
         calls++;
-        t = now_s() - t0;
+        t = bench_now_s() - t0;
     } while (t < seconds);
-    cpu_times(&u1, &s1);
+    bench_cpu_times(&u1, &s1);
     out->calls = calls;
     out->seconds = t;
     out->user_s = u1 - u0;

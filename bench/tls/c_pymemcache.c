@@ -33,7 +33,7 @@ static char g_version[128];
  * a timeout or an error, with why. */
 static int read_line(char *out, size_t cap, int wait_ms, char *why, size_t whylen)
 {
-    double deadline = now_s() + wait_ms / 1000.0;
+    double deadline = bench_now_s() + wait_ms / 1000.0;
     for (;;) {
         char *nl = memchr(g_buf, '\n', g_len);
         if (nl) {
@@ -47,7 +47,7 @@ static int read_line(char *out, size_t cap, int wait_ms, char *why, size_t whyle
             snprintf(why, whylen, "the peer's line is longer than %d bytes", LINE_MAX_LEN);
             return -1;
         }
-        int left = (int)((deadline - now_s()) * 1000);
+        int left = (int)((deadline - bench_now_s()) * 1000);
         struct pollfd p = {.fd = g_from, .events = POLLIN};
         int pr = left > 0 ? poll(&p, 1, left) : 0;
         if (pr < 0 && errno == EINTR)

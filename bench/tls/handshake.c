@@ -14,9 +14,9 @@
 
 static int connect_timed(mcf_client *c, double *ms, char *why, size_t whylen)
 {
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int rc = mcf_connect_server(c, 0);
-    *ms = (now_s() - t0) * 1000;
+    *ms = (bench_now_s() - t0) * 1000;
     if (rc != MCF_OK) {
         snprintf(why, whylen, "connect: rc %d (%s): %s", rc, mcf_strerror(rc),
                  mcf_last_error(c));

@@ -66,21 +66,6 @@ static bench_targets g_targets;
 static int g_have_peer;
 static char g_peer_why[512];
 
-double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void cpu_times(double *user, double *sys)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6;
-    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mcfast-bench-tls [--quick] [--rounds N] [--round-time SECONDS] "
@@ -399,10 +384,10 @@ static int run_only(const opts *o)
     if (tw_is_set(w))
         data_stamp('A');
     int rc = r->run(r, ONLY_WARMUP_CALLS);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (rc == 0)
         rc = loop(r, o->only_calls);
-    double t = now_s() - t0;
+    double t = bench_now_s() - t0;
     if (rc != 0) {
         printf("error: %s %s: %s\n", w->name, r->client, r->err);
         trunner_free(r);
@@ -467,7 +452,7 @@ int main(int argc, char **argv)
         return 0;
     }
     chdir_to_root();
-    double t_start = now_s();
+    double t_start = bench_now_s();
     if (data_init(o.nkeys) != 0) {
         fprintf(stderr, "mcfast-bench-tls: out of memory\n");
         return 1;
@@ -498,7 +483,7 @@ int main(int argc, char **argv)
     run_handshakes(&o);
     peer_stop();
     printf("summary: %d targets met, %d missed, %d failure%s, %.1f s%s\n", g_targets.met, g_targets.missed,
-           g_failures, g_failures == 1 ? "" : "s", now_s() - t_start,
+           g_failures, g_failures == 1 ? "" : "s", bench_now_s() - t_start,
            o.quick ? " (--quick: a smoke run, not a measurement)" : "");
     server_stop();
     data_free();
