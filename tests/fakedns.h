@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
+
 enum { DNSF_ANSWER, DNSF_SILENT, DNSF_SERVFAIL, DNSF_TRUNCATE, DNSF_LATE };
 
 #define DNSF_LATE_MS 300   /* how late DNSF_LATE names are answered */
@@ -322,6 +324,19 @@ static int dnsf_start(struct dnsf_server *s, struct dnsf_name *names, size_t nna
         return -1;
     snprintf(s->csv, sizeof s->csv, "127.0.0.1:%u", (unsigned)s->port);
     return pthread_create(&s->thread, NULL, dnsf_thread, s) == 0 ? 0 : -1;
+}
+
+/* Starts the server, or, when it cannot, skips every case of the program
+ * (harness.h's t_skip_all) saying why: 1 when started. */
+static int dnsf_start_or_skip(struct dnsf_server *s, struct dnsf_name *names, size_t nnames)
+{
+    if (dnsf_start(s, names, nnames) == 0)
+        return 1;
+    char why[128];
+    snprintf(why, sizeof why, "cannot start the scripted DNS server on 127.0.0.1: %s",
+             strerror(errno));
+    t_skip_all(why);
+    return 0;
 }
 
 static void dnsf_stop(struct dnsf_server *s)
