@@ -185,15 +185,14 @@ busy() { # CLASS: something running keeps a job of CLASS from starting
 }
 # The start order: alone, then builds, then the rest, each in list order
 # (one at a time: the list order).
-order=()
+queue=()
 if [ "$JOBS" -eq 1 ]; then
-    order=("${!names[@]}")
+    queue=("${!names[@]}")
 else
     for class in alone builds any; do
-        for i in "${!names[@]}"; do [ "${classes[$i]}" = "$class" ] && order+=("$i"); done
+        for i in "${!names[@]}"; do [ "${classes[$i]}" = "$class" ] && queue+=("$i"); done
     done
 fi
-queue=("${order[@]}")
 while [ ${#queue[@]} -gt 0 ]; do
     # The first queued job that may start now; a builds job waits for its
     # turn without holding up the others.
@@ -203,7 +202,6 @@ while [ ${#queue[@]} -gt 0 ]; do
             pick=$k
             break
         fi
-        [ ${#running[@]} -ge "$JOBS" ] && break
     done
     if [ "$pick" -lt 0 ]; then
         wait -n 2>/dev/null || sleep 0.1

@@ -198,10 +198,11 @@ TEST(server_list_change_keeps_connections)
     CHECK_RC(mcf_connect_server(c, 0), MCF_OK);
     CHECK_RC(mcf_connect_server(c, 1), MCF_OK);
     /* memcached counts a connection when a worker thread takes it, after
-     * the accept: a request answered on it makes sure it is counted (else
-     * the stats connection's worker can report before it: 3 then 5). */
+     * the accept: a request answered on each makes sure both are counted
+     * (else the stats connection's worker can report first: 3 then 5). */
     char version[64];
     CHECK_RC(mcf_version(c, 0, version, sizeof version), MCF_OK);
+    CHECK_RC(mcf_version(c, 1, version, sizeof version), MCF_OK);
     long before = accepted(&srv[0]), leaving = stat_of(&srv[1], "curr_connections");
     char list[512];
     snprintf(list, sizeof list, "%s %s:3", srv[2].spec, srv[0].spec);
